@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+#include "parse.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "macro.h"
+
+int parse_uint64(const char *s, uint64_t *ret) {
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        /* No leading zeros except "0" itself: the kernel never prints them, and octal
+         * ambiguity is not worth having. */
+        if (s[0] == '0' && s[1] != '\0')
+                return -EINVAL;
+        uint64_t v = 0;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                unsigned d = (unsigned) (*p - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+int parse_uint32(const char *s, uint32_t *ret) {
+        uint64_t v;
+        int r = parse_uint64(s, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int parse_int64(const char *s, int64_t *ret) {
+        bool neg = s && s[0] == '-';
+        uint64_t v;
+        int r = parse_uint64(neg ? s + 1 : s, &v);
+        if (r < 0)
+                return r;
+        if (neg ? v > (uint64_t) INT64_MAX + 1 : v > (uint64_t) INT64_MAX)
+                return -ERANGE;
+        *ret = neg ? (int64_t) (0 - v) : (int64_t) v;
+        return 0;
+}
+
+int parse_timespan_usec(const char *s, uint64_t *ret) {
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                { "", USEC_PER_SEC },       { "s", USEC_PER_SEC },    { "sec", USEC_PER_SEC },
+                { "ms", USEC_PER_MSEC },    { "msec", USEC_PER_MSEC }, { "us", 1 },
+                { "min", 60 * USEC_PER_SEC },
+        };
+        char num[32];
+        size_t i = 0;
+
+        if (!s)
+                return -EINVAL;
+        while (s[i] >= '0' && s[i] <= '9') {
+                if (i + 1 >= sizeof(num))
+                        return -ERANGE;
+                num[i] = s[i];
+                i++;
+        }
+        num[i] = '\0';
+        uint64_t v;
+        int r = parse_uint64(num, &v);
+        if (r < 0)
+                return r;
+        for (size_t u = 0; u < ELEMENTSOF(units); u++)
+                if (strcmp(s + i, units[u].suffix) == 0) {
+                        if (v > UINT64_MAX / units[u].usec)
+                                return -ERANGE;
+                        *ret = v * units[u].usec;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+int parse_boolean(const char *s) {
+        static const char *yes[] = { "1", "yes", "true", "on", "y" }, *no[] = { "0", "no", "false", "off", "n" };
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                if (strcasecmp(s, yes[i]) == 0)
+                        return 1;
+        for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                if (strcasecmp(s, no[i]) == 0)
+                        return 0;
+        return -EINVAL;
+}
+
+char *escape_for_log(const char *s, size_t len, char *out, size_t size) {
+        size_t o = 0;
+        if (size < 8) {
+                if (size > 0)
+                        out[0] = '\0';
+                return out;
+        }
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+                bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+                size_t need = plain ? 1 : 4;
+                if (o + need + 4 > size) { /* keep room for "..." and NUL */
+                        memcpy(out + o, "...", 4);
+                        return out;
+                }
+                if (plain)
+                        out[o++] = (char) c;
+                else
+                        o += (size_t) snprintf(out + o, size - o, "\\x%02x", c);
+        }
+        out[o] = '\0';
+        return out;
+}

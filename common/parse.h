@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Strict number and text parsing for values that come from the kernel, files or the wire.
+ * No leading spaces, no signs where none are allowed, no trailing garbage, no overflow. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+int parse_uint64(const char *s, uint64_t *ret);
+int parse_uint32(const char *s, uint32_t *ret);
+int parse_int64(const char *s, int64_t *ret);
+/* "5", "5s", "250ms", "2min" → microseconds. */
+int parse_timespan_usec(const char *s, uint64_t *ret);
+/* A boolean in the usual spellings (yes/no, true/false, on/off, 1/0). */
+int parse_boolean(const char *s);
+
+/*
+ * Copies s into out (size bytes) with everything that is not printable ASCII, plus '"' and '\\',
+ * written as \xNN, so attacker text is safe in a log line. Truncates with "..." when it does
+ * not fit. Returns out.
+ */
+char *escape_for_log(const char *s, size_t len, char *out, size_t size);

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+#include "protocol.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void put_u16(uint8_t *p, uint16_t v) {
+        p[0] = (uint8_t) v;
+        p[1] = (uint8_t) (v >> 8);
+}
+static void put_u32(uint8_t *p, uint32_t v) {
+        for (int i = 0; i < 4; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v) {
+        for (int i = 0; i < 8; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+static uint16_t get_u16(const uint8_t *p) {
+        return (uint16_t) (p[0] | (p[1] << 8));
+}
+static uint32_t get_u32(const uint8_t *p) {
+        uint32_t v = 0;
+        for (int i = 3; i >= 0; i--)
+                v = (v << 8) | p[i];
+        return v;
+}
+static uint64_t get_u64(const uint8_t *p) {
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; i--)
+                v = (v << 8) | p[i];
+        return v;
+}
+
+bool cp_text_valid(const char *s, size_t len) {
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+                if (c < 0x20 || c == 0x7f)
+                        return false;
+        }
+        return true;
+}
+
+static int encode_header(uint16_t type, size_t body_len, uint8_t *buf, size_t size) {
+        if (size < CP_HEADER_SIZE + body_len || CP_HEADER_SIZE + body_len > CP_MSG_MAX)
+                return -ENOBUFS;
+        put_u32(buf, CP_MAGIC);
+        put_u16(buf + 4, CP_PROTOCOL_VERSION);
+        put_u16(buf + 6, type);
+        put_u32(buf + 8, (uint32_t) body_len);
+        return 0;
+}
+
+int cp_encode_request(const struct cp_request *req, uint8_t *buf, size_t size) {
+        int r = encode_header(CP_MSG_REQUEST, CP_REQUEST_BODY_SIZE, buf, size);
+        if (r < 0)
+                return r;
+        uint8_t *b = buf + CP_HEADER_SIZE;
+        put_u32(b, req->signal);
+        put_u32(b + 4, req->dump_mode);
+        put_u64(b + 8, req->dump_time);
+        put_u64(b + 16, req->core_limit);
+        return CP_HEADER_SIZE + CP_REQUEST_BODY_SIZE;
+}
+
+int cp_encode_verdict(uint32_t verdict, const char *reason, uint8_t *buf, size_t size) {
+        size_t n = reason ? strlen(reason) : 0;
+        if (verdict < CP_VERDICT_SEND || verdict > CP_VERDICT_REFUSE)
+                return -EINVAL;
+        if (n > CP_TEXT_MAX || !cp_text_valid(reason, n))
+                return -EINVAL;
+        int r = encode_header(CP_MSG_VERDICT, 4 + n, buf, size);
+        if (r < 0)
+                return r;
+        put_u32(buf + CP_HEADER_SIZE, verdict);
+        if (n > 0)
+                memcpy(buf + CP_HEADER_SIZE + 4, reason, n);
+        return (int) (CP_HEADER_SIZE + 4 + n);
+}
+
+int cp_encode_handover(uint8_t *buf, size_t size) {
+        int r = encode_header(CP_MSG_HANDOVER, 0, buf, size);
+        return r < 0 ? r : CP_HEADER_SIZE;
+}
+
+int cp_encode_outcome(const struct cp_outcome *out, uint8_t *buf, size_t size) {
+        size_t n = strnlen(out->text, sizeof(out->text));
+        if (n > CP_TEXT_MAX || !cp_text_valid(out->text, n) || out->error < 0 ||
+            (out->flags & ~CP_OUTCOME_FLAGS_ALL))
+                return -EINVAL;
+        int r = encode_header(CP_MSG_OUTCOME, CP_OUTCOME_FIXED_SIZE + n, buf, size);
+        if (r < 0)
+                return r;
+        uint8_t *b = buf + CP_HEADER_SIZE;
+        put_u32(b, (uint32_t) out->error);
+        put_u32(b + 4, out->flags);
+        put_u64(b + 8, out->core_size);
+        put_u64(b + 16, out->stored_size);
+        memcpy(b + CP_OUTCOME_FIXED_SIZE, out->text, n);
+        return (int) (CP_HEADER_SIZE + CP_OUTCOME_FIXED_SIZE + n);
+}
+
+int cp_decode_header(const uint8_t *buf, size_t len, uint16_t *ret_version) {
+        if (len < CP_HEADER_SIZE || len > CP_MSG_MAX)
+                return -EBADMSG;
+        if (get_u32(buf) != CP_MAGIC)
+                return -EBADMSG;
+        if (get_u32(buf + 8) != len - CP_HEADER_SIZE)
+                return -EBADMSG;
+        uint16_t version = get_u16(buf + 4), type = get_u16(buf + 6);
+        if (type < CP_MSG_REQUEST || type > CP_MSG_OUTCOME)
+                return -EBADMSG;
+        *ret_version = version;
+        if (version != CP_PROTOCOL_VERSION)
+                return -EPROTONOSUPPORT;
+        return type;
+}
+
+/* Header check for one expected type; returns the body length. */
+static int expect(const uint8_t *buf, size_t len, int type) {
+        uint16_t version;
+        int r = cp_decode_header(buf, len, &version);
+        if (r < 0)
+                return r;
+        if (r != type)
+                return -EBADMSG;
+        return (int) (len - CP_HEADER_SIZE);
+}
+
+int cp_decode_request(const uint8_t *buf, size_t len, struct cp_request *ret) {
+        int n = expect(buf, len, CP_MSG_REQUEST);
+        if (n < 0)
+                return n;
+        if (n != CP_REQUEST_BODY_SIZE)
+                return -EBADMSG;
+        const uint8_t *b = buf + CP_HEADER_SIZE;
+        struct cp_request req = {
+                .signal = get_u32(b),
+                .dump_mode = get_u32(b + 4),
+                .dump_time = get_u64(b + 8),
+                .core_limit = get_u64(b + 16),
+        };
+        /* Signal numbers fit in 1..64 on Linux; anything else did not come from the kernel. */
+        if (req.signal < 1 || req.signal > 64)
+                return -EBADMSG;
+        *ret = req;
+        return 0;
+}
+
+static int decode_text(const uint8_t *p, size_t n, char *out) {
+        if (n > CP_TEXT_MAX || !cp_text_valid((const char *) p, n))
+                return -EBADMSG;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return 0;
+}
+
+int cp_decode_verdict(const uint8_t *buf, size_t len, struct cp_verdict_msg *ret) {
+        int n = expect(buf, len, CP_MSG_VERDICT);
+        if (n < 0)
+                return n;
+        if (n < 4)
+                return -EBADMSG;
+        struct cp_verdict_msg v = { .verdict = get_u32(buf + CP_HEADER_SIZE) };
+        if (v.verdict < CP_VERDICT_SEND || v.verdict > CP_VERDICT_REFUSE)
+                return -EBADMSG;
+        if (decode_text(buf + CP_HEADER_SIZE + 4, (size_t) n - 4, v.reason) < 0)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int cp_decode_handover(const uint8_t *buf, size_t len) {
+        int n = expect(buf, len, CP_MSG_HANDOVER);
+        if (n < 0)
+                return n;
+        return n == 0 ? 0 : -EBADMSG;
+}
+
+int cp_decode_outcome(const uint8_t *buf, size_t len, struct cp_outcome *ret) {
+        int n = expect(buf, len, CP_MSG_OUTCOME);
+        if (n < 0)
+                return n;
+        if (n < CP_OUTCOME_FIXED_SIZE)
+                return -EBADMSG;
+        const uint8_t *b = buf + CP_HEADER_SIZE;
+        struct cp_outcome o = {
+                .error = (int32_t) get_u32(b),
+                .flags = get_u32(b + 4),
+                .core_size = get_u64(b + 8),
+                .stored_size = get_u64(b + 16),
+        };
+        if (o.error < 0 || o.error > 4095 || (o.flags & ~CP_OUTCOME_FLAGS_ALL))
+                return -EBADMSG;
+        if (decode_text(b + CP_OUTCOME_FIXED_SIZE, (size_t) n - CP_OUTCOME_FIXED_SIZE, o.text) < 0)
+                return -EBADMSG;
+        *ret = o;
+        return 0;
+}
+
+const char *cp_verdict_to_string(uint32_t verdict) {
+        switch (verdict) {
+        case CP_VERDICT_SEND:
+                return "send";
+        case CP_VERDICT_SKIP:
+                return "skip";
+        case CP_VERDICT_REFUSE:
+                return "refuse";
+        default:
+                return "invalid";
+        }
+}

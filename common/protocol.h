@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The core_pipe wire protocol, spoken over an AF_UNIX SOCK_SEQPACKET connection between the host
+ * helper (core_pipe) and a receiver (core_pipe-receiver). One datagram carries one message.
+ *
+ *   helper                                   receiver
+ *   REQUEST  + SCM_CREDENTIALS{pid,uid,gid}  ──►        validate, apply policy, read nothing yet
+ *            ◄── VERDICT {SEND | SKIP | REFUSE, reason}
+ *   HANDOVER + SCM_RIGHTS{core pipe, pidfd}  ──►        (only after SEND)
+ *            ◄── OUTCOME {result, sizes, file name or error}
+ *
+ * SEND: the receiver takes the core. SKIP: the crash is accounted for and no core is stored
+ * anywhere (e.g. RLIMIT_CORE is 0 in the container). REFUSE: this receiver will not handle the
+ * crash; the helper falls back to its host policy. The helper never reads the core pipe, and
+ * after HANDOVER it never touches it again.
+ *
+ * Every message starts with a 12-byte header, all integers little endian:
+ *   u32 magic "CPIP", u16 version, u16 type, u32 body length (must equal the bytes that follow).
+ * Bodies are fixed layouts followed, for VERDICT and OUTCOME, by bounded text that contains no
+ * NUL and no control characters. Decoders check every length before use and reject anything
+ * else; encoders never produce what the decoders reject.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CP_PROTOCOL_VERSION 1
+#define CP_MAGIC 0x50495043U /* "CPIP" read as little endian */
+
+#define CP_HEADER_SIZE 12
+#define CP_TEXT_MAX 512
+/* Largest datagram either side sends or accepts. Anything larger is malformed. */
+#define CP_MSG_MAX 1024
+
+/* The socket every receiver listens on, relative to the crashing process's root. */
+#define CP_SOCKET_PATH "/run/core_pipe.socket"
+
+enum cp_msg_type {
+        CP_MSG_REQUEST = 1,
+        CP_MSG_VERDICT = 2,
+        CP_MSG_HANDOVER = 3,
+        CP_MSG_OUTCOME = 4,
+};
+
+enum cp_verdict {
+        CP_VERDICT_SEND = 1,
+        CP_VERDICT_SKIP = 2,
+        CP_VERDICT_REFUSE = 3,
+};
+
+/* Kernel values the receiver needs and cannot read itself. pid/uid/gid travel as credentials,
+ * which the kernel translates into the receiver's namespaces. */
+struct cp_request {
+        uint32_t signal;     /* %s */
+        uint32_t dump_mode;  /* %d: 1 = normal (only those are forwarded) */
+        uint64_t dump_time;  /* %t, seconds since the epoch */
+        uint64_t core_limit; /* %c, RLIMIT_CORE of the crashed process; UINT64_MAX = unlimited */
+};
+#define CP_REQUEST_BODY_SIZE 24
+
+struct cp_verdict_msg {
+        uint32_t verdict; /* enum cp_verdict */
+        char reason[CP_TEXT_MAX + 1];
+};
+
+#define CP_OUTCOME_TRUNCATED (UINT32_C(1) << 0)
+#define CP_OUTCOME_FLAGS_ALL CP_OUTCOME_TRUNCATED
+
+struct cp_outcome {
+        int32_t error;       /* 0 = stored, else a positive errno value */
+        uint32_t flags;      /* CP_OUTCOME_* */
+        uint64_t core_size;  /* bytes of core read from the pipe */
+        uint64_t stored_size;/* bytes written to the store (compressed) */
+        char text[CP_TEXT_MAX + 1]; /* stored file name, or what went wrong */
+};
+#define CP_OUTCOME_FIXED_SIZE 24
+
+/*
+ * Encoders: write one complete message into buf (at most size bytes) and return its length, or
+ * -ENOBUFS if it does not fit, -EINVAL if a field is out of range (unknown verdict, text too long
+ * or containing a control character).
+ */
+int cp_encode_request(const struct cp_request *req, uint8_t *buf, size_t size);
+int cp_encode_verdict(uint32_t verdict, const char *reason, uint8_t *buf, size_t size);
+int cp_encode_handover(uint8_t *buf, size_t size);
+int cp_encode_outcome(const struct cp_outcome *out, uint8_t *buf, size_t size);
+
+/*
+ * Header check: on success returns the message type and stores the protocol version in
+ * *ret_version. -EBADMSG for a wrong magic, a length that does not match, or an unknown type;
+ * -EPROTONOSUPPORT when only the version differs (*ret_version is set so the caller can say so).
+ */
+int cp_decode_header(const uint8_t *buf, size_t len, uint16_t *ret_version);
+
+/* Decoders: validate the whole message (header included) and fill *ret. -EBADMSG on any defect. */
+int cp_decode_request(const uint8_t *buf, size_t len, struct cp_request *ret);
+int cp_decode_verdict(const uint8_t *buf, size_t len, struct cp_verdict_msg *ret);
+int cp_decode_handover(const uint8_t *buf, size_t len);
+int cp_decode_outcome(const uint8_t *buf, size_t len, struct cp_outcome *ret);
+
+const char *cp_verdict_to_string(uint32_t verdict);
+
+/* True for text the protocol carries: printable bytes and UTF-8, no control characters. */
+bool cp_text_valid(const char *s, size_t len);

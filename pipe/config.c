@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fdio.h"
+#include "macro.h"
+#include "parse.h"
+
+#ifndef CORE_PIPE_RECEIVER_PATH
+#error "CORE_PIPE_RECEIVER_PATH must be set by the build"
+#endif
+
+#define TIMEOUT_MIN_USEC (10 * USEC_PER_MSEC)
+#define TIMEOUT_MAX_USEC (60 * USEC_PER_SEC)
+#define OUTCOME_TIMEOUT_MAX_USEC (3600 * USEC_PER_SEC)
+#define CONFIG_SIZE_MAX 65536
+
+void pipe_config_defaults(struct pipe_config *c) {
+        *c = (struct pipe_config) {
+                .fallback = FALLBACK_STORE,
+                .timeout_usec = 3 * USEC_PER_SEC,
+                .outcome_timeout_usec = 60 * USEC_PER_SEC,
+        };
+        snprintf(c->fallback_store, sizeof(c->fallback_store), "%s", "/var/lib/core_pipe");
+        snprintf(c->receiver, sizeof(c->receiver), "%s", CORE_PIPE_RECEIVER_PATH);
+}
+
+static char *strip(char *s) {
+        while (*s == ' ' || *s == '\t')
+                s++;
+        size_t n = strlen(s);
+        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+                s[--n] = '\0';
+        return s;
+}
+
+static int set_path(char *out, size_t size, const char *v) {
+        if (v[0] != '/' || strlen(v) >= size)
+                return -EINVAL;
+        strcpy(out, v);
+        return 0;
+}
+
+static int set_timeout(uint64_t *out, const char *v, uint64_t min, uint64_t max) {
+        uint64_t usec;
+        int r = parse_timespan_usec(v, &usec);
+        if (r < 0)
+                return r;
+        if (usec < min || usec > max)
+                return -ERANGE;
+        *out = usec;
+        return 0;
+}
+
+static int apply(struct pipe_config *c, const char *key, const char *v, const char **ret_expect) {
+        if (strcmp(key, "Fallback") == 0) {
+                *ret_expect = "\"store\" or \"drop\"";
+                if (strcmp(v, "store") == 0)
+                        c->fallback = FALLBACK_STORE;
+                else if (strcmp(v, "drop") == 0)
+                        c->fallback = FALLBACK_DROP;
+                else
+                        return -EINVAL;
+                return 0;
+        }
+        if (strcmp(key, "TimeoutSec") == 0) {
+                *ret_expect = "a time span from 10ms to 60s";
+                return set_timeout(&c->timeout_usec, v, TIMEOUT_MIN_USEC, TIMEOUT_MAX_USEC);
+        }
+        if (strcmp(key, "OutcomeTimeoutSec") == 0) {
+                *ret_expect = "a time span up to 1h (0 = do not wait)";
+                return set_timeout(&c->outcome_timeout_usec, v, 0, OUTCOME_TIMEOUT_MAX_USEC);
+        }
+        if (strcmp(key, "FallbackStore") == 0) {
+                *ret_expect = "an absolute path";
+                return set_path(c->fallback_store, sizeof(c->fallback_store), v);
+        }
+        if (strcmp(key, "Receiver") == 0) {
+                *ret_expect = "an absolute path";
+                return set_path(c->receiver, sizeof(c->receiver), v);
+        }
+        *ret_expect = NULL;
+        return -ENOKEY;
+}
+
+int pipe_config_parse(const char *path, const char *text, struct pipe_config *c, config_problem_fn report) {
+        char line[1024], msg[1400];
+        unsigned lineno = 0;
+        int problems = 0;
+        bool in_section = false;
+
+        for (const char *p = text; *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t n = nl ? (size_t) (nl - p) : strlen(p);
+                lineno++;
+                if (n >= sizeof(line)) {
+                        report(path, lineno, "line too long, ignored");
+                        problems++;
+                        p += n + (nl ? 1 : 0);
+                        continue;
+                }
+                memcpy(line, p, n);
+                line[n] = '\0';
+                p += n + (nl ? 1 : 0);
+
+                char *s = strip(line);
+                if (*s == '\0' || *s == '#' || *s == ';')
+                        continue;
+                if (*s == '[') {
+                        in_section = strcmp(s, "[Pipe]") == 0;
+                        if (!in_section) {
+                                snprintf(msg, sizeof(msg), "unknown section %.64s, its settings are ignored", s);
+                                report(path, lineno, msg);
+                                problems++;
+                        }
+                        continue;
+                }
+                if (!in_section)
+                        continue; /* already reported with its section header */
+                char *eq = strchr(s, '=');
+                if (!eq) {
+                        report(path, lineno, "expected KEY=VALUE, line ignored");
+                        problems++;
+                        continue;
+                }
+                *eq = '\0';
+                char *key = strip(s), *value = strip(eq + 1);
+                const char *expect = NULL;
+                int r = apply(c, key, value, &expect);
+                if (r == -ENOKEY) {
+                        snprintf(msg, sizeof(msg), "unknown key %.64s, ignored", key);
+                        report(path, lineno, msg);
+                        problems++;
+                } else if (r < 0) {
+                        snprintf(msg, sizeof(msg), "%.64s=%.200s is invalid (expected %s), using the default", key,
+                                 value, expect);
+                        report(path, lineno, msg);
+                        problems++;
+                }
+        }
+        return problems;
+}
+
+int pipe_config_load(const char *path, struct pipe_config *c, config_problem_fn report) {
+        _cleanup_free_ char *text = malloc(CONFIG_SIZE_MAX + 1);
+        size_t len;
+        if (!text)
+                return -ENOMEM;
+        int r = read_small_file_at(AT_FDCWD, path, text, CONFIG_SIZE_MAX + 1, &len);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (len >= CONFIG_SIZE_MAX)
+                return -EFBIG;
+        return pipe_config_parse(path, text, c, report);
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+#include "forward.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fdio.h"
+#include "macro.h"
+
+int resolve_socket_in_root(int rootfd, uid_t owner_uid) {
+        struct open_how how = {
+                .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        struct stat st;
+
+        /* CP_SOCKET_PATH without its leading "/": relative to rootfd, which RESOLVE_IN_ROOT
+         * makes the root of the whole lookup. */
+        _cleanup_close_ int fd = (int) syscall(SYS_openat2, rootfd, CP_SOCKET_PATH + 1, &how, sizeof(how));
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISSOCK(st.st_mode))
+                return -ENOTSOCK;
+        if (st.st_uid != owner_uid)
+                return -EPERM;
+        return TAKE_FD(fd);
+}
+
+int connect_resolved_socket(int pathfd, uint64_t deadline_usec) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        /* Connecting through our own descriptor's /proc/self/fd entry reaches exactly the
+         * inode we resolved and checked; nothing the container renames afterwards matters. */
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", pathfd);
+
+        _cleanup_close_ int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (sock < 0)
+                return negative_errno();
+        for (;;) {
+                if (connect(sock, (struct sockaddr *) &sa, sizeof(sa)) >= 0)
+                        return TAKE_FD(sock);
+                if (errno == EINTR)
+                        continue;
+                /* A full backlog: AF_UNIX answers EAGAIN instead of queueing us. */
+                if (errno != EAGAIN)
+                        return negative_errno();
+                if (now_monotonic_usec() >= deadline_usec)
+                        return -ETIMEDOUT;
+                struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+}
+
+static void fail(struct conversation *c, enum conversation_state state, const char *what, int err) {
+        c->state = state;
+        if (err)
+                snprintf(c->reason, sizeof(c->reason), "%s: %s", what, strerror(-err));
+        else
+                snprintf(c->reason, sizeof(c->reason), "%s", what);
+}
+
+void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd,
+              int *pidfd, uint64_t verdict_deadline, uint64_t outcome_timeout_usec,
+              struct conversation *ret) {
+        uint8_t buf[CP_MSG_MAX];
+        size_t len;
+        int r;
+
+        *ret = (struct conversation) { .state = CONVERSATION_FAILED };
+
+        r = cp_encode_request(req, buf, sizeof(buf));
+        if (r < 0) {
+                fail(ret, CONVERSATION_FAILED, "encoding the request", r);
+                return;
+        }
+        r = send_message(sock, buf, (size_t) r, NULL, 0, cred, verdict_deadline);
+        if (r < 0) {
+                fail(ret, CONVERSATION_FAILED, "sending the request", r);
+                return;
+        }
+
+        r = recv_message(sock, buf, sizeof(buf), verdict_deadline, &len, NULL, 0, NULL, NULL, NULL);
+        if (r < 0) {
+                fail(ret, CONVERSATION_FAILED, "waiting for the verdict", r);
+                return;
+        }
+        struct cp_verdict_msg v;
+        r = cp_decode_verdict(buf, len, &v);
+        if (r < 0) {
+                fail(ret, CONVERSATION_FAILED, "malformed verdict", r);
+                return;
+        }
+        snprintf(ret->reason, sizeof(ret->reason), "%s", v.reason);
+        if (v.verdict == CP_VERDICT_REFUSE) {
+                ret->state = CONVERSATION_REFUSED;
+                return;
+        }
+        if (v.verdict == CP_VERDICT_SKIP) {
+                ret->state = CONVERSATION_SKIPPED;
+                return;
+        }
+
+        r = cp_encode_handover(buf, sizeof(buf));
+        if (r < 0) {
+                fail(ret, CONVERSATION_FAILED, "encoding the hand-over", r);
+                return;
+        }
+        int fds[2] = { *core_fd, *pidfd };
+        r = send_message(sock, buf, (size_t) r, fds, 2, NULL, verdict_deadline);
+        if (r < 0) {
+                fail(ret, CONVERSATION_FAILED, "handing over the core", r);
+                return;
+        }
+
+        /* From here on the receiver alone holds the core pipe: the kernel releases the crashed
+         * process when it closes it. We must not read it, and must not keep it open. */
+        *core_fd = safe_close(*core_fd);
+        *pidfd = safe_close(*pidfd);
+        ret->state = CONVERSATION_HANDED_OVER;
+
+        if (outcome_timeout_usec == 0)
+                return;
+        r = recv_message(sock, buf, sizeof(buf), now_monotonic_usec() + outcome_timeout_usec, &len, NULL, 0,
+                         NULL, NULL, NULL);
+        if (r < 0) {
+                snprintf(ret->reason, sizeof(ret->reason), "no report from the receiver: %s", strerror(-r));
+                return;
+        }
+        if (cp_decode_outcome(buf, len, &ret->outcome) < 0) {
+                snprintf(ret->reason, sizeof(ret->reason), "malformed report from the receiver");
+                return;
+        }
+        ret->have_outcome = true;
+}
+
+int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir, pid_t *ret_pid) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return negative_errno();
+
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = negative_errno();
+                safe_close(sv[0]);
+                safe_close(sv[1]);
+                return r;
+        }
+        if (pid == 0) {
+                /* Child: the receiver gets the connection as fd 3 in the socket activation
+                 * convention, /dev/null elsewhere (never the core pipe: that comes over the
+                 * socket, like for any receiver), and a fixed environment. */
+                char listen_pid[32];
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null < 0 || dup2(sv[1], 3) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+                        _exit(127);
+                /* dup2() onto itself keeps close-on-exec: clear it explicitly. */
+                if (fcntl(3, F_SETFD, 0) < 0)
+                        _exit(127);
+                if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
+                        _exit(127);
+                snprintf(listen_pid, sizeof(listen_pid), "LISTEN_PID=%d", (int) getpid());
+                char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LISTEN_FDS=1", listen_pid, NULL };
+                char *argv[] = { "core_pipe-receiver", "--fallback", "--store", (char *) store_dir, NULL };
+                execve(cfg->receiver, argv, envp);
+                _exit(127);
+        }
+        safe_close(sv[1]);
+        if (ret_pid)
+                *ret_pid = pid;
+        /* Non-blocking like a connected receiver socket; every wait has a deadline. */
+        int flags = fcntl(sv[0], F_GETFL);
+        if (flags >= 0)
+                (void) fcntl(sv[0], F_SETFL, flags | O_NONBLOCK);
+        return sv[0];
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "protocol.h"
+
+/*
+ * Opens run/core_pipe.socket strictly inside the directory rootfd (the crashed process's root):
+ * openat2() with RESOLVE_IN_ROOT treats rootfd as "/" for every component, so ".." and absolute
+ * symlinks cannot leave it, RESOLVE_NO_MAGICLINKS refuses /proc/<pid>/root-style jumps, and the
+ * last component is never followed. The result must be a socket owned by owner_uid (the host
+ * uid of root in the process's user namespace). Returns an O_PATH descriptor or a negative
+ * errno: -ENOENT (no socket), -ENOTSOCK, -EPERM (wrong owner), -ELOOP/-EXDEV (escape refused).
+ */
+int resolve_socket_in_root(int rootfd, uid_t owner_uid);
+
+/* Connects a SOCK_SEQPACKET socket to the socket behind an O_PATH descriptor, retrying while
+ * the receiver's backlog is full, until deadline_usec. Returns the connected socket. */
+int connect_resolved_socket(int pathfd, uint64_t deadline_usec);
+
+enum conversation_state {
+        CONVERSATION_FAILED,    /* no usable answer: the core may go to the fallback */
+        CONVERSATION_REFUSED,   /* the receiver refused: fallback */
+        CONVERSATION_SKIPPED,   /* the receiver accounted for it and stores nothing: done */
+        CONVERSATION_HANDED_OVER,
+};
+
+struct conversation {
+        enum conversation_state state;
+        char reason[CP_TEXT_MAX + 1]; /* receiver's reason, or our description of the failure */
+        bool have_outcome;
+        struct cp_outcome outcome;
+};
+
+/*
+ * Runs the protocol on a connected socket: sends the request with credentials, waits for the
+ * verdict until verdict_deadline, and on SEND hands over the core pipe and pidfd. The helper's
+ * copies of both are closed right after the hand-over (so the receiver alone holds the crash),
+ * then the receiver's outcome is awaited until outcome_deadline. Never reads the pipe.
+ * *core_fd and *pidfd are set to -EBADF once they have been handed over.
+ */
+void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd,
+              int *pidfd, uint64_t verdict_deadline, uint64_t outcome_timeout_usec,
+              struct conversation *ret);
+
+/*
+ * Starts the fallback receiver on the host: a child that execs cfg->receiver with one end of a
+ * socketpair as its socket-activated connection (fd 3, LISTEN_FDS=1) and the store directory
+ * store_dir. Returns our end of the socketpair.
+ */
+int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir, pid_t *ret_pid);

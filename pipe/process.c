@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+#include "process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fdio.h"
+#include "macro.h"
+#include "parse.h"
+
+int map_id_from_inside(const char *map_text, uint32_t inside, uint32_t *ret_outside) {
+        const char *p = map_text;
+        while (*p) {
+                unsigned long long in, out, count;
+                int used = 0;
+                if (sscanf(p, " %llu %llu %llu%n", &in, &out, &count, &used) != 3)
+                        return -EBADMSG;
+                p += used;
+                while (*p == ' ' || *p == '\n')
+                        p++;
+                if (in > UINT32_MAX || out > UINT32_MAX || count > UINT32_MAX)
+                        return -EBADMSG;
+                if (inside >= in && inside - in < count) {
+                        uint64_t o = out + (inside - in);
+                        if (o >= UINT32_MAX)
+                                return -ERANGE;
+                        *ret_outside = (uint32_t) o;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+int parse_stat_starttime(const char *stat_text, uint64_t *ret_ticks) {
+        /* "pid (comm) state ppid ..." — comm may contain ")" and spaces, so start after the
+         * last ')'. starttime is field 22, the 20th after comm. */
+        const char *p = strrchr(stat_text, ')');
+        if (!p)
+                return -EBADMSG;
+        p++;
+        for (int field = 3; field < 22; field++) {
+                p = strchr(p + 1, ' ');
+                if (!p)
+                        return -EBADMSG;
+        }
+        char num[32];
+        size_t n = strcspn(p + 1, " \n");
+        if (n == 0 || n >= sizeof(num))
+                return -EBADMSG;
+        memcpy(num, p + 1, n);
+        num[n] = '\0';
+        return parse_uint64(num, ret_ticks);
+}
+
+static int status_field_first_u32(const char *status, const char *field, uint32_t *ret) {
+        const char *p = strstr(status, field);
+        if (!p)
+                return -EBADMSG;
+        p += strlen(field);
+        while (*p == '\t' || *p == ' ')
+                p++;
+        char num[16];
+        size_t n = strcspn(p, "\t \n");
+        if (n == 0 || n >= sizeof(num))
+                return -EBADMSG;
+        memcpy(num, p, n);
+        num[n] = '\0';
+        return parse_uint32(num, ret);
+}
+
+static int read_boot_time(uint64_t *ret) {
+        _cleanup_free_ char *text = malloc(65536);
+        if (!text)
+                return -ENOMEM;
+        int r = read_small_file_at(AT_FDCWD, "/proc/stat", text, 65536, NULL);
+        if (r < 0)
+                return r;
+        const char *p = strstr(text, "\nbtime ");
+        if (!p)
+                return -EBADMSG;
+        char num[32];
+        p += strlen("\nbtime ");
+        size_t n = strcspn(p, "\n");
+        if (n == 0 || n >= sizeof(num))
+                return -EBADMSG;
+        memcpy(num, p, n);
+        num[n] = '\0';
+        return parse_uint64(num, ret);
+}
+
+/* Without %F there is a window between the crash and pidfd_open(%P) in which the process may
+ * have been killed and its pid given to another process (CVE-2025-4598 in a peer). Prove
+ * that the pidfd names the crashed process: same real ids, started no later than the crash. */
+static int verify_identity(const struct kernel_args *a, int procfd, const char **why) {
+        char text[4096];
+        uint32_t uid, gid;
+        uint64_t ticks, btime;
+        int r;
+
+        r = read_small_file_at(procfd, "status", text, sizeof(text), NULL);
+        if (r < 0)
+                return *why = "cannot read status", r;
+        if (status_field_first_u32(text, "\nUid:", &uid) < 0 || status_field_first_u32(text, "\nGid:", &gid) < 0)
+                return *why = "unparsable status", -EBADMSG;
+        if (uid != a->uid || gid != a->gid)
+                return *why = "uid/gid differ from the crash (pid reused)", -ESRCH;
+
+        r = read_small_file_at(procfd, "stat", text, sizeof(text), NULL);
+        if (r < 0)
+                return *why = "cannot read stat", r;
+        if (parse_stat_starttime(text, &ticks) < 0)
+                return *why = "unparsable stat", -EBADMSG;
+        r = read_boot_time(&btime);
+        if (r < 0)
+                return *why = "cannot read boot time", r;
+        long hz = sysconf(_SC_CLK_TCK);
+        if (hz <= 0)
+                hz = 100;
+        /* btime is rounded down to a second; allow one second of slack. */
+        if (btime + ticks / (uint64_t) hz > a->time + 1)
+                return *why = "started after the crash (pid reused)", -ESRCH;
+        return 0;
+}
+
+/* Finds the path of the cgroup line that starts with prefix ("0::" or a hierarchy's
+ * "N:controllers:"); returns its length or 0. */
+static size_t find_cgroup_line(const char *text, const char *key, const char **ret_path) {
+        for (const char *line = text; *line; ) {
+                size_t n = strcspn(line, "\n");
+                const char *colon1 = memchr(line, ':', n);
+                const char *colon2 = colon1 ? memchr(colon1 + 1, ':', n - (size_t) (colon1 + 1 - line)) : NULL;
+                if (colon2) {
+                        bool match = key[0] == '\0' ? colon1 == line + 1 && line[0] == '0' && colon2 == colon1 + 1
+                                                    : (size_t) (colon2 - colon1 - 1) == strlen(key) &&
+                                                              memcmp(colon1 + 1, key, strlen(key)) == 0;
+                        if (match) {
+                                *ret_path = colon2 + 1;
+                                return n - (size_t) (colon2 + 1 - line);
+                        }
+                }
+                line += n;
+                if (*line == '\n')
+                        line++;
+        }
+        return 0;
+}
+
+static void read_cgroup_for_log(int procfd, char *out, size_t size) {
+        char text[4096];
+        const char *path = NULL;
+        size_t n;
+
+        out[0] = '\0';
+        if (read_small_file_at(procfd, "cgroup", text, sizeof(text), NULL) < 0)
+                return;
+        /* The unified hierarchy ("0::/path") names the cgroup; on hybrid hosts it is "/" for
+         * everything, and systemd's named hierarchy is the informative one. */
+        n = find_cgroup_line(text, "", &path);
+        if (n == 0 || (n == 1 && path[0] == '/')) {
+                const char *named = NULL;
+                size_t m = find_cgroup_line(text, "name=systemd", &named);
+                if (m > 0) {
+                        path = named;
+                        n = m;
+                }
+        }
+        if (n > 0)
+                escape_for_log(path, n, out, size);
+}
+
+int pin_process(const struct kernel_args *a, struct crashed_process *ret, const char **why) {
+        struct crashed_process p = CRASHED_PROCESS_NULL;
+        char path[64];
+        struct stat st, ours;
+        int r;
+
+        p.pid = a->pid;
+        if (a->have_pidfd) {
+                int pid;
+                r = pidfd_get_pid(a->pidfd, &pid);
+                if (r < 0)
+                        return *why = "F= is not a pidfd", r;
+                if (pid != a->pid)
+                        return *why = "pidfd does not name P=", -ESRCH;
+                p.pidfd = a->pidfd;
+                p.pidfd_from_kernel = true;
+        } else {
+                r = pidfd_open_pid(a->pid);
+                if (r < 0)
+                        return *why = "process is gone", r == -EINVAL ? -ESRCH : r;
+                p.pidfd = r;
+        }
+
+        snprintf(path, sizeof(path), "/proc/%d", (int) a->pid);
+        p.procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (p.procfd < 0) {
+                r = negative_errno();
+                *why = "cannot open /proc/<pid>";
+                goto fail;
+        }
+        /* The pidfd's process is alive after procfd was opened, so pid P was not reused in
+         * between: procfd is that process's directory. */
+        r = pidfd_check_alive(p.pidfd);
+        if (r < 0) {
+                *why = "process is gone";
+                goto fail;
+        }
+        if (!p.pidfd_from_kernel) {
+                r = verify_identity(a, p.procfd, why);
+                if (r < 0)
+                        goto fail;
+        }
+
+        /* The one magic link the helper follows: the kernel's own record of the root. */
+        p.rootfd = openat(p.procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (p.rootfd < 0) {
+                r = negative_errno();
+                *why = "cannot open its root";
+                goto fail;
+        }
+        if (fstat(p.rootfd, &st) < 0 || stat("/", &ours) < 0) {
+                r = negative_errno();
+                *why = "cannot stat roots";
+                goto fail;
+        }
+        p.root_is_ours = st.st_dev == ours.st_dev && st.st_ino == ours.st_ino;
+
+        if (fstatat(p.procfd, "ns/mnt", &st, 0) >= 0 && stat("/proc/self/ns/mnt", &ours) >= 0) {
+                p.mntns = st.st_ino;
+                p.mntns_is_ours = st.st_ino == ours.st_ino && st.st_dev == ours.st_dev;
+        }
+
+        char map[4096];
+        uint32_t root_uid;
+        if (read_small_file_at(p.procfd, "uid_map", map, sizeof(map), NULL) >= 0 &&
+            map_id_from_inside(map, 0, &root_uid) >= 0) {
+                p.have_root_uid = true;
+                p.root_uid = root_uid;
+        }
+
+        char target[256];
+        ssize_t n = readlinkat(p.procfd, "root", target, sizeof(target));
+        if (n < 0)
+                snprintf(p.root_path, sizeof(p.root_path), "?");
+        else
+                escape_for_log(target, (size_t) n, p.root_path, sizeof(p.root_path));
+        read_cgroup_for_log(p.procfd, p.cgroup, sizeof(p.cgroup));
+
+        /* All reads done: the process must still be the one we pinned. */
+        r = pidfd_check_alive(p.pidfd);
+        if (r < 0) {
+                *why = "process is gone";
+                goto fail;
+        }
+        *ret = p;
+        return 0;
+fail:
+        if (p.pidfd_from_kernel)
+                p.pidfd = -EBADF; /* not ours to close here; main owns fd 3 */
+        crashed_process_done(&p);
+        return r;
+}
+
+void crashed_process_done(struct crashed_process *p) {
+        p->pidfd = safe_close(p->pidfd);
+        p->procfd = safe_close(p->procfd);
+        p->rootfd = safe_close(p->rootfd);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "args.h"
+
+/*
+ * The crashed process, pinned. Everything the helper learns about it goes through procfd, a
+ * /proc/<pid> directory that was checked against the pidfd: if the pid is reused, lookups
+ * below procfd fail instead of reaching the new process.
+ */
+struct crashed_process {
+        pid_t pid;
+        int pidfd;
+        bool pidfd_from_kernel; /* %F: the kernel's own pidfd, no reuse window at all */
+        int procfd;
+        int rootfd;             /* the process's root directory (O_PATH) */
+        bool root_is_ours;      /* same root as the helper: a host process */
+        uint64_t mntns;         /* inode of its mount namespace */
+        bool mntns_is_ours;
+        bool have_root_uid;
+        uid_t root_uid;         /* host uid of uid 0 in the process's user namespace */
+        char root_path[256];    /* readlink of /proc/<pid>/root, for the log only */
+        char cgroup[256];       /* its cgroup (unified or name=systemd), for the log only */
+};
+
+#define CRASHED_PROCESS_NULL \
+        { .pidfd = -EBADF, .procfd = -EBADF, .rootfd = -EBADF }
+
+/*
+ * Pins the process named by the kernel's arguments:
+ *  - with %F, checks that the pidfd is one and names pid %P;
+ *  - without, opens a pidfd for %P and checks that the process still is the one that crashed:
+ *    real uid/gid equal %u/%g and it started no later than the crash time %t.
+ * -ESRCH when the process is gone or is not the one that crashed; *why gets a short reason.
+ */
+int pin_process(const struct kernel_args *a, struct crashed_process *ret, const char **why);
+void crashed_process_done(struct crashed_process *p);
+
+/* Parses a uid_map/gid_map text and maps id (inside) to the outside id. -ENOENT if unmapped. */
+int map_id_from_inside(const char *map_text, uint32_t inside, uint32_t *ret_outside);
+
+/* Reads field 22 (starttime) of a /proc/<pid>/stat text; comm may contain anything. */
+int parse_stat_starttime(const char *stat_text, uint64_t *ret_ticks);

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+#include "connection.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fdio.h"
+#include "log.h"
+#include "macro.h"
+#include "metadata.h"
+#include "parse.h"
+#include "protocol.h"
+#include "record.h"
+#include "store.h"
+
+static int reply_verdict(int sock, uint32_t verdict, const char *reason, uint64_t deadline) {
+        uint8_t buf[CP_MSG_MAX];
+        int n = cp_encode_verdict(verdict, reason, buf, sizeof(buf));
+        if (n < 0)
+                return n;
+        return send_message(sock, buf, (size_t) n, NULL, 0, NULL, deadline);
+}
+
+static void reply_outcome(int sock, int error, const struct store_result *res, const char *text, uint64_t deadline) {
+        uint8_t buf[CP_MSG_MAX];
+        struct cp_outcome out = { .error = error < 0 ? -error : error };
+        if (res) {
+                out.core_size = res->core_size;
+                out.stored_size = res->stored_size;
+                out.flags = res->truncated ? CP_OUTCOME_TRUNCATED : 0;
+        }
+        escape_for_log(text, strlen(text), out.text, sizeof(out.text));
+        int n = cp_encode_outcome(&out, buf, sizeof(buf));
+        /* The helper may be gone already; its report is a courtesy. */
+        if (n >= 0)
+                (void) send_message(sock, buf, (size_t) n, NULL, 0, NULL, deadline);
+}
+
+/* The core pipe must be the read end of a pipe, the pidfd must name the process the kernel
+ * named in the credentials, as this receiver's pid namespace sees it. */
+static int check_handover_fds(const int fds[2], pid_t pid, const char **why) {
+        struct stat st;
+        if (fstat(fds[0], &st) < 0 || !S_ISFIFO(st.st_mode))
+                return *why = "core descriptor is not a pipe", -EBADF;
+        int fl = fcntl(fds[0], F_GETFL);
+        if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY)
+                return *why = "core descriptor is not read-only", -EBADF;
+        int pidfd_pid;
+        int r = pidfd_get_pid(fds[1], &pidfd_pid);
+        if (r < 0)
+                return *why = "second descriptor is not a pidfd", r;
+        if (pidfd_pid != pid)
+                return *why = "pidfd names another process", -ESRCH;
+        return 0;
+}
+
+int handle_connection(int sock, const struct receiver_options *o) {
+        uint8_t buf[CP_MSG_MAX];
+        size_t len, n_fds = 0;
+        struct ucred cred;
+        bool have_cred = false;
+        int fds[CP_MAX_FDS] = { -EBADF, -EBADF };
+        struct cp_request req;
+        struct core_metadata md = { 0 };
+        char reason[CP_TEXT_MAX + 1], stem[CORE_STEM_MAX], name[CORE_STEM_MAX + 8];
+        const char *why = NULL;
+        int one = 1, r;
+
+        (void) setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+
+        uint64_t deadline = now_monotonic_usec() + o->request_timeout_usec;
+        r = recv_message(sock, buf, sizeof(buf), deadline, &len, NULL, 0, NULL, &cred, &have_cred);
+        if (r < 0)
+                return log_warning_errno(r, "No valid request from the helper");
+
+        uint16_t version = 0;
+        r = cp_decode_header(buf, len, &version);
+        if (r == -EPROTONOSUPPORT) {
+                snprintf(reason, sizeof(reason), "protocol version %u not supported (this receiver speaks %u)", version,
+                         CP_PROTOCOL_VERSION);
+                log_warning("Refusing a crash: %s", reason);
+                (void) reply_verdict(sock, CP_VERDICT_REFUSE, reason, deadline);
+                return -EPROTONOSUPPORT;
+        }
+        r = cp_decode_request(buf, len, &req);
+        if (r < 0) {
+                (void) reply_verdict(sock, CP_VERDICT_REFUSE, "malformed request", deadline);
+                return log_warning_errno(r, "Refusing a malformed request (%zu bytes)", len);
+        }
+        if (!have_cred) {
+                (void) reply_verdict(sock, CP_VERDICT_REFUSE, "no credentials", deadline);
+                return log_warning_errno(-EPERM, "Refusing a request without credentials");
+        }
+        if (cred.pid <= 0) {
+                (void) reply_verdict(sock, CP_VERDICT_REFUSE, "crashed process not visible in the receiver's pid namespace",
+                                     deadline);
+                return log_warning_errno(-ESRCH, "Refusing a crash of a process outside this pid namespace");
+        }
+
+        md.pid = cred.pid;
+        md.uid = cred.uid;
+        md.gid = cred.gid;
+        md.signal = req.signal;
+        md.dump_time = req.dump_time;
+        md.core_limit = req.core_limit;
+        md.received_usec = now_realtime_usec();
+
+        char procpath[32];
+        snprintf(procpath, sizeof(procpath), "/proc/%d", (int) cred.pid);
+        _cleanup_close_ int procfd = open(procpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (procfd < 0) {
+                r = negative_errno();
+                (void) reply_verdict(sock, CP_VERDICT_REFUSE, "crashed process not found in /proc", deadline);
+                return log_warning_errno(r, "Refusing crash of pid %d: %s", (int) cred.pid, procpath);
+        }
+        len = 0;
+        (void) read_small_file_at(procfd, "comm", md.comm, sizeof(md.comm), &len);
+        if (len > 0 && md.comm[len - 1] == '\n')
+                md.comm[len - 1] = '\0';
+        char comm[4 * sizeof(md.comm)];
+        escape_for_log(md.comm, strlen(md.comm), comm, sizeof(comm));
+
+        if (req.dump_mode != 1) {
+                (void) reply_verdict(sock, CP_VERDICT_REFUSE, "privileged dump (dump mode != 1)", deadline);
+                return log_warning_errno(-EPERM, "Refusing crash of pid %d (%s): dump mode %u is not forwarded",
+                                         (int) cred.pid, comm, req.dump_mode);
+        }
+        if (req.core_limit == 0) {
+                (void) reply_verdict(sock, CP_VERDICT_SKIP, "RLIMIT_CORE is 0, no core stored", deadline);
+                log_info("Process %d (%s) of user %u crashed with signal %u; RLIMIT_CORE is 0 (ulimit -c 0), so no core "
+                         "was stored",
+                         (int) cred.pid, comm, (unsigned) cred.uid, req.signal);
+                return 0;
+        }
+
+        _cleanup_close_ int dirfd = open_store_dir(o->store);
+        if (dirfd < 0) {
+                snprintf(reason, sizeof(reason), "store %s unavailable: %s", o->store, strerror(-dirfd));
+                (void) reply_verdict(sock, CP_VERDICT_REFUSE, reason, deadline);
+                return log_error_errno(dirfd, "Cannot store core of pid %d (%s): %s", (int) cred.pid, comm, o->store);
+        }
+
+        r = reply_verdict(sock, CP_VERDICT_SEND, NULL, deadline);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot answer the helper for pid %d", (int) cred.pid);
+
+        deadline = now_monotonic_usec() + o->request_timeout_usec;
+        r = recv_message(sock, buf, sizeof(buf), deadline, &len, fds, CP_MAX_FDS, &n_fds, NULL, NULL);
+        if (r < 0)
+                return log_warning_errno(r, "No hand-over for pid %d (%s)", (int) cred.pid, comm);
+        _cleanup_close_ int core_fd = fds[0], pidfd = fds[1];
+        if (cp_decode_handover(buf, len) < 0 || n_fds != 2)
+                return log_warning_errno(-EBADMSG, "Malformed hand-over for pid %d (%s)", (int) cred.pid, comm);
+        r = check_handover_fds(fds, cred.pid, &why);
+        if (r < 0)
+                return log_warning_errno(r, "Invalid hand-over for pid %d (%s): %s", (int) cred.pid, comm, why);
+
+        /* Everything /proc can tell, while the kernel keeps the process for us. */
+        r = collect_metadata(procfd, &md);
+        if (r >= 0)
+                r = pidfd_check_alive(pidfd);
+        if (r < 0) {
+                core_metadata_done(&md);
+                reply_outcome(sock, r, NULL, "crashed process vanished", deadline);
+                return log_warning_errno(r, "Crashed process %d (%s) vanished before its core was read",
+                                         (int) cred.pid, comm);
+        }
+
+        r = core_file_stem(md.comm, md.uid, md.boot_id, md.pid, md.received_usec, stem, sizeof(stem));
+        if (r < 0) {
+                core_metadata_done(&md);
+                return log_error_errno(r, "Cannot name the core of pid %d", (int) cred.pid);
+        }
+        snprintf(name, sizeof(name), "%s.zst", stem);
+
+        struct store_result res;
+        uint64_t limit = req.core_limit;
+        r = store_core(dirfd, name, &core_fd, limit, &o->store_opts, &res);
+        if (r < 0) {
+                core_metadata_done(&md);
+                reply_outcome(sock, r, NULL, "storing the core failed", deadline);
+                return log_error_errno(r, "Failed to store the core of pid %d (%s) in %s", (int) cred.pid, comm,
+                                       o->store);
+        }
+
+        struct record_info info = {
+                .core_file = name,
+                .handled_by = o->fallback ? "host-fallback" : "container",
+                .result = &res,
+        };
+        _cleanup_free_ char *json = record_to_json(&md, &info);
+        char json_name[CORE_STEM_MAX + 8];
+        snprintf(json_name, sizeof(json_name), "%s.json", stem);
+        r = json ? store_file_atomic(dirfd, json_name, json, strlen(json)) : -ENOMEM;
+        if (r < 0)
+                log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) cred.pid, json_name);
+
+        const char *sig = signal_name(md.signal);
+        log_info("Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
+                 "compressed%s)",
+                 (int) md.pid, comm, (unsigned) md.uid, md.signal, sig ? sig : "?", o->store, name,
+                 (unsigned long long) res.core_size, (unsigned long long) res.stored_size,
+                 res.truncated ? ", truncated at RLIMIT_CORE" : "");
+        reply_outcome(sock, 0, &res, name, now_monotonic_usec() + o->request_timeout_usec);
+        core_metadata_done(&md);
+        return 0;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct receiver_options {
+        const char *store;          /* store directory */
+        bool fallback;              /* started by the host helper as its fallback */
+        struct store_options store_opts;
+        uint64_t request_timeout_usec; /* how long a client may take for each message */
+};
+
+/*
+ * Serves one connection from a host helper: request → verdict → hand-over → core stored →
+ * outcome. Everything received is validated; a misbehaving client gets a refusal or a closed
+ * socket, never more. Logs one line per crash. Returns 0 when the crash was handled (stored or
+ * deliberately skipped), else a negative errno.
+ */
+int handle_connection(int sock, const struct receiver_options *o);

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "logsink.h"
+
+static enum log_target target = LOG_TARGET_STDERR;
+static int max_level = LOG_INFO;
+
+void log_set_target(enum log_target t) {
+        target = t;
+}
+
+void log_set_max_level(int level) {
+        max_level = level;
+}
+
+static void log_write(int level, const char *msg) {
+        static const char *names[] = { "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug" };
+        if (level > max_level)
+                return;
+        if (target == LOG_TARGET_HOST) {
+                hostlog_send(level, "core_pipe-receiver", msg);
+                return;
+        }
+        fprintf(stderr, "core_pipe-receiver: %s: %s\n", names[level & 7], msg);
+}
+
+void log_msg(int level, const char *fmt, ...) {
+        char msg[2048];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        log_write(level, msg);
+}
+
+int log_errno(int level, int error, const char *fmt, ...) {
+        char msg[2048];
+        va_list ap;
+        int e = error < 0 ? -error : error;
+        va_start(ap, fmt);
+        int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t) n < sizeof(msg))
+                snprintf(msg + n, sizeof(msg) - (size_t) n, ": %s", strerror(e));
+        log_write(level, msg);
+        return error < 0 ? error : -error;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core_pipe-receiver: takes cores handed over by the host helper and stores them in the store
+ * of the system it runs in (normally a container), under that system's limits.
+ *
+ * Modes: a socket-activated connection (Accept=yes), a socket-activated listening socket
+ * (Accept=no), a resident daemon (--listen), or the host helper's fallback (--fallback, a
+ * connection passed the same way as by socket activation).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "connection.h"
+#include "listen.h"
+#include "log.h"
+#include "macro.h"
+#include "parse.h"
+#include "protocol.h"
+
+#define DEFAULT_STORE "/var/lib/core_pipe"
+#define DEFAULT_MAX_CONNECTIONS 64
+
+static void help(void) {
+        printf("Usage: core_pipe-receiver [OPTIONS]\n"
+               "Stores core dumps handed over by the core_pipe host helper.\n\n"
+               "  --listen[=PATH]          run as a resident daemon on PATH (default %s)\n"
+               "  --store=DIR              store directory (default %s)\n"
+               "  --max-connections=N      crashes handled at once (default %d)\n"
+               "  --compress-level=N       zstd level (default 1)\n"
+               "  --fallback               started by the host helper as its fallback\n"
+               "  -h, --help               show this help\n"
+               "  --version                show the version\n\n"
+               "Without --listen, the socket comes from the service manager (LISTEN_FDS).\n"
+               "See core_pipe-receiver(8).\n",
+               CP_SOCKET_PATH, DEFAULT_STORE, DEFAULT_MAX_CONNECTIONS);
+}
+
+int main(int argc, char *argv[]) {
+        enum { ARG_LISTEN = 0x100, ARG_STORE, ARG_FALLBACK, ARG_MAX_CONN, ARG_LEVEL, ARG_VERSION };
+        static const struct option options[] = {
+                { "listen", optional_argument, NULL, ARG_LISTEN },
+                { "store", required_argument, NULL, ARG_STORE },
+                { "fallback", no_argument, NULL, ARG_FALLBACK },
+                { "max-connections", required_argument, NULL, ARG_MAX_CONN },
+                { "compress-level", required_argument, NULL, ARG_LEVEL },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { 0 },
+        };
+        const char *listen_path = NULL;
+        unsigned max_connections = DEFAULT_MAX_CONNECTIONS;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        struct receiver_options o = {
+                .store = DEFAULT_STORE,
+                .store_opts = {
+                        .compress_level = 1,
+                        .workers = (int) MAX(1, MIN(cpus, 4)),
+                        .read_size = 1024 * 1024,
+                },
+                .request_timeout_usec = 10 * USEC_PER_SEC,
+        };
+        uint32_t v;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_LISTEN:
+                        listen_path = optarg ? optarg : CP_SOCKET_PATH;
+                        break;
+                case ARG_STORE:
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "core_pipe-receiver: --store=%s: must be an absolute path\n", optarg);
+                                return 2;
+                        }
+                        o.store = optarg;
+                        break;
+                case ARG_FALLBACK:
+                        o.fallback = true;
+                        break;
+                case ARG_MAX_CONN:
+                        if (parse_uint32(optarg, &v) < 0 || v < 1 || v > 4096) {
+                                fprintf(stderr, "core_pipe-receiver: --max-connections=%s: expected 1..4096\n", optarg);
+                                return 2;
+                        }
+                        max_connections = v;
+                        break;
+                case ARG_LEVEL:
+                        if (parse_uint32(optarg, &v) < 0 || v < 1 || v > 19) {
+                                fprintf(stderr, "core_pipe-receiver: --compress-level=%s: expected 1..19\n", optarg);
+                                return 2;
+                        }
+                        o.store_opts.compress_level = (int) v;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("core_pipe-receiver %s\n", CORE_PIPE_VERSION);
+                        return 0;
+                default:
+                        return 2;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "core_pipe-receiver: unexpected argument \"%s\"\n", argv[optind]);
+                return 2;
+        }
+
+        /* A crash of the receiver must not come back to it through core_pattern, and nothing
+         * should attach to a process that holds other processes' memory. */
+        (void) prctl(PR_SET_DUMPABLE, 0);
+        (void) setrlimit(RLIMIT_CORE, &(struct rlimit) { 0, 0 });
+        signal(SIGPIPE, SIG_IGN);
+
+        if (o.fallback) {
+                /* The helper writes the crash's log line; we add only what goes wrong. */
+                log_set_target(LOG_TARGET_HOST);
+                log_set_max_level(LOG_WARNING);
+        }
+
+        if (listen_path) {
+                _cleanup_close_ int fd = listen_socket_create(listen_path);
+                if (fd < 0) {
+                        log_error_errno(fd, "Cannot listen on %s%s", listen_path,
+                                        fd == -EEXIST ? " (exists and is not a socket)" : "");
+                        return 1;
+                }
+                log_info("Listening on %s, storing cores in %s", listen_path, o.store);
+                (void) sd_notify(0, "READY=1\nSTATUS=Waiting for crashes");
+                r = listen_loop(fd, max_connections, &o);
+                (void) unlink(listen_path);
+                if (r < 0) {
+                        log_error_errno(r, "Listening on %s failed", listen_path);
+                        return 1;
+                }
+                return 0;
+        }
+
+        r = sd_listen_fds(1);
+        if (r < 0) {
+                log_error_errno(r, "Invalid socket activation (LISTEN_FDS)");
+                return 1;
+        }
+        if (r == 0) {
+                log_error("No socket passed by the service manager; use --listen to run as a daemon");
+                return 2;
+        }
+        if (r > 1) {
+                log_error("Expected one socket from the service manager, got %d", r);
+                return 1;
+        }
+        int fd = SD_LISTEN_FDS_START;
+        if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 1) > 0) {
+                (void) sd_notify(0, "READY=1");
+                r = listen_loop(fd, max_connections, &o);
+                if (r < 0) {
+                        log_error_errno(r, "Serving the passed socket failed");
+                        return 1;
+                }
+                return 0;
+        }
+        if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 0) <= 0) {
+                log_error("The passed descriptor is not an AF_UNIX SOCK_SEQPACKET socket");
+                return 1;
+        }
+        return handle_connection(fd, &o) < 0 ? 1 : 0;
+}

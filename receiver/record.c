@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+#include "record.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+
+static void add_string(struct json_object *o, const char *key, const char *value) {
+        if (value && value[0])
+                json_object_object_add(o, key, json_object_new_string(value));
+}
+
+static void add_uint(struct json_object *o, const char *key, uint64_t value) {
+        json_object_object_add(o, key, json_object_new_uint64(value));
+}
+
+/* Splits NUL-separated text (cmdline) into a JSON array. */
+static struct json_object *split_nul(const char *buf, size_t len) {
+        struct json_object *a = json_object_new_array();
+        for (size_t i = 0; i < len;) {
+                size_t n = strnlen(buf + i, len - i);
+                json_object_array_add(a, json_object_new_string_len(buf + i, (int) n));
+                i += n + 1;
+        }
+        return a;
+}
+
+/* The distinct files mapped into the process (libraries, the executable): what a debugger
+ * needs to find matching symbols. */
+static struct json_object *mapped_files(const char *maps, size_t len) {
+        struct json_object *a = json_object_new_array();
+        const char *last = NULL;
+        size_t last_len = 0;
+        for (size_t i = 0; i < len;) {
+                const char *line = maps + i;
+                const char *nl = memchr(line, '\n', len - i);
+                size_t n = nl ? (size_t) (nl - line) : len - i;
+                const char *path = memchr(line, '/', n);
+                if (path) {
+                        size_t plen = n - (size_t) (path - line);
+                        if (!last || plen != last_len || memcmp(path, last, plen) != 0) {
+                                json_object_array_add(a, json_object_new_string_len(path, (int) plen));
+                                last = path;
+                                last_len = plen;
+                        }
+                }
+                i += n + 1;
+        }
+        return a;
+}
+
+char *record_to_json(const struct core_metadata *m, const struct record_info *info) {
+        struct json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+
+        add_uint(o, "format", 1);
+        add_uint(o, "pid", (uint64_t) m->pid);
+        add_uint(o, "uid", m->uid);
+        add_uint(o, "gid", m->gid);
+        add_uint(o, "euid", m->euid);
+        add_uint(o, "egid", m->egid);
+        add_uint(o, "ppid", (uint64_t) m->ppid);
+        add_uint(o, "signal", m->signal);
+        const char *sig = signal_name(m->signal);
+        if (sig) {
+                char name[32];
+                snprintf(name, sizeof(name), "SIG%s", sig);
+                add_string(o, "signal_name", name);
+        }
+        add_uint(o, "dump_time", m->dump_time);
+        add_uint(o, "received_usec", m->received_usec);
+        if (m->core_limit == UINT64_MAX)
+                add_string(o, "rlimit_core", "infinity");
+        else
+                add_uint(o, "rlimit_core", m->core_limit);
+        add_string(o, "comm", m->comm);
+        add_string(o, "exe", m->exe);
+        if (m->cmdline)
+                json_object_object_add(o, "cmdline", split_nul(m->cmdline, m->cmdline_len));
+        add_string(o, "cwd", m->cwd);
+        add_string(o, "cgroup", m->cgroup);
+        add_uint(o, "threads", m->threads);
+        add_string(o, "hostname", m->hostname);
+        add_string(o, "boot_id", m->boot_id);
+        add_string(o, "machine_id", m->machine_id);
+        add_string(o, "kernel_release", m->kernel_release);
+        if (m->maps)
+                json_object_object_add(o, "mapped_files", mapped_files(m->maps, m->maps_len));
+
+        add_string(o, "handled_by", info->handled_by);
+        add_string(o, "core_file", info->core_file);
+        if (info->result) {
+                add_string(o, "compression", "zstd");
+                add_uint(o, "core_size", info->result->core_size);
+                add_uint(o, "stored_size", info->result->stored_size);
+                json_object_object_add(o, "truncated", json_object_new_boolean(info->result->truncated));
+        }
+
+        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        char *copy = text ? strdup(text) : NULL;
+        json_object_put(o);
+        return copy;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The JSON record stored beside each core as <stem>.json (written with json-c). */
+
+#include <stdbool.h>
+
+#include "metadata.h"
+#include "store.h"
+
+struct record_info {
+        const char *core_file;   /* file name of the core in the store, NULL if none */
+        const char *handled_by;  /* "container" or "host-fallback" */
+        const struct store_result *result;
+};
+
+/* Returns a newly allocated JSON text, or NULL on allocation failure. */
+char *record_to_json(const struct core_metadata *m, const struct record_info *info);
