@@ -1,0 +1,42 @@
+#!/bin/bash
+# A crash inside a container is stored inside that container, by its resident receiver, and the
+# core is good: it decompresses and gdb shows the crashing function. The record carries the
+# container's view of pid, uid and signal; the host logs one line.
+. "$(dirname "$0")/../lib/lib.sh"
+tap_init
+require_root_kernel
+
+install_pattern
+container_start c1
+start_receiver c1
+ROOT=$(ct_root c1)
+NAME=cpt-c1-$RANDOM
+
+# As uid 4242 in the container, so that the uid in the record is not just root's.
+out=$(ct_exec c1 /bin/sh -c 'ulimit -c unlimited; exec setpriv --reuid 4242 --regid 4242 --clear-groups /build/tests/crasher --name "$1"' sh "$NAME")
+CT_CRASH_PID=$out
+diag "crasher pid inside the container: $CT_CRASH_PID"
+
+check "record appears in the container's store" wait_for_file "$ROOT/var/lib/core_pipe/core.$NAME.*.json"
+JSON=$(ls "$ROOT"/var/lib/core_pipe/core."$NAME".*.json 2>/dev/null | head -n1)
+CORE=${JSON%.json}.zst
+check "core file is beside the record" test -s "$CORE"
+check "core file name has six fields: core.comm.uid.boot_id.pid.usec" \
+        sh -c "basename '$CORE' | grep -Eq '^core\\.$NAME\\.4242\\.[0-9a-f]{32}\\.$CT_CRASH_PID\\.[0-9]+\\.zst\$'"
+check "nothing reached the host's fallback store" test ! -e "$T/hoststore"
+check "core decompresses with its checksum" zstd -q -t "$CORE"
+check "gdb backtrace shows crash_here" sh -c "$(declare -f backtrace_of); T=$T CRASHER=$CRASHER backtrace_of '$CORE' | grep -q 'crash_here'"
+check "record: pid is the container's view ($CT_CRASH_PID)" test "$(json_field "$JSON" pid)" = "$CT_CRASH_PID"
+check "record: uid 4242" test "$(json_field "$JSON" uid)" = 4242
+check "record: signal 11 (SIGSEGV)" test "$(json_field "$JSON" signal)/$(json_field "$JSON" signal_name)" = 11/SIGSEGV
+check "record: container hostname" test "$(json_field "$JSON" hostname)" = c1
+check "record: exe inside the container" test "$(json_field "$JSON" exe)" = /build/tests/crasher
+check "record: not truncated" test "$(json_field "$JSON" truncated)" = false
+check "record: core_size matches the decompressed core" \
+        test "$(json_field "$JSON" core_size)" = "$(zstd -q -d -c "$CORE" | wc -c)"
+check "core and record are 0600" test "$(stat -c %a "$CORE" "$JSON" | sort -u)" = 600
+check "host log line: stored by the container's receiver" \
+        wait_for_log "comm=\"$NAME\" uid=4242 .*origin=container .*outcome=stored receiver=container file=\"core\\.$NAME\\."
+host_pid=$(host_log | grep "comm=\"$NAME\"" | sed -n 's/.* pid=\([0-9]*\) .*/\1/p' | head -n1)
+check "host log names the host pid, not the container's" test -n "$host_pid" -a "$host_pid" != "$CT_CRASH_PID"
+check "receiver logged the crash in the container" grep -q "Process $CT_CRASH_PID ($NAME) of user 4242 crashed with signal 11" "$ROOT/run/receiver.log"

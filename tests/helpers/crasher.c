@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A program that crashes on purpose, for the tests and the quick start.
+ *   crasher [--name COMM] [--size MIB] [--signal segv|abort]
+ * Prints its pid (as it sees it) on stdout, optionally fills MIB of memory so the core has
+ * weight, then dies in crash_here(), a function the tests look for in gdb's backtrace.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+static void __attribute__((noinline)) crash_here(int how) {
+        if (how == SIGABRT)
+                abort();
+        *(volatile int *) 0 = 1;
+}
+
+static void fill(size_t mib) {
+        size_t size = mib << 20;
+        unsigned char *p = malloc(size);
+        unsigned x = 12345;
+        if (!p)
+                exit(3);
+        /* A quarter random, a quarter text-like, the rest zero: roughly what real heaps look like. */
+        for (size_t i = 0; i < size; i++) {
+                size_t q = (i / 4096) % 4;
+                x = x * 1103515245 + 12345;
+                p[i] = q == 0 ? (unsigned char) (x >> 16) : q == 1 ? (unsigned char) ("core_pipe "[i % 10]) : 0;
+        }
+        __asm__ volatile("" : : "r"(p) : "memory");
+}
+
+int main(int argc, char *argv[]) {
+        int how = SIGSEGV;
+        for (int i = 1; i + 1 < argc; i += 2) {
+                if (strcmp(argv[i], "--name") == 0)
+                        prctl(PR_SET_NAME, argv[i + 1]);
+                else if (strcmp(argv[i], "--size") == 0)
+                        fill((size_t) strtoul(argv[i + 1], NULL, 10));
+                else if (strcmp(argv[i], "--signal") == 0)
+                        how = strcmp(argv[i + 1], "abort") == 0 ? SIGABRT : SIGSEGV;
+        }
+        printf("%d\n", (int) getpid());
+        fflush(stdout);
+        crash_here(how);
+        return 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Minimal TAP output for the unit tests: CHECK(expr, "what it pins down"). */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int tap_n, tap_failed;
+
+#define CHECK(expr, ...)                                                          \
+        do {                                                                      \
+                tap_n++;                                                          \
+                if (expr) {                                                       \
+                        printf("ok %d - ", tap_n);                                \
+                } else {                                                          \
+                        tap_failed++;                                             \
+                        printf("not ok %d - ", tap_n);                            \
+                }                                                                 \
+                printf(__VA_ARGS__);                                              \
+                printf("\n");                                                     \
+                if (!(expr))                                                      \
+                        printf("# %s:%d: %s\n", __FILE__, __LINE__, #expr);       \
+        } while (0)
+
+static inline int tap_done(void) {
+        printf("1..%d\n", tap_n);
+        return tap_failed ? 1 : 0;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+
+#include "protocol.h"
+#include "tap.h"
+
+static void test_request(void) {
+        uint8_t buf[CP_MSG_MAX];
+        struct cp_request in = { .signal = 11, .dump_mode = 1, .dump_time = 1795395118, .core_limit = UINT64_MAX }, out;
+        int n = cp_encode_request(&in, buf, sizeof(buf));
+        CHECK(n == CP_HEADER_SIZE + CP_REQUEST_BODY_SIZE, "request encodes to header + 24 bytes");
+        CHECK(memcmp(buf, "CPIP", 4) == 0, "magic is CPIP on the wire");
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == 0, "request round-trips");
+        CHECK(out.signal == 11 && out.dump_mode == 1 && out.dump_time == in.dump_time && out.core_limit == UINT64_MAX,
+              "request fields survive the round trip");
+        CHECK(buf[12] == 11 && buf[13] == 0, "integers are little endian");
+
+        for (size_t len = 0; len < (size_t) n; len++)
+                if (cp_decode_request(buf, len, &out) != -EBADMSG) {
+                        CHECK(0, "truncated request of %zu bytes is rejected", len);
+                        return;
+                }
+        CHECK(1, "every truncation of a request is rejected");
+
+        uint8_t big[CP_MSG_MAX + 8];
+        memcpy(big, buf, (size_t) n);
+        CHECK(cp_decode_request(big, (size_t) n + 1, &out) == -EBADMSG, "trailing byte is rejected");
+        CHECK(cp_decode_request(big, sizeof(big), &out) == -EBADMSG, "oversized message is rejected");
+
+        buf[4] = 2;
+        uint16_t version = 0;
+        CHECK(cp_decode_header(buf, (size_t) n, &version) == -EPROTONOSUPPORT && version == 2,
+              "another protocol version is reported as such");
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == -EPROTONOSUPPORT, "request of another version is refused");
+        buf[4] = 1;
+
+        buf[0] ^= 1;
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == -EBADMSG, "wrong magic is rejected");
+        buf[0] ^= 1;
+
+        in.signal = 0;
+        n = cp_encode_request(&in, buf, sizeof(buf));
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == -EBADMSG, "signal 0 is rejected");
+        in.signal = 65;
+        n = cp_encode_request(&in, buf, sizeof(buf));
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == -EBADMSG, "signal 65 is rejected");
+
+        CHECK(cp_encode_request(&in, buf, 20) == -ENOBUFS, "encoder refuses a short buffer");
+}
+
+static void test_verdict(void) {
+        uint8_t buf[CP_MSG_MAX];
+        struct cp_verdict_msg v;
+        int n = cp_encode_verdict(CP_VERDICT_REFUSE, "store full", buf, sizeof(buf));
+        CHECK(n > 0 && cp_decode_verdict(buf, (size_t) n, &v) == 0, "verdict round-trips");
+        CHECK(v.verdict == CP_VERDICT_REFUSE && strcmp(v.reason, "store full") == 0, "verdict keeps its reason");
+        n = cp_encode_verdict(CP_VERDICT_SEND, NULL, buf, sizeof(buf));
+        CHECK(n == CP_HEADER_SIZE + 4 && cp_decode_verdict(buf, (size_t) n, &v) == 0 && v.reason[0] == '\0',
+              "SEND without a reason");
+        CHECK(cp_encode_verdict(7, "x", buf, sizeof(buf)) == -EINVAL, "unknown verdict is not encoded");
+        CHECK(cp_encode_verdict(CP_VERDICT_SKIP, "a\nb", buf, sizeof(buf)) == -EINVAL, "control characters are not encoded");
+
+        char longtext[CP_TEXT_MAX + 2];
+        memset(longtext, 'x', sizeof(longtext) - 1);
+        longtext[sizeof(longtext) - 1] = '\0';
+        CHECK(cp_encode_verdict(CP_VERDICT_SKIP, longtext, buf, sizeof(buf)) == -EINVAL, "text over 512 bytes is refused");
+
+        n = cp_encode_verdict(CP_VERDICT_SKIP, "ok", buf, sizeof(buf));
+        buf[CP_HEADER_SIZE] = 9;
+        CHECK(cp_decode_verdict(buf, (size_t) n, &v) == -EBADMSG, "unknown verdict value is rejected");
+        n = cp_encode_verdict(CP_VERDICT_SKIP, "ok", buf, sizeof(buf));
+        buf[n - 1] = '\033';
+        CHECK(cp_decode_verdict(buf, (size_t) n, &v) == -EBADMSG, "escape character in a reason is rejected");
+        n = cp_encode_verdict(CP_VERDICT_SKIP, "ok", buf, sizeof(buf));
+        buf[n - 1] = '\0';
+        CHECK(cp_decode_verdict(buf, (size_t) n, &v) == -EBADMSG, "NUL in a reason is rejected");
+        uint8_t req[CP_MSG_MAX];
+        struct cp_request r = { .signal = 6, .dump_mode = 1 };
+        n = cp_encode_request(&r, req, sizeof(req));
+        CHECK(cp_decode_verdict(req, (size_t) n, &v) == -EBADMSG, "a request is not a verdict");
+}
+
+static void test_outcome_and_handover(void) {
+        uint8_t buf[CP_MSG_MAX];
+        struct cp_outcome in = { .error = 0, .flags = CP_OUTCOME_TRUNCATED, .core_size = 1ULL << 40, .stored_size = 77 },
+                          out;
+        strcpy(in.text, "core.x.0.ab.1.2.zst");
+        int n = cp_encode_outcome(&in, buf, sizeof(buf));
+        CHECK(n > 0 && cp_decode_outcome(buf, (size_t) n, &out) == 0, "outcome round-trips");
+        CHECK(out.core_size == 1ULL << 40 && out.stored_size == 77 && out.flags == CP_OUTCOME_TRUNCATED &&
+                      strcmp(out.text, in.text) == 0,
+              "outcome fields survive");
+        buf[CP_HEADER_SIZE + 4] = 0x80;
+        CHECK(cp_decode_outcome(buf, (size_t) n, &out) == -EBADMSG, "unknown outcome flag is rejected");
+        in.error = -5;
+        CHECK(cp_encode_outcome(&in, buf, sizeof(buf)) == -EINVAL, "negative error is not encoded");
+
+        n = cp_encode_handover(buf, sizeof(buf));
+        CHECK(n == CP_HEADER_SIZE && cp_decode_handover(buf, (size_t) n) == 0, "hand-over is a bare header");
+        CHECK(cp_decode_handover(buf, (size_t) n - 1) == -EBADMSG, "short hand-over is rejected");
+}
+
+int main(void) {
+        test_request();
+        test_verdict();
+        test_outcome_and_handover();
+        return tap_done();
+}
