@@ -6,6 +6,7 @@
 
 set -u
 BUILD=${CORE_PIPE_BUILD:?CORE_PIPE_BUILD must point to the build directory}
+. "$(dirname "${BASH_SOURCE[0]}")/container.sh"
 HELPER=$BUILD/pipe/core_pipe
 RECEIVER=$BUILD/receiver/core_pipe-receiver
 CRASHER=$BUILD/tests/crasher
@@ -15,7 +16,6 @@ SHORT=/run/cpt
 
 TAP_N=0
 TAP_FAILED=0
-CONTAINERS=()
 
 tap_init() {
         T=$(mktemp -d /var/tmp/core_pipe-test.XXXXXX)
@@ -63,10 +63,7 @@ require_root_kernel() {
 
 tap_cleanup() {
         local rc=$?
-        local c
-        for c in "${CONTAINERS[@]}"; do
-                container_stop "$c"
-        done
+        containers_stop_all
         restore_kernel_settings
         if [ -n "${KEEP_TEST_DIR:-}" ]; then
                 diag "kept $T"
@@ -78,51 +75,6 @@ tap_cleanup() {
                 exit 1
         fi
         exit "$rc"
-}
-
-# ---- kernel settings ------------------------------------------------------------------------
-
-OLD_PATTERN=
-OLD_PIPE_LIMIT=
-OLD_DEVKMSG=
-
-save_kernel_settings() {
-        OLD_PATTERN=$(cat /proc/sys/kernel/core_pattern)
-        OLD_PIPE_LIMIT=$(cat /proc/sys/kernel/core_pipe_limit)
-        OLD_DEVKMSG=$(cat /proc/sys/kernel/printk_devkmsg)
-}
-
-restore_kernel_settings() {
-        [ -n "$OLD_PATTERN" ] || return 0
-        printf '%s\n' "$OLD_PATTERN" >/proc/sys/kernel/core_pattern
-        echo "$OLD_PIPE_LIMIT" >/proc/sys/kernel/core_pipe_limit
-        echo "$OLD_DEVKMSG" >/proc/sys/kernel/printk_devkmsg
-        OLD_PATTERN=
-}
-
-# install_pattern [EXTRA CONFIG LINES...]: points core_pattern at the built helper, with a config
-# whose fallback store is $T/hoststore and whose receiver is the built one.
-install_pattern() {
-        local line
-        [ -n "$OLD_PATTERN" ] || save_kernel_settings
-        mkdir -p "$SHORT"
-        ln -sfn "$HELPER" "$SHORT/core_pipe"
-        {
-                echo "[Pipe]"
-                echo "FallbackStore=$T/hoststore"
-                echo "Receiver=$RECEIVER"
-                for line in "$@"; do echo "$line"; done
-        } >"$SHORT/pipe.conf"
-        PATTERN="|$SHORT/core_pipe C=$SHORT/pipe.conf F=%F P=%P u=%u g=%g s=%s t=%t c=%c d=%d h=%h e=%e"
-        if [ "${#PATTERN}" -gt 127 ]; then
-                echo "core_pattern too long (${#PATTERN} bytes)" >&2
-                return 1
-        fi
-        printf '%s\n' "$PATTERN" >/proc/sys/kernel/core_pattern
-        echo 16 >/proc/sys/kernel/core_pipe_limit
-        # Userspace writes to /dev/kmsg are rate limited by default; the host log must keep
-        # every line the tests look for.
-        echo on >/proc/sys/kernel/printk_devkmsg
 }
 
 # ---- the host's log ---------------------------------------------------------------------------
@@ -146,104 +98,6 @@ wait_for_log() {
                 sleep 0.1
         done
         echo "no host log line matches: $1" >&2
-        return 1
-}
-
-# ---- containers ---------------------------------------------------------------------------------
-
-# container_start NAME: a container with its own mount, pid and UTS namespaces, a private root
-# (read-only /usr and /etc of the host, fresh tmpfs /run, /tmp and /var, its own /proc), the build
-# tree read-only at /build. Sets CT_PID_<NAME> to the pid (host view) of its init.
-container_start() {
-        local name=$1 root="$T/ct-$1" pid i
-        mkdir -p "$root"
-        unshare --mount --pid --uts --fork --propagation private -- /bin/sh -ec '
-                R=$1; NAME=$2; B=$3
-                mount -t tmpfs -o mode=0755 ct-root "$R"
-                mkdir -p "$R/usr" "$R/etc" "$R/proc" "$R/dev" "$R/run" "$R/tmp" "$R/var" "$R/build" "$R/sys"
-                for d in usr etc; do
-                        mount --rbind "/$d" "$R/$d"
-                        mount -o remount,bind,ro "$R/$d"
-                done
-                for l in bin sbin lib lib64 lib32 libx32; do
-                        if [ -L "/$l" ]; then ln -s "$(readlink "/$l")" "$R/$l"; fi
-                done
-                mount --rbind "$B" "$R/build"
-                mount -o remount,bind,ro "$R/build"
-                mount -t tmpfs -o mode=0755 ct-run "$R/run"
-                mount -t tmpfs -o mode=1777 ct-tmp "$R/tmp"
-                mount -t tmpfs -o mode=0755 ct-var "$R/var"
-                mount -t proc proc "$R/proc"
-                mount -t tmpfs -o mode=0755 ct-dev "$R/dev"
-                for n in null zero full random urandom; do
-                        touch "$R/dev/$n"
-                        mount --bind "/dev/$n" "$R/dev/$n"
-                done
-                hostname "$NAME"
-                cd "$R"
-                mkdir .oldroot
-                pivot_root . .oldroot
-                cd /
-                umount -l /.oldroot
-                rmdir /.oldroot
-                : > /run/.ready
-                exec sleep infinity
-        ' sh "$root" "$name" "$BUILD" </dev/null >"$T/ct-$name.log" 2>&1 &
-        local unshare_pid=$!
-        disown "$unshare_pid"
-        # The container's init is the child of unshare.
-        for ((i = 0; i < 100; i++)); do
-                pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null | awk '{print $1}')
-                if [ -n "$pid" ] && [ -e "/proc/$pid/root/run/.ready" ]; then
-                        break
-                fi
-                sleep 0.05
-        done
-        if [ -z "$pid" ] || [ ! -e "/proc/$pid/root/run/.ready" ]; then
-                echo "container $name did not start" >&2
-                cat "$T/ct-$name.log" >&2
-                return 1
-        fi
-        eval "CT_PID_$name=$pid"
-        CONTAINERS+=("$name")
-}
-
-ct_pid() {
-        eval "echo \${CT_PID_$1:-}"
-}
-
-# ct_root NAME: the container's root as the host reaches it.
-ct_root() {
-        echo "/proc/$(ct_pid "$1")/root"
-}
-
-# ct_exec NAME COMMAND...: runs a command inside the container (its namespaces and root).
-ct_exec() {
-        local name=$1
-        shift
-        nsenter -t "$(ct_pid "$name")" -m -p -u -r -w -- "$@"
-}
-
-container_stop() {
-        local pid
-        pid=$(ct_pid "$1")
-        [ -n "$pid" ] || return 0
-        kill -KILL "$pid" 2>/dev/null
-        eval "CT_PID_$1="
-}
-
-# start_receiver NAME [ARGS...]: the resident receiver inside the container, logging to
-# /run/receiver.log there; waits for its socket.
-start_receiver() {
-        local name=$1 i
-        shift
-        ct_exec "$name" /bin/sh -c 'exec /build/receiver/core_pipe-receiver --listen "$@" >>/run/receiver.log 2>&1' sh "$@" &
-        disown $!
-        for ((i = 0; i < 100; i++)); do
-                [ -S "$(ct_root "$name")/run/core_pipe.socket" ] && return 0
-                sleep 0.05
-        done
-        echo "receiver in $name did not start" >&2
         return 1
 }
 

@@ -1,0 +1,163 @@
+# shellcheck shell=bash
+# Throwaway containers and the kernel's crash settings, for the tests and the quick start.
+# Containers are built from namespaces (unshare) and a private root (pivot_root): no image, no
+# engine. Kernel settings are saved before the first change and restored by
+# restore_kernel_settings, which callers run from an EXIT trap.
+
+CONTAINERS=()
+
+# ---- kernel settings ------------------------------------------------------------------------
+
+OLD_PATTERN=
+OLD_PIPE_LIMIT=
+OLD_DEVKMSG=
+
+save_kernel_settings() {
+        OLD_PATTERN=$(cat /proc/sys/kernel/core_pattern)
+        OLD_PIPE_LIMIT=$(cat /proc/sys/kernel/core_pipe_limit)
+        OLD_DEVKMSG=$(cat /proc/sys/kernel/printk_devkmsg)
+}
+
+restore_kernel_settings() {
+        [ -n "$OLD_PATTERN" ] || return 0
+        printf '%s\n' "$OLD_PATTERN" >/proc/sys/kernel/core_pattern
+        echo "$OLD_PIPE_LIMIT" >/proc/sys/kernel/core_pipe_limit
+        echo "$OLD_DEVKMSG" >/proc/sys/kernel/printk_devkmsg
+        OLD_PATTERN=
+}
+
+# install_pattern [EXTRA CONFIG LINES...]: points core_pattern at the built helper, with a config
+# whose fallback store is $T/hoststore and whose receiver is the built one.
+install_pattern() {
+        local line
+        [ -n "$OLD_PATTERN" ] || save_kernel_settings
+        mkdir -p "$SHORT"
+        ln -sfn "$HELPER" "$SHORT/core_pipe"
+        {
+                echo "[Pipe]"
+                echo "FallbackStore=$T/hoststore"
+                echo "Receiver=$RECEIVER"
+                for line in "$@"; do echo "$line"; done
+        } >"$SHORT/pipe.conf"
+        PATTERN="|$SHORT/core_pipe C=$SHORT/pipe.conf F=%F P=%P u=%u g=%g s=%s t=%t c=%c d=%d h=%h e=%e"
+        if [ "${#PATTERN}" -gt 127 ]; then
+                echo "core_pattern too long (${#PATTERN} bytes)" >&2
+                return 1
+        fi
+        printf '%s\n' "$PATTERN" >/proc/sys/kernel/core_pattern
+        echo 16 >/proc/sys/kernel/core_pipe_limit
+        # Userspace writes to /dev/kmsg are rate limited by default; the host log must keep
+        # every line the tests look for.
+        echo on >/proc/sys/kernel/printk_devkmsg
+}
+
+# ---- containers ---------------------------------------------------------------------------------
+
+# container_start NAME: a container with its own mount, pid and UTS namespaces, a private root
+# (read-only /usr and /etc of the host, fresh tmpfs /run, /tmp and /var, its own /proc), the
+# directory $CT_SHARE (default: the build tree) read-only at /build. Sets CT_PID_<NAME> to the
+# pid (host view) of its init. Needs $T, a scratch directory.
+container_start() {
+        local name=$1 root="$T/ct-$1" pid i
+        mkdir -p "$root"
+        unshare --mount --pid --uts --fork --propagation private -- /bin/sh -ec '
+                R=$1; NAME=$2; B=$3
+                mount -t tmpfs -o mode=0755 ct-root "$R"
+                mkdir -p "$R/usr" "$R/etc" "$R/proc" "$R/dev" "$R/run" "$R/tmp" "$R/var" "$R/build" "$R/sys"
+                for d in usr etc; do
+                        mount --rbind "/$d" "$R/$d"
+                        mount -o remount,bind,ro "$R/$d"
+                done
+                for l in bin sbin lib lib64 lib32 libx32; do
+                        if [ -L "/$l" ]; then ln -s "$(readlink "/$l")" "$R/$l"; fi
+                done
+                mount --rbind "$B" "$R/build"
+                mount -o remount,bind,ro "$R/build"
+                mount -t tmpfs -o mode=0755 ct-run "$R/run"
+                mount -t tmpfs -o mode=1777 ct-tmp "$R/tmp"
+                mount -t tmpfs -o mode=0755 ct-var "$R/var"
+                mount -t proc proc "$R/proc"
+                mount -t tmpfs -o mode=0755 ct-dev "$R/dev"
+                for n in null zero full random urandom; do
+                        touch "$R/dev/$n"
+                        mount --bind "/dev/$n" "$R/dev/$n"
+                done
+                hostname "$NAME"
+                cd "$R"
+                mkdir .oldroot
+                pivot_root . .oldroot
+                cd /
+                umount -l /.oldroot
+                rmdir /.oldroot
+                : > /run/.ready
+                exec sleep infinity
+        ' sh "$root" "$name" "$BUILD" </dev/null >"$T/ct-$name.log" 2>&1 &
+        local unshare_pid=$!
+        disown "$unshare_pid"
+        # The container's init is the child of unshare.
+        for ((i = 0; i < 100; i++)); do
+                pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null | awk '{print $1}')
+                if [ -n "$pid" ] && [ -e "/proc/$pid/root/run/.ready" ]; then
+                        break
+                fi
+                sleep 0.05
+        done
+        if [ -z "$pid" ] || [ ! -e "/proc/$pid/root/run/.ready" ]; then
+                echo "container $name did not start" >&2
+                cat "$T/ct-$name.log" >&2
+                return 1
+        fi
+        eval "CT_PID_$name=$pid"
+        CONTAINERS+=("$name")
+}
+
+ct_pid() {
+        eval "echo \${CT_PID_$1:-}"
+}
+
+# ct_root NAME: the container's root as the host reaches it.
+ct_root() {
+        echo "/proc/$(ct_pid "$1")/root"
+}
+
+# ct_exec NAME COMMAND...: runs a command inside the container (its namespaces and root).
+# nsenter re-raises a signal that killed its child on itself, and would then dump core as a host
+# process: a shell inside the container waits for the command and exits normally instead.
+ct_exec() {
+        local name=$1
+        shift
+        nsenter -t "$(ct_pid "$name")" -m -p -u -r -w -- /bin/sh -c '"$@"; rc=$?; exit $rc' sh "$@"
+}
+
+containers_stop_all() {
+        local c
+        for c in "${CONTAINERS[@]}"; do
+                container_stop "$c"
+        done
+        CONTAINERS=()
+}
+
+container_stop() {
+        local pid
+        pid=$(ct_pid "$1")
+        [ -n "$pid" ] || return 0
+        kill -KILL "$pid" 2>/dev/null
+        eval "CT_PID_$1="
+}
+
+# start_receiver NAME [ARGS...]: the resident receiver inside the container, logging to
+# /run/receiver.log there; waits for its socket. $CT_RECEIVER is its path in the container.
+start_receiver() {
+        local name=$1 i
+        shift
+        # In a subshell, so that it is nobody's job: no "Killed" when the container stops.
+        (ct_exec "$name" /bin/sh -c 'exec "$0" --listen "$@" >>/run/receiver.log 2>&1' \
+                "${CT_RECEIVER:-/build/receiver/core_pipe-receiver}" "$@" &) 2>/dev/null
+        for ((i = 0; i < 100; i++)); do
+                [ -S "$(ct_root "$name")/run/core_pipe.socket" ] && return 0
+                sleep 0.05
+        done
+        echo "receiver in $name did not start" >&2
+        return 1
+}
+

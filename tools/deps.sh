@@ -1,0 +1,23 @@
+#!/bin/bash
+# Installs, from Debian's packages, what core_pipe needs to build, test and run the quick start.
+# Idempotent: installs only what is missing, and updates the package lists only then.
+set -eu
+PACKAGES=(
+        gcc libc6-dev pkg-config meson ninja-build  # build
+        libsystemd-dev libzstd-dev libjson-c-dev    # the receiver's libraries
+        scdoc man-db                                # man pages, and rendering them in the tests
+        util-linux binutils zstd gdb python3        # tests: unshare/nsenter, readelf, cores, JSON
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+        if [ "$(id -u)" != 0 ]; then
+                echo "deps: missing ${missing[*]}; run as root to install them" >&2
+                exit 1
+        fi
+        echo "deps: installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
