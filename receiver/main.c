@@ -31,7 +31,7 @@
 static void help(void) {
         printf("Usage: core_pipe-receiver [OPTIONS]\n"
                "Stores core dumps handed over by the core_pipe host helper.\n\n"
-               "  --listen[=PATH]          run as a resident daemon on PATH (default %s)\n"
+               "  --listen [PATH]          run as a resident daemon on PATH (default %s)\n"
                "  --store=DIR              store directory (default %s)\n"
                "  --max-connections=N      crashes handled at once (default %d)\n"
                "  --compress-level=N       zstd level (default 1)\n"
@@ -73,7 +73,18 @@ int main(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_LISTEN:
-                        listen_path = optarg ? optarg : CP_SOCKET_PATH;
+                        /* Both "--listen=PATH" and "--listen PATH"; a bare "--listen" takes the
+                         * default. Only an absolute path is taken as the separate argument. */
+                        if (optarg)
+                                listen_path = optarg;
+                        else if (optind < argc && argv[optind][0] == '/')
+                                listen_path = argv[optind++];
+                        else
+                                listen_path = CP_SOCKET_PATH;
+                        if (listen_path[0] != '/') {
+                                fprintf(stderr, "core_pipe-receiver: --listen=%s: must be an absolute path\n", listen_path);
+                                return 2;
+                        }
                         break;
                 case ARG_STORE:
                         if (optarg[0] != '/') {

@@ -56,12 +56,13 @@ install_pattern() {
 # container_start NAME: a container with its own mount, pid and UTS namespaces, a private root
 # (read-only /usr and /etc of the host, fresh tmpfs /run, /tmp and /var, its own /proc), the
 # directory $CT_SHARE (default: the build tree) read-only at /build. Sets CT_PID_<NAME> to the
-# pid (host view) of its init. Needs $T, a scratch directory.
+# pid (host view) of its init. $CT_VAR, if set, is a host directory mounted as its /var (to
+# store on disk rather than in memory). Needs $T, a scratch directory.
 container_start() {
         local name=$1 root="$T/ct-$1" pid i
         mkdir -p "$root"
         unshare --mount --pid --uts --fork --propagation private -- /bin/sh -ec '
-                R=$1; NAME=$2; B=$3
+                R=$1; NAME=$2; B=$3; V=$4
                 mount -t tmpfs -o mode=0755 ct-root "$R"
                 mkdir -p "$R/usr" "$R/etc" "$R/proc" "$R/dev" "$R/run" "$R/tmp" "$R/var" "$R/build" "$R/sys"
                 for d in usr etc; do
@@ -75,7 +76,7 @@ container_start() {
                 mount -o remount,bind,ro "$R/build"
                 mount -t tmpfs -o mode=0755 ct-run "$R/run"
                 mount -t tmpfs -o mode=1777 ct-tmp "$R/tmp"
-                mount -t tmpfs -o mode=0755 ct-var "$R/var"
+                if [ -n "$V" ]; then mount --bind "$V" "$R/var"; else mount -t tmpfs -o mode=0755 ct-var "$R/var"; fi
                 mount -t proc proc "$R/proc"
                 mount -t tmpfs -o mode=0755 ct-dev "$R/dev"
                 for n in null zero full random urandom; do
@@ -91,7 +92,7 @@ container_start() {
                 rmdir /.oldroot
                 : > /run/.ready
                 exec sleep infinity
-        ' sh "$root" "$name" "$BUILD" </dev/null >"$T/ct-$name.log" 2>&1 &
+        ' sh "$root" "$name" "${CT_SHARE:-$BUILD}" "${CT_VAR:-}" </dev/null >"$T/ct-$name.log" 2>&1 &
         local unshare_pid=$!
         disown "$unshare_pid"
         # The container's init is the child of unshare.

@@ -1,0 +1,34 @@
+#!/bin/bash
+# The receiver's command line and socket: --listen PATH and --listen=PATH, a 0600 socket owned
+# by root, a clear refusal to replace a file that is not a socket, and usage errors exit 2.
+. "$(dirname "$0")/../lib/lib.sh"
+tap_init
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+
+R=$RECEIVER
+"$R" --listen "$T/a.sock" --store "$T/store" 2>"$T/a.log" &
+pa=$!
+"$R" --listen="$T/b.sock" --store "$T/store" 2>"$T/b.log" &
+pb=$!
+check "--listen PATH creates the socket" wait_for_file "$T/a.sock" 5
+check "--listen=PATH creates the socket" wait_for_file "$T/b.sock" 5
+check "socket is mode 0600, owned by root" test "$(stat -c '%a %U %F' "$T/a.sock")" = "600 root socket"
+kill -TERM $pa $pb
+wait $pa
+check "SIGTERM stops the daemon with status 0" test $? = 0
+wait $pb
+check "the socket is removed on exit" test ! -e "$T/a.sock"
+
+touch "$T/file"
+"$R" --listen "$T/file" 2>"$T/c.log"
+check "a regular file in the way: exit 1" test $? = 1
+check "...with a message naming it" grep -q "Cannot listen on $T/file.*not a socket" "$T/c.log"
+check "...and the file is left alone" test -f "$T/file"
+"$R" --store relative 2>/dev/null
+check "relative --store is a usage error (2)" test $? = 2
+"$R" 2>"$T/d.log"
+check "no socket and no --listen: usage error (2)" test $? = 2
+check "...with a hint to use --listen" grep -q "use --listen" "$T/d.log"
+"$R" --compress-level 99 2>/dev/null
+check "--compress-level out of range is a usage error" test $? = 2
+check "--help names --listen" sh -c "'$R' --help | grep -q -- '--listen'"
