@@ -45,6 +45,6 @@ check "other protocol version is refused, naming both" grep -q "version 9 -> .*p
 check "the receiver logged each bad client" test "$(grep -c 'warning' "$ROOT/run/receiver.log")" -ge 4
 check "the daemon is still listening" test -S "$SOCK"
 
-NAME=cpt-robust-$RANDOM
+NAME=cpt-rob-$RANDOM
 ct_exec rb /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$NAME" >/dev/null
 check "the next crash is stored in the container" wait_for_file "$ROOT/var/lib/core_pipe/core.$NAME.*.json"
