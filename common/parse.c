@@ -122,3 +122,44 @@ char *escape_for_log(const char *s, size_t len, char *out, size_t size) {
         out[o] = '\0';
         return out;
 }
+
+/* Finds the line of /proc/<pid>/cgroup for one hierarchy: key "" is the unified one ("0::"),
+ * otherwise the controller list or name between the first two colons. Returns the length of
+ * its path (0 if there is none) and where it starts. */
+static size_t find_cgroup_line(const char *text, const char *key, const char **ret_path) {
+        size_t klen = strlen(key);
+        for (const char *line = text; *line;) {
+                size_t n = strcspn(line, "\n");
+                const char *c1 = memchr(line, ':', n);
+                const char *c2 = c1 ? memchr(c1 + 1, ':', n - (size_t) (c1 + 1 - line)) : NULL;
+                if (c2) {
+                        bool match = klen == 0 ? (c1 == line + 1 && line[0] == '0' && c2 == c1 + 1)
+                                               : ((size_t) (c2 - c1 - 1) == klen && memcmp(c1 + 1, key, klen) == 0);
+                        if (match) {
+                                *ret_path = c2 + 1;
+                                return n - (size_t) (c2 + 1 - line);
+                        }
+                }
+                line += n;
+                if (*line == '\n')
+                        line++;
+        }
+        return 0;
+}
+
+size_t cgroup_path_from_text(const char *text, const char **ret_path) {
+        const char *path = NULL, *named = NULL;
+        size_t n = find_cgroup_line(text, "", &path);
+        /* On hybrid hosts the unified hierarchy is "/" for everything; systemd's named
+         * hierarchy is the informative one there. */
+        if (n == 0 || (n == 1 && path[0] == '/')) {
+                size_t m = find_cgroup_line(text, "name=systemd", &named);
+                if (m > 0) {
+                        *ret_path = named;
+                        return m;
+                }
+        }
+        if (n > 0)
+                *ret_path = path;
+        return n;
+}

@@ -127,48 +127,15 @@ static int verify_identity(const struct kernel_args *a, int procfd, const char *
         return 0;
 }
 
-/* Finds the path of the cgroup line that starts with prefix ("0::" or a hierarchy's
- * "N:controllers:"); returns its length or 0. */
-static size_t find_cgroup_line(const char *text, const char *key, const char **ret_path) {
-        for (const char *line = text; *line; ) {
-                size_t n = strcspn(line, "\n");
-                const char *colon1 = memchr(line, ':', n);
-                const char *colon2 = colon1 ? memchr(colon1 + 1, ':', n - (size_t) (colon1 + 1 - line)) : NULL;
-                if (colon2) {
-                        bool match = key[0] == '\0' ? colon1 == line + 1 && line[0] == '0' && colon2 == colon1 + 1
-                                                    : (size_t) (colon2 - colon1 - 1) == strlen(key) &&
-                                                              memcmp(colon1 + 1, key, strlen(key)) == 0;
-                        if (match) {
-                                *ret_path = colon2 + 1;
-                                return n - (size_t) (colon2 + 1 - line);
-                        }
-                }
-                line += n;
-                if (*line == '\n')
-                        line++;
-        }
-        return 0;
-}
-
 static void read_cgroup_for_log(int procfd, char *out, size_t size) {
         char text[4096];
-        const char *path = NULL;
+        const char *path;
         size_t n;
 
         out[0] = '\0';
         if (read_small_file_at(procfd, "cgroup", text, sizeof(text), NULL) < 0)
                 return;
-        /* The unified hierarchy ("0::/path") names the cgroup; on hybrid hosts it is "/" for
-         * everything, and systemd's named hierarchy is the informative one. */
-        n = find_cgroup_line(text, "", &path);
-        if (n == 0 || (n == 1 && path[0] == '/')) {
-                const char *named = NULL;
-                size_t m = find_cgroup_line(text, "name=systemd", &named);
-                if (m > 0) {
-                        path = named;
-                        n = m;
-                }
-        }
+        n = cgroup_path_from_text(text, &path);
         if (n > 0)
                 escape_for_log(path, n, out, size);
 }

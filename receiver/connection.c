@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "journal.h"
 #include "log.h"
 #include "macro.h"
 #include "metadata.h"
@@ -57,6 +59,26 @@ static int check_handover_fds(const int fds[2], pid_t pid, const char **why) {
         if (pidfd_pid != pid)
                 return *why = "pidfd names another process", -ESRCH;
         return 0;
+}
+
+/* The one line every crash leaves in the receiver's log. Where journald runs it is a
+ * coredumpctl-compatible entry (priority crit for a stored core, as coredump entries are). */
+static void report_crash(int level, const struct core_metadata *md, const char *store, const char *name,
+                         const struct store_result *res, const char *fmt, ...) _printf_(6, 7);
+static void report_crash(int level, const struct core_metadata *md, const char *store, const char *name,
+                         const struct store_result *res, const char *fmt, ...) {
+        char msg[2048], path[4096];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (log_get_target() == LOG_TARGET_JOURNAL) {
+                if (name)
+                        snprintf(path, sizeof(path), "%s/%s", store, name);
+                if (journal_record_crash(name ? LOG_CRIT : level, md, name ? path : NULL, res, msg) >= 0)
+                        return;
+        }
+        log_msg(level, "%s", msg);
 }
 
 int handle_connection(int sock, const struct receiver_options *o) {
@@ -132,9 +154,13 @@ int handle_connection(int sock, const struct receiver_options *o) {
         }
         if (req.core_limit == 0) {
                 (void) reply_verdict(sock, CP_VERDICT_SKIP, "RLIMIT_CORE is 0, no core stored", deadline);
-                log_info("Process %d (%s) of user %u crashed with signal %u; RLIMIT_CORE is 0 (ulimit -c 0), so no core "
-                         "was stored",
-                         (int) cred.pid, comm, (unsigned) cred.uid, req.signal);
+                /* The helper is answered first: the crashed process need not wait for this. */
+                (void) collect_metadata(procfd, &md);
+                report_crash(LOG_INFO, &md, o->store, NULL, NULL,
+                             "Process %d (%s) of user %u crashed with signal %u; RLIMIT_CORE is 0 (ulimit -c 0), so no "
+                             "core was stored",
+                             (int) cred.pid, comm, (unsigned) cred.uid, req.signal);
+                core_metadata_done(&md);
                 return 0;
         }
 
@@ -201,11 +227,12 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) cred.pid, json_name);
 
         const char *sig = signal_name(md.signal);
-        log_info("Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
-                 "compressed%s)",
-                 (int) md.pid, comm, (unsigned) md.uid, md.signal, sig ? sig : "?", o->store, name,
-                 (unsigned long long) res.core_size, (unsigned long long) res.stored_size,
-                 res.truncated ? ", truncated at RLIMIT_CORE" : "");
+        report_crash(LOG_INFO, &md, o->store, name, &res,
+                     "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
+                     "compressed%s)",
+                     (int) md.pid, comm, (unsigned) md.uid, md.signal, sig ? sig : "?", o->store, name,
+                     (unsigned long long) res.core_size, (unsigned long long) res.stored_size,
+                     res.truncated ? ", truncated at RLIMIT_CORE" : "");
         reply_outcome(sock, 0, &res, name, now_monotonic_usec() + o->request_timeout_usec);
         core_metadata_done(&md);
         return 0;

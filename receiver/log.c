@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
 #include "logsink.h"
 
 static enum log_target target = LOG_TARGET_STDERR;
@@ -13,6 +16,14 @@ static int max_level = LOG_INFO;
 
 void log_set_target(enum log_target t) {
         target = t;
+}
+
+enum log_target log_get_target(void) {
+        return target;
+}
+
+enum log_target log_default_target(void) {
+        return access("/run/systemd/journal/socket", W_OK) >= 0 ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
 }
 
 void log_set_max_level(int level) {
@@ -27,6 +38,9 @@ static void log_write(int level, const char *msg) {
                 hostlog_send(level, "core_pipe-receiver", msg);
                 return;
         }
+        if (target == LOG_TARGET_JOURNAL &&
+            sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=core_pipe-receiver", NULL) >= 0)
+                return;
         fprintf(stderr, "core_pipe-receiver: %s: %s\n", names[level & 7], msg);
 }
 

@@ -5,7 +5,8 @@
  * The receiver's log. Only the program's top layer (main, the connection handler) logs; helpers
  * return negative errno values. Targets:
  *   LOG_TARGET_STDERR  resident daemon or a terminal: "<level>: message" on stderr;
- *   LOG_TARGET_HOST    started by the host helper as its fallback: /dev/log, else /dev/kmsg.
+ *   LOG_TARGET_HOST    started by the host helper as its fallback: /dev/log, else /dev/kmsg;
+ *   LOG_TARGET_JOURNAL where journald runs (its socket exists): structured, via libsystemd.
  */
 
 #include <syslog.h>
@@ -15,9 +16,13 @@
 enum log_target {
         LOG_TARGET_STDERR,
         LOG_TARGET_HOST,
+        LOG_TARGET_JOURNAL,
 };
 
 void log_set_target(enum log_target t);
+enum log_target log_get_target(void);
+/* Journal when journald's socket is there, else stderr. */
+enum log_target log_default_target(void);
 void log_set_max_level(int level);
 
 void log_msg(int level, const char *fmt, ...) _printf_(2, 3);

@@ -130,6 +130,7 @@ int main(int argc, char *argv[]) {
         (void) setrlimit(RLIMIT_CORE, &(struct rlimit) { 0, 0 });
         signal(SIGPIPE, SIG_IGN);
 
+        log_set_target(log_default_target());
         if (o.fallback) {
                 /* The helper writes the crash's log line; we add only what goes wrong. */
                 log_set_target(LOG_TARGET_HOST);

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+#include "journal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+
+#include "macro.h"
+#include "parse.h"
+
+#define MAX_FIELDS 32
+
+struct fields {
+        struct iovec iov[MAX_FIELDS];
+        size_t n;
+        bool oom;
+};
+
+static void add(struct fields *f, const char *fmt, ...) _printf_(2, 3);
+static void add(struct fields *f, const char *fmt, ...) {
+        char *s;
+        va_list ap;
+        if (f->n >= MAX_FIELDS)
+                return;
+        va_start(ap, fmt);
+        int n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                f->oom = true;
+                return;
+        }
+        f->iov[f->n++] = (struct iovec) { .iov_base = s, .iov_len = (size_t) n };
+}
+
+/* A field whose value may hold any byte (a command line with spaces, newlines). */
+static void add_bytes(struct fields *f, const char *name, const char *value, size_t len) {
+        size_t nlen = strlen(name);
+        if (f->n >= MAX_FIELDS)
+                return;
+        char *s = malloc(nlen + 1 + len);
+        if (!s) {
+                f->oom = true;
+                return;
+        }
+        memcpy(s, name, nlen);
+        s[nlen] = '=';
+        memcpy(s + nlen + 1, value, len);
+        f->iov[f->n++] = (struct iovec) { .iov_base = s, .iov_len = nlen + 1 + len };
+}
+
+int journal_record_crash(int priority, const struct core_metadata *m, const char *core_path,
+                         const struct store_result *res, const char *message) {
+        struct fields f = { .n = 0 };
+        const char *sig = signal_name(m->signal);
+
+        add(&f, "MESSAGE_ID=%s", COREDUMP_MESSAGE_ID);
+        add(&f, "PRIORITY=%d", priority);
+        add(&f, "SYSLOG_IDENTIFIER=core_pipe-receiver");
+        add(&f, "MESSAGE=%s", message);
+        add(&f, "COREDUMP_PID=%d", (int) m->pid);
+        add(&f, "COREDUMP_UID=%u", (unsigned) m->uid);
+        add(&f, "COREDUMP_GID=%u", (unsigned) m->gid);
+        add(&f, "COREDUMP_SIGNAL=%u", m->signal);
+        if (sig)
+                add(&f, "COREDUMP_SIGNAL_NAME=SIG%s", sig);
+        add(&f, "COREDUMP_TIMESTAMP=%llu", (unsigned long long) m->dump_time * USEC_PER_SEC);
+        add(&f, "COREDUMP_RLIMIT=%llu", (unsigned long long) m->core_limit);
+        if (m->comm[0])
+                add(&f, "COREDUMP_COMM=%s", m->comm);
+        if (m->exe)
+                add(&f, "COREDUMP_EXE=%s", m->exe);
+        if (m->cwd)
+                add(&f, "COREDUMP_CWD=%s", m->cwd);
+        if (m->hostname[0])
+                add(&f, "COREDUMP_HOSTNAME=%s", m->hostname);
+        if (m->cmdline && m->cmdline_len > 0) {
+                /* journald shows the command line with spaces between the arguments. */
+                _cleanup_free_ char *joined = malloc(m->cmdline_len);
+                if (joined) {
+                        size_t len = m->cmdline_len;
+                        memcpy(joined, m->cmdline, len);
+                        while (len > 0 && joined[len - 1] == '\0')
+                                len--;
+                        for (size_t i = 0; i < len; i++)
+                                if (joined[i] == '\0')
+                                        joined[i] = ' ';
+                        add_bytes(&f, "COREDUMP_CMDLINE", joined, len);
+                }
+        }
+        if (m->cgroup) {
+                const char *path;
+                size_t n = cgroup_path_from_text(m->cgroup, &path);
+                if (n > 0)
+                        add_bytes(&f, "COREDUMP_CGROUP", path, n);
+        }
+        if (core_path && res) {
+                add(&f, "COREDUMP_FILENAME=%s", core_path);
+                add(&f, "COREDUMP_SIZE=%llu", (unsigned long long) res->core_size);
+                if (res->truncated)
+                        add(&f, "COREDUMP_TRUNCATED=1");
+        }
+
+        int r = f.oom ? -ENOMEM : sd_journal_sendv(f.iov, (int) f.n);
+        for (size_t i = 0; i < f.n; i++)
+                free(f.iov[i].iov_base);
+        return r;
+}

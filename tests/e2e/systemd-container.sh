@@ -1,0 +1,102 @@
+#!/bin/bash
+# core_pipe in a container that boots systemd (systemd-nspawn): the staged install is bound into
+# it, `systemctl enable --now core_pipe-forward.socket` is all it takes, crashes are stored by
+# socket-activated instances and coredumpctl inside the container lists, shows and dumps them.
+. "$(dirname "$0")/../lib/lib.sh"
+tap_init
+require_root_kernel
+command -v systemd-nspawn >/dev/null || skip_all "needs systemd-nspawn (systemd-container)"
+command -v coredumpctl >/dev/null || skip_all "needs coredumpctl (systemd-coredump)"
+
+prefix=$(meson introspect "$BUILD" --buildoptions | python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
+[ "$prefix" != /usr ] || skip_all "prefix /usr cannot be bound over the container's /usr; configure another prefix"
+DEST=$T/dest
+meson install -C "$BUILD" --destdir "$DEST" --no-rebuild --quiet >"$T/install.log" 2>&1 || { cat "$T/install.log"; exit 1; }
+
+systemd-nspawn --keep-unit --register=no -D / --volatile=yes -M cpt-sd --bind-ro="$DEST$prefix:$prefix" \
+        --bind-ro="$BUILD:/build" -b systemd.firstboot=off </dev/null >"$T/nspawn.log" 2>&1 &
+NSPAWN=$!
+stop_nspawn() {
+        [ -n "${LEADER:-}" ] && kill -RTMIN+4 "$LEADER" 2>/dev/null
+        for _ in $(seq 100); do kill -0 "$NSPAWN" 2>/dev/null || return 0; sleep 0.2; done
+        kill -KILL "$NSPAWN" 2>/dev/null
+}
+trap 'stop_nspawn; tap_cleanup' EXIT
+LEADER=
+for _ in $(seq 300); do
+        LEADER=$(awk '{print $1}' "/proc/$NSPAWN/task/$NSPAWN/children" 2>/dev/null)
+        if [ -n "$LEADER" ]; then
+                state=$(nsenter -t "$LEADER" -a systemctl is-system-running 2>/dev/null)
+                case "$state" in running|degraded) break ;; esac
+        fi
+        sleep 0.2
+done
+diag "container systemd is pid $LEADER (host view), state ${state:-?}"
+check "the systemd container booted" test "$state" = running -o "$state" = degraded
+# Runs a command in the container, waiting in a shell so nsenter never re-raises a crash.
+in_ct() {
+        nsenter -t "$LEADER" -a -- /bin/sh -c '"$@"; rc=$?; exit $rc' sh "$@"
+}
+ROOT=/proc/$LEADER/root
+
+check "enable --now core_pipe-forward.socket" in_ct systemctl enable --now core_pipe-forward.socket
+check "socket unit is active" test "$(in_ct systemctl is-active core_pipe-forward.socket)" = active
+check "socket is a 0600 root socket at /run/core_pipe.socket" test "$(stat -c '%a %u %F' "$ROOT/run/core_pipe.socket")" = "600 0 socket"
+
+install_pattern
+
+# A service that crashes, with cores allowed.
+NAME=cpt-sd-$RANDOM
+pid=$(in_ct systemd-run --wait --pipe -q -p LimitCORE=infinity /build/tests/crasher --name "$NAME")
+diag "crashed service pid in the container: $pid"
+check "core stored in the container's store" wait_for_file "$ROOT/var/lib/core_pipe/core.$NAME.*.json" 20
+check "stored by a socket-activated instance" sh -c "nsenter -t $LEADER -a journalctl -q -o cat -u 'core_pipe-forward@*' | grep -q 'Process $pid ($NAME)'"
+check "coredumpctl list shows it with the container's pid" sh -c "nsenter -t $LEADER -a coredumpctl list --no-pager --no-legend | grep -E ' $pid +0 +0 +SIGSEGV +present +/build/tests/crasher '"
+in_ct coredumpctl info --no-pager "$pid" >"$T/info.txt" 2>&1
+sed 's/^/# /' "$T/info.txt" | head -n 20
+check "coredumpctl info: PID" grep -Eq "PID: $pid \\($NAME\\)" "$T/info.txt"
+check "coredumpctl info: signal 11" grep -Eq "Signal: 11 \\(SEGV\\)" "$T/info.txt"
+check "coredumpctl info: storage is core_pipe's file, present" grep -Eq "Storage: /var/lib/core_pipe/core\\.$NAME\\..*\\.zst \\(present\\)" "$T/info.txt"
+check "coredumpctl dump writes the core" in_ct coredumpctl dump --no-pager "$pid" -o /var/tmp/dumped.core
+check "gdb on the dumped core shows crash_here" sh -c "gdb -nx -batch -ex bt '$CRASHER' '$ROOT/var/tmp/dumped.core' 2>&1 | grep -q crash_here"
+check "host log: stored by the container's receiver" wait_for_log "comm=\"$NAME\" .*origin=container .*outcome=stored receiver=container"
+
+# A service with LimitCORE=0: nothing stored, and the journal says why.
+ZERO=cpt-sdz-$RANDOM
+zpid=$(in_ct systemd-run --wait --pipe -q -p LimitCORE=0 /build/tests/crasher --name "$ZERO")
+check "LimitCORE=0: the journal says why" \
+        sh -c "for i in \$(seq 50); do nsenter -t $LEADER -a journalctl -q -o cat -t core_pipe-receiver | grep -q 'Process $zpid ($ZERO) .*RLIMIT_CORE is 0' && exit 0; sleep 0.1; done; exit 1"
+check "LimitCORE=0: nothing stored" sh -c "! ls '$ROOT/var/lib/core_pipe' | grep -q '$ZERO'"
+check "LimitCORE=0: coredumpctl lists it without a core" sh -c "nsenter -t $LEADER -a coredumpctl list --no-pager --no-legend | grep -E ' $zpid +0 +0 +SIGSEGV +none '"
+
+# An instance killed in the middle of a core: no partial file, the socket carries on.
+BIG=cpt-sdk-$RANDOM
+in_ct systemd-run -q --no-block -p LimitCORE=infinity /build/tests/crasher --size 1024 --name "$BIG"
+killed=
+for _ in $(seq 500); do
+        inst=$(in_ct systemctl list-units --no-legend --plain --state=active 'core_pipe-forward@*.service' | awk '{print $1}' | head -n1)
+        if [ -n "$inst" ]; then
+                in_ct systemctl kill -s KILL "$inst" && killed=$inst
+                break
+        fi
+        sleep 0.02
+done
+diag "killed instance: ${killed:-none}"
+check "an instance was killed mid-core" test -n "$killed"
+sleep 1
+check "no partial core of the killed instance" sh -c "! ls -a '$ROOT/var/lib/core_pipe' | grep -q '$BIG'"
+check "the socket unit is still active" test "$(in_ct systemctl is-active core_pipe-forward.socket)" = active
+check "the killed instance is the only failure" test "$(in_ct systemctl list-units --no-legend --plain --state=failed 'core_pipe-forward@*' | awk '{print $1}')" = "$killed"
+in_ct systemctl reset-failed "$killed"
+
+# Ten crashes in a row are all stored.
+for i in $(seq 10); do
+        in_ct systemd-run --wait -q -p LimitCORE=infinity /build/tests/crasher --name "cpt-ten-$i" >/dev/null
+done
+for _ in $(seq 100); do
+        [ "$(ls "$ROOT"/var/lib/core_pipe/ | grep -c '^core\.cpt-ten-.*\.json$')" -ge 10 ] && break
+        sleep 0.1
+done
+check "ten crashes in a row: ten cores" test "$(ls "$ROOT"/var/lib/core_pipe/ | grep -c '^core\.cpt-ten-.*\.zst$')" = 10
+check "ten crashes in a row: ten records" test "$(ls "$ROOT"/var/lib/core_pipe/ | grep -c '^core\.cpt-ten-.*\.json$')" = 10
+check "no failed instances" sh -c "! nsenter -t $LEADER -a systemctl list-units --no-legend --plain --state=failed 'core_pipe-forward@*' | grep -q ."
