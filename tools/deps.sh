@@ -7,6 +7,7 @@ PACKAGES=(
         libsystemd-dev libzstd-dev libjson-c-dev    # the receiver's libraries
         scdoc man-db                                # man pages, and rendering them in the tests
         util-linux binutils zstd gdb python3        # tests: unshare/nsenter, readelf, cores, JSON
+        systemd-container systemd-coredump          # tests: nspawn containers, coredumpctl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -18,6 +19,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
                 exit 1
         fi
         echo "deps: installing ${missing[*]}"
+        # systemd-coredump's package points kernel.core_pattern at itself when it is installed;
+        # installing test tools must not change how this machine handles crashes.
+        pattern=$(cat /proc/sys/kernel/core_pattern)
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        printf '%s\n' "$pattern" >/proc/sys/kernel/core_pattern
 fi

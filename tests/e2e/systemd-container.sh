@@ -11,31 +11,16 @@ command -v coredumpctl >/dev/null || skip_all "needs coredumpctl (systemd-coredu
 prefix=$(meson introspect "$BUILD" --buildoptions | python3 -c 'import json,sys; print([o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"][0])')
 [ "$prefix" != /usr ] || skip_all "prefix /usr cannot be bound over the container's /usr; configure another prefix"
 DEST=$T/dest
-meson install -C "$BUILD" --destdir "$DEST" --no-rebuild --quiet >"$T/install.log" 2>&1 || { cat "$T/install.log"; exit 1; }
+meson install -C "$BUILD" --destdir "$DEST" --quiet >"$T/install.log" 2>&1 || { cat "$T/install.log"; exit 1; }
 
-systemd-nspawn --keep-unit --register=no -D / --volatile=yes -M cpt-sd --bind-ro="$DEST$prefix:$prefix" \
-        --bind-ro="$BUILD:/build" -b systemd.firstboot=off </dev/null >"$T/nspawn.log" 2>&1 &
-NSPAWN=$!
-stop_nspawn() {
-        [ -n "${LEADER:-}" ] && kill -RTMIN+4 "$LEADER" 2>/dev/null
-        for _ in $(seq 100); do kill -0 "$NSPAWN" 2>/dev/null || return 0; sleep 0.2; done
-        kill -KILL "$NSPAWN" 2>/dev/null
-}
-trap 'stop_nspawn; tap_cleanup' EXIT
-LEADER=
-for _ in $(seq 300); do
-        LEADER=$(awk '{print $1}' "/proc/$NSPAWN/task/$NSPAWN/children" 2>/dev/null)
-        if [ -n "$LEADER" ]; then
-                state=$(nsenter -t "$LEADER" -a systemctl is-system-running 2>/dev/null)
-                case "$state" in running|degraded) break ;; esac
-        fi
-        sleep 0.2
-done
-diag "container systemd is pid $LEADER (host view), state ${state:-?}"
-check "the systemd container booted" test "$state" = running -o "$state" = degraded
-# Runs a command in the container, waiting in a shell so nsenter never re-raises a crash.
+trap 'nspawn_stop; tap_cleanup' EXIT
+nspawn_start cpt-sd "$DEST$prefix" "$prefix" "$BUILD"
+booted=$?
+LEADER=$NSPAWN_LEADER
+diag "container systemd is pid $LEADER (host view)"
+check "the systemd container booted" test "$booted" = 0
 in_ct() {
-        nsenter -t "$LEADER" -a -- /bin/sh -c '"$@"; rc=$?; exit $rc' sh "$@"
+        in_nspawn "$@"
 }
 ROOT=/proc/$LEADER/root
 

@@ -6,6 +6,9 @@
 
 CONTAINERS=()
 
+# Cleanup code must never stop half way (set -e in a caller's trap): every stop and restore
+# function here returns 0.
+
 # ---- kernel settings ------------------------------------------------------------------------
 
 OLD_PATTERN=
@@ -24,6 +27,7 @@ restore_kernel_settings() {
         echo "$OLD_PIPE_LIMIT" >/proc/sys/kernel/core_pipe_limit
         echo "$OLD_DEVKMSG" >/proc/sys/kernel/printk_devkmsg
         OLD_PATTERN=
+        return 0
 }
 
 # install_pattern [EXTRA CONFIG LINES...]: points core_pattern at the built helper, with a config
@@ -97,7 +101,7 @@ container_start() {
         disown "$unshare_pid"
         # The container's init is the child of unshare.
         for ((i = 0; i < 100; i++)); do
-                pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null | awk '{print $1}')
+                pid=$(cat "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null | awk '{print $1}') || true
                 if [ -n "$pid" ] && [ -e "/proc/$pid/root/run/.ready" ]; then
                         break
                 fi
@@ -144,6 +148,7 @@ container_stop() {
         [ -n "$pid" ] || return 0
         kill -KILL "$pid" 2>/dev/null
         eval "CT_PID_$1="
+        return 0
 }
 
 # start_receiver NAME [ARGS...]: the resident receiver inside the container, logging to
@@ -162,3 +167,47 @@ start_receiver() {
         return 1
 }
 
+
+# ---- containers that boot systemd -----------------------------------------------------------
+
+# nspawn_start NAME STAGED_PREFIX_DIR PREFIX SHARE: boots systemd in a throwaway container
+# (systemd-nspawn, the host's /usr, a volatile root), with STAGED_PREFIX_DIR bound read-only at
+# PREFIX (so systemd finds the staged units in PREFIX/lib/systemd/system) and SHARE at /build.
+# Sets NSPAWN_PID and NSPAWN_LEADER (the container's systemd, host view); waits for the boot.
+nspawn_start() {
+        local name=$1 staged=$2 prefix=$3 share=$4 state=
+        systemd-nspawn --keep-unit --register=no -D / --volatile=yes -M "$name" --bind-ro="$staged:$prefix" \
+                --bind-ro="$share:/build" -b systemd.firstboot=off </dev/null >"$T/nspawn-$name.log" 2>&1 &
+        NSPAWN_PID=$!
+        NSPAWN_LEADER=
+        for _ in $(seq 300); do
+                # Both commands fail while the container is coming up: never fatal under set -e.
+                NSPAWN_LEADER=$(awk '{print $1}' "/proc/$NSPAWN_PID/task/$NSPAWN_PID/children" 2>/dev/null) || true
+                if [ -n "$NSPAWN_LEADER" ]; then
+                        state=$(nsenter -t "$NSPAWN_LEADER" -a systemctl is-system-running 2>/dev/null) || true
+                        case "$state" in running | degraded) return 0 ;; esac
+                fi
+                sleep 0.2
+        done
+        echo "systemd container $name did not boot (state: ${state:-none})" >&2
+        tail -n 20 "$T/nspawn-$name.log" >&2
+        return 1
+}
+
+# in_nspawn COMMAND...: runs a command in the booted container, waiting in a shell so that
+# nsenter never re-raises a crash.
+in_nspawn() {
+        nsenter -t "$NSPAWN_LEADER" -a -- /bin/sh -c '"$@"; rc=$?; exit $rc' sh "$@"
+}
+
+nspawn_stop() {
+        [ -n "${NSPAWN_PID:-}" ] || return 0
+        [ -n "${NSPAWN_LEADER:-}" ] && kill -RTMIN+4 "$NSPAWN_LEADER" 2>/dev/null
+        for _ in $(seq 100); do
+                kill -0 "$NSPAWN_PID" 2>/dev/null || break
+                sleep 0.2
+        done
+        kill -KILL "$NSPAWN_PID" 2>/dev/null
+        NSPAWN_PID=
+        return 0
+}

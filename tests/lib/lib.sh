@@ -63,8 +63,8 @@ require_root_kernel() {
 
 tap_cleanup() {
         local rc=$?
-        containers_stop_all
         restore_kernel_settings
+        containers_stop_all
         if [ -n "${KEEP_TEST_DIR:-}" ]; then
                 diag "kept $T"
         else
