@@ -32,3 +32,27 @@ check "...with a hint to use --listen" grep -q "use --listen" "$T/d.log"
 "$R" --compress-level 99 2>/dev/null
 check "--compress-level out of range is a usage error" test $? = 2
 check "--help names --listen" sh -c "'$R' --help | grep -q -- '--listen'"
+
+# A listening socket from the service manager (Accept=no): the receiver serves it like --listen.
+if command -v systemd-socket-activate >/dev/null; then
+        systemd-socket-activate --seqpacket -l "$T/act.sock" "$R" --store "$T/store" 2>"$T/act.log" &
+        pact=$!
+        wait_for_file "$T/act.sock" 5
+        python3 - "$T/act.sock" >"$T/act.out" 2>&1 <<'PY'
+import socket, sys
+for i in range(2):   # two connections: the same listening receiver serves both
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(10)
+    s.connect(sys.argv[1])
+    s.send(b"not a request")
+    print(s.recv(4096))
+    s.close()
+PY
+        check "Accept=no: a passed listening socket is served, connection after connection" \
+                test "$(grep -c 'malformed request' "$T/act.out")" = 2
+        kill -TERM $pact
+        wait $pact
+        check "Accept=no: SIGTERM stops it with status 0" test $? = 0
+else
+        check "systemd-socket-activate is available (systemd package)" false
+fi
