@@ -245,20 +245,10 @@ int pidfd_get_pid(int pidfd, int *ret_pid) {
         int r = read_small_file_at(AT_FDCWD, path, text, sizeof(text), NULL);
         if (r < 0)
                 return r;
-        const char *p = strstr(text, "\nPid:\t");
-        if (!p)
-                return -ENOTTY;
-        p += strlen("\nPid:\t");
-        const char *end = strchr(p, '\n');
-        if (!end)
-                return -EBADMSG;
-        char num[32];
-        if ((size_t) (end - p) >= sizeof(num))
-                return -EBADMSG;
-        memcpy(num, p, (size_t) (end - p));
-        num[end - p] = '\0';
         int64_t v;
-        r = parse_int64(num, &v);
+        r = proc_field_int64(text, "Pid:", 0, &v);
+        if (r == -ENOENT)
+                return -ENOTTY; /* an fd, but not a pidfd */
         if (r < 0)
                 return r;
         if (v < -1 || v > INT32_MAX)

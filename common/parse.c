@@ -163,3 +163,36 @@ size_t cgroup_path_from_text(const char *text, const char **ret_path) {
                 *ret_path = path;
         return n;
 }
+
+int proc_field_int64(const char *text, const char *key, unsigned index, int64_t *ret) {
+        size_t klen = strlen(key);
+        const char *p = NULL;
+        for (const char *line = text; *line;) {
+                if (strncmp(line, key, klen) == 0) {
+                        p = line + klen;
+                        break;
+                }
+                line = strchr(line, '\n');
+                if (!line)
+                        break;
+                line++;
+        }
+        if (!p)
+                return -ENOENT;
+        for (unsigned i = 0;; i++) {
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                size_t n = strcspn(p, " \t\n");
+                if (n == 0)
+                        return -EBADMSG;
+                if (i == index) {
+                        char num[32];
+                        if (n >= sizeof(num))
+                                return -EBADMSG;
+                        memcpy(num, p, n);
+                        num[n] = '\0';
+                        return parse_int64(num, ret) < 0 ? -EBADMSG : 0;
+                }
+                p += n;
+        }
+}

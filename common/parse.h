@@ -26,3 +26,10 @@ char *escape_for_log(const char *s, size_t len, char *out, size_t size);
  * where the unified path is only "/" (hybrid hosts). Returns its length (0 = none), not
  * NUL-terminated, and where it starts. */
 size_t cgroup_path_from_text(const char *text, const char **ret_path);
+
+/*
+ * In a /proc text of "Key:<tab>value..." or "key value..." lines (status, stat, fdinfo), finds the
+ * line that starts with key and parses the index-th blank-separated number after it (negative
+ * numbers allowed). -ENOENT if there is no such line, -EBADMSG if the field is not a number.
+ */
+int proc_field_int64(const char *text, const char *key, unsigned index, int64_t *ret);

@@ -57,40 +57,21 @@ int parse_stat_starttime(const char *stat_text, uint64_t *ret_ticks) {
         return parse_uint64(num, ret_ticks);
 }
 
-static int status_field_first_u32(const char *status, const char *field, uint32_t *ret) {
-        const char *p = strstr(status, field);
-        if (!p)
-                return -EBADMSG;
-        p += strlen(field);
-        while (*p == '\t' || *p == ' ')
-                p++;
-        char num[16];
-        size_t n = strcspn(p, "\t \n");
-        if (n == 0 || n >= sizeof(num))
-                return -EBADMSG;
-        memcpy(num, p, n);
-        num[n] = '\0';
-        return parse_uint32(num, ret);
-}
-
 static int read_boot_time(uint64_t *ret) {
         _cleanup_free_ char *text = malloc(65536);
+        int64_t v;
         if (!text)
                 return -ENOMEM;
         int r = read_small_file_at(AT_FDCWD, "/proc/stat", text, 65536, NULL);
         if (r < 0)
                 return r;
-        const char *p = strstr(text, "\nbtime ");
-        if (!p)
+        r = proc_field_int64(text, "btime ", 0, &v);
+        if (r < 0)
+                return r;
+        if (v < 0)
                 return -EBADMSG;
-        char num[32];
-        p += strlen("\nbtime ");
-        size_t n = strcspn(p, "\n");
-        if (n == 0 || n >= sizeof(num))
-                return -EBADMSG;
-        memcpy(num, p, n);
-        num[n] = '\0';
-        return parse_uint64(num, ret);
+        *ret = (uint64_t) v;
+        return 0;
 }
 
 /* Without %F there is a window between the crash and pidfd_open(%P) in which the process may
@@ -98,16 +79,17 @@ static int read_boot_time(uint64_t *ret) {
  * that the pidfd names the crashed process: same real ids, started no later than the crash. */
 static int verify_identity(const struct kernel_args *a, int procfd, const char **why) {
         char text[4096];
-        uint32_t uid, gid;
+        int64_t uid, gid;
         uint64_t ticks, btime;
         int r;
 
         r = read_small_file_at(procfd, "status", text, sizeof(text), NULL);
         if (r < 0)
                 return *why = "cannot read status", r;
-        if (status_field_first_u32(text, "\nUid:", &uid) < 0 || status_field_first_u32(text, "\nGid:", &gid) < 0)
+        /* The first of the four ids is the real one, which is what %u and %g are. */
+        if (proc_field_int64(text, "Uid:", 0, &uid) < 0 || proc_field_int64(text, "Gid:", 0, &gid) < 0)
                 return *why = "unparsable status", -EBADMSG;
-        if (uid != a->uid || gid != a->gid)
+        if (uid != (int64_t) a->uid || gid != (int64_t) a->gid)
                 return *why = "uid/gid differ from the crash (pid reused)", -ESRCH;
 
         r = read_small_file_at(procfd, "stat", text, sizeof(text), NULL);

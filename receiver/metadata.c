@@ -76,28 +76,12 @@ static char *read_link_at(int dirfd, const char *name) {
         return strdup(buf);
 }
 
-static void status_value(const char *status, const char *key, unsigned index, uint32_t *out) {
-        char pattern[32];
-        snprintf(pattern, sizeof(pattern), "\n%s:", key);
-        const char *p = strstr(status, pattern);
-        if (!p)
-                return;
-        p += strlen(pattern);
-        for (unsigned i = 0; i <= index; i++) {
-                while (*p == '\t' || *p == ' ')
-                        p++;
-                char num[16];
-                size_t n = strcspn(p, "\t \n");
-                if (n == 0 || n >= sizeof(num))
-                        return;
-                if (i == index) {
-                        memcpy(num, p, n);
-                        num[n] = '\0';
-                        (void) parse_uint32(num, out);
-                        return;
-                }
-                p += n;
-        }
+/* One id or count from /proc/<pid>/status; 0 when missing or out of range. */
+static uint32_t status_value(const char *status, const char *key, unsigned index) {
+        int64_t v;
+        if (proc_field_int64(status, key, index, &v) < 0 || v < 0 || v > UINT32_MAX)
+                return 0;
+        return (uint32_t) v;
 }
 
 static void read_id_file(const char *path, char *out, size_t size) {
@@ -132,11 +116,10 @@ int collect_metadata(int procfd, struct core_metadata *m) {
         (void) read_proc_file(procfd, "maps", PROC_TEXT_MAX, &m->maps, &m->maps_len);
 
         if (read_small_file_at(procfd, "status", text, sizeof(text), NULL) >= 0) {
-                uint32_t v;
-                v = 0, status_value(text, "Uid", 1, &v), m->euid = v;
-                v = 0, status_value(text, "Gid", 1, &v), m->egid = v;
-                v = 0, status_value(text, "PPid", 0, &v), m->ppid = (pid_t) v;
-                v = 0, status_value(text, "Threads", 0, &v), m->threads = v;
+                m->euid = status_value(text, "Uid:", 1);
+                m->egid = status_value(text, "Gid:", 1);
+                m->ppid = (pid_t) status_value(text, "PPid:", 0);
+                m->threads = status_value(text, "Threads:", 0);
         }
 
         struct utsname u;

@@ -40,3 +40,16 @@ check "host log line: stored by the container's receiver" \
 host_pid=$(host_log | grep "comm=\"$NAME\"" | sed -n 's/.* pid=\([0-9]*\) .*/\1/p' | head -n1)
 check "host log names the host pid, not the container's" test -n "$host_pid" -a "$host_pid" != "$CT_CRASH_PID"
 check "receiver logged the crash in the container" grep -q "Process $CT_CRASH_PID ($NAME) of user 4242 crashed with signal 11" "$ROOT/run/receiver.log"
+
+# The same without %F (kernels before 6.16): the helper opens the pidfd from %P and proves it is
+# the crashed process (real uid/gid, start time) before forwarding.
+NO_PIDFD=1 install_pattern
+check "pattern without F=%F installed" sh -c "! grep -q 'F=%F' /proc/sys/kernel/core_pattern"
+NAME2=cpt-nof-$RANDOM
+pid2=$(ct_exec c1 /bin/sh -c 'ulimit -c unlimited; exec setpriv --reuid 4242 --regid 4243 --clear-groups /build/tests/crasher --name "$1"' sh "$NAME2")
+check "without %F: record appears in the container's store" wait_for_file "$ROOT/var/lib/core_pipe/core.$NAME2.*.json"
+JSON2=$(ls "$ROOT"/var/lib/core_pipe/core."$NAME2".*.json 2>/dev/null | head -n1)
+check "without %F: pid, uid and gid as the container sees them" \
+        test "$(json_field "$JSON2" pid)/$(json_field "$JSON2" uid)/$(json_field "$JSON2" gid)" = "$pid2/4242/4243"
+check "without %F: gdb finds crash_here" sh -c "$(declare -f backtrace_of); T=$T CRASHER=$CRASHER backtrace_of ${JSON2%.json}.zst | grep -q crash_here"
+check "without %F: host log says stored" wait_for_log "comm=\"$NAME2\" uid=4242 gid=4243 .*outcome=stored receiver=container"

@@ -43,7 +43,10 @@ install_pattern() {
                 echo "Receiver=$RECEIVER"
                 for line in "$@"; do echo "$line"; done
         } >"$SHORT/pipe.conf"
-        PATTERN="|$SHORT/core_pipe C=$SHORT/pipe.conf F=%F P=%P u=%u g=%g s=%s t=%t c=%c d=%d h=%h e=%e"
+        # NO_PIDFD=1 leaves %F out, as on kernels before 6.16: the helper opens the pidfd itself.
+        local pidfd="F=%F "
+        [ "${NO_PIDFD:-0}" = 1 ] && pidfd=
+        PATTERN="|$SHORT/core_pipe C=$SHORT/pipe.conf ${pidfd}P=%P u=%u g=%g s=%s t=%t c=%c d=%d h=%h e=%e"
         if [ "${#PATTERN}" -gt 127 ]; then
                 echo "core_pattern too long (${#PATTERN} bytes)" >&2
                 return 1

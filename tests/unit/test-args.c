@@ -119,6 +119,18 @@ static void test_proc_parsers(void) {
         CHECK(parse_stat_starttime(stat, &ticks) == 0 && ticks == 987654, "starttime parsed after a comm with ') '");
         CHECK(parse_stat_starttime("42 (x) S 1", &ticks) == -EBADMSG, "short stat is rejected");
 
+        int64_t v;
+        const char *status = "Name:\tx y\nUmask:\t0022\nPid:\t42\nPPid:\t1\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\n";
+        CHECK(proc_field_int64(status, "Uid:", 0, &v) == 0 && v == 1000, "status: real uid is the first Uid field");
+        CHECK(proc_field_int64(status, "Uid:", 1, &v) == 0 && v == 1001, "status: effective uid is the second");
+        CHECK(proc_field_int64(status, "Pid:", 0, &v) == 0 && v == 42, "status: Pid does not match PPid");
+        CHECK(proc_field_int64(status, "Uid:", 4, &v) == -EBADMSG, "status: a field past the end is an error");
+        CHECK(proc_field_int64(status, "Name:", 0, &v) == -EBADMSG, "status: text is not a number");
+        CHECK(proc_field_int64(status, "Threads:", 0, &v) == -ENOENT, "status: a missing key is -ENOENT");
+        CHECK(proc_field_int64("pos:\t0\nPid:\t-1\n", "Pid:", 0, &v) == 0 && v == -1,
+              "fdinfo: pid -1 (exited) parses");
+        CHECK(proc_field_int64("cpu 1 2\nbtime 1795395118\nprocesses 9\n", "btime ", 0, &v) == 0 && v == 1795395118,
+              "stat: btime");
         char out2[32];
         CHECK(strcmp(escape_for_log("a\"b\n", 4, out2, sizeof(out2)), "a\\x22b\\x0a") == 0, "log escaping");
         uint64_t usec;
