@@ -25,7 +25,7 @@ check "core file name has six fields: core.comm.uid.boot_id.pid.usec" \
         sh -c "basename '$CORE' | grep -Eq '^core\\.$NAME\\.4242\\.[0-9a-f]{32}\\.$CT_CRASH_PID\\.[0-9]+\\.zst\$'"
 check "nothing reached the host's fallback store" test ! -e "$T/hoststore"
 check "core decompresses with its checksum" zstd -q -t "$CORE"
-check "gdb backtrace shows crash_here" sh -c "$(declare -f backtrace_of); T=$T CRASHER=$CRASHER backtrace_of '$CORE' | grep -q 'crash_here'"
+check "gdb backtrace shows crash_here" shows_crash_here "$CORE"
 check "record: pid is the container's view ($CT_CRASH_PID)" test "$(json_field "$JSON" pid)" = "$CT_CRASH_PID"
 check "record: uid 4242" test "$(json_field "$JSON" uid)" = 4242
 check "record: signal 11 (SIGSEGV)" test "$(json_field "$JSON" signal)/$(json_field "$JSON" signal_name)" = 11/SIGSEGV
@@ -51,5 +51,5 @@ check "without %F: record appears in the container's store" wait_for_file "$ROOT
 JSON2=$(ls "$ROOT"/var/lib/core_pipe/core."$NAME2".*.json 2>/dev/null | head -n1)
 check "without %F: pid, uid and gid as the container sees them" \
         test "$(json_field "$JSON2" pid)/$(json_field "$JSON2" uid)/$(json_field "$JSON2" gid)" = "$pid2/4242/4243"
-check "without %F: gdb finds crash_here" sh -c "$(declare -f backtrace_of); T=$T CRASHER=$CRASHER backtrace_of ${JSON2%.json}.zst | grep -q crash_here"
+check "without %F: gdb finds crash_here" shows_crash_here "${JSON2%.json}.zst"
 check "without %F: host log says stored" wait_for_log "comm=\"$NAME2\" uid=4242 gid=4243 .*outcome=stored receiver=container"

@@ -18,7 +18,7 @@ mntns=$(stat -L -c %i "/proc/$(ct_pid bare)/ns/mnt")
 DIR=$T/hoststore/containers/mntns-$mntns
 check "core in the container's own fallback directory" wait_for_file "$DIR/core.$NAME.*.json"
 check "not in the host processes' directory" test ! -e "$T/hoststore/host"
-check "gdb finds crash_here" sh -c "$(declare -f backtrace_of); T=$T CRASHER=$CRASHER backtrace_of $DIR/core.$NAME.*.zst | grep -q crash_here"
+check "gdb finds crash_here" shows_crash_here $DIR/core.$NAME.*.zst
 after=$(cd "$ROOT" && find run tmp var -xdev 2>/dev/null | sort | md5sum)
 check "nothing written into the container" test "$before" = "$after"
 check "container has no core store" test ! -e "$ROOT/var/lib/core_pipe"

@@ -18,7 +18,7 @@ check "core lands in the host fallback store" wait_for_file "$STORE/core.$NAME.*
 JSON=$(ls "$STORE"/core."$NAME".*.json 2>/dev/null | head -n1)
 check "record: host pid" test "$(json_field "$JSON" pid)" = "$pid"
 check "record: handled by the host fallback" test "$(json_field "$JSON" handled_by)" = host-fallback
-check "gdb finds crash_here" sh -c "$(declare -f backtrace_of); T=$T CRASHER=$CRASHER backtrace_of ${JSON%.json}.zst | grep -q crash_here"
+check "gdb finds crash_here" shows_crash_here "${JSON%.json}.zst"
 check "fallback store is root-only (0700)" test "$(stat -c %a "$STORE")" = 700
 check "host log: origin host, stored by the fallback" \
         wait_for_log "pid=$pid comm=\"$NAME\" .*origin=host .*outcome=stored receiver=fallback .*why=\"no receiver at /run/core_pipe.socket"

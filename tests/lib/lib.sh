@@ -114,12 +114,17 @@ wait_for_file() {
         return 1
 }
 
-# decompress_and_backtrace CORE.zst: decompresses next to $T and prints gdb's backtrace.
+# backtrace_of CORE.zst: decompresses into $T and prints gdb's backtrace of the crasher.
 backtrace_of() {
         local core=$T/core.$$.$RANDOM
         zstd -q -d -f "$1" -o "$core" || return 1
         gdb -nx -batch -ex bt "$CRASHER" "$core" 2>&1
         rm -f "$core"
+}
+
+# shows_crash_here CORE.zst: true when gdb's backtrace of the core names crash_here.
+shows_crash_here() {
+        backtrace_of "$1" | grep -q crash_here
 }
 
 json_field() {
