@@ -24,6 +24,7 @@ void pipe_config_defaults(struct pipe_config *c) {
                 .fallback = FALLBACK_STORE,
                 .timeout_usec = 3 * USEC_PER_SEC,
                 .outcome_timeout_usec = 60 * USEC_PER_SEC,
+                .stall_timeout_usec = 10 * USEC_PER_SEC,
         };
         snprintf(c->fallback_store, sizeof(c->fallback_store), "%s", "/var/lib/core_pipe");
         snprintf(c->receiver, sizeof(c->receiver), "%s", CORE_PIPE_RECEIVER_PATH);
@@ -74,6 +75,10 @@ static int apply(struct pipe_config *c, const char *key, const char *v, const ch
         if (strcmp(key, "OutcomeTimeoutSec") == 0) {
                 *ret_expect = "a time span up to 1h (0 = do not wait)";
                 return set_timeout(&c->outcome_timeout_usec, v, 0, OUTCOME_TIMEOUT_MAX_USEC);
+        }
+        if (strcmp(key, "StallTimeoutSec") == 0) {
+                *ret_expect = "a time span up to 1h (0 = never end a stalled dump)";
+                return set_timeout(&c->stall_timeout_usec, v, 0, OUTCOME_TIMEOUT_MAX_USEC);
         }
         if (strcmp(key, "FallbackStore") == 0) {
                 *ret_expect = "an absolute path";

@@ -30,6 +30,7 @@ struct pipe_config {
         enum fallback_policy fallback;
         uint64_t timeout_usec;
         uint64_t outcome_timeout_usec;
+        uint64_t stall_timeout_usec;
         char fallback_store[PIPE_CONFIG_PATH_MAX];
         char receiver[PIPE_CONFIG_PATH_MAX];
 };

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 
 #include "fdio.h"
 #include "macro.h"
+#include "process.h"
 
 int resolve_socket_in_root(int rootfd, uid_t owner_uid) {
         struct open_how how = {
@@ -69,9 +71,81 @@ static void fail(struct conversation *c, enum conversation_state state, const ch
                 snprintf(c->reason, sizeof(c->reason), "%s", what);
 }
 
-void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd,
-              int *pidfd, uint64_t verdict_deadline, uint64_t outcome_timeout_usec,
-              struct conversation *ret) {
+static bool try_read_outcome(int sock, struct conversation *ret) {
+        uint8_t buf[CP_MSG_MAX];
+        size_t len;
+        /* Called when poll() saw the socket readable: the deadline only guards a spurious wake. */
+        int r = recv_message(sock, buf, sizeof(buf), now_monotonic_usec() + USEC_PER_SEC, &len, NULL, 0, NULL, NULL,
+                             NULL);
+        if (r < 0) {
+                snprintf(ret->reason, sizeof(ret->reason), "no report from the receiver: %s", strerror(-r));
+                return false;
+        }
+        if (cp_decode_outcome(buf, len, &ret->outcome) < 0) {
+                snprintf(ret->reason, sizeof(ret->reason), "malformed report from the receiver");
+                return false;
+        }
+        ret->have_outcome = true;
+        return true;
+}
+
+/* After the hand-over: see the dump progress, end it if it stalls, collect the report. */
+static void watch_dump(int sock, int pidfd, const struct conversation_limits *lim, struct conversation *ret) {
+        bool released = false, sock_done = false;
+        uint64_t written = 0, now = now_monotonic_usec(), last_progress = now, released_at = 0, start = now;
+        bool can_watch = lim->iofd >= 0 && lim->stall_usec > 0 && read_write_count(lim->iofd, &written) >= 0;
+
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = sock_done ? -1 : sock, .events = POLLIN },
+                        { .fd = released ? -1 : pidfd, .events = POLLIN },
+                };
+                if (poll(p, 2, 200) < 0 && errno != EINTR)
+                        break;
+                now = now_monotonic_usec();
+                if (p[0].revents) {
+                        sock_done = true;
+                        if (try_read_outcome(sock, ret))
+                                return; /* the receiver is done with the pipe */
+                }
+                if (!released && (p[1].revents || pidfd_check_alive(pidfd) < 0)) {
+                        /* The process is gone: the kernel finished (or ended) the dump. */
+                        released = true;
+                        released_at = now;
+                }
+                if (released) {
+                        if (sock_done || now - released_at >= lim->outcome_timeout_usec)
+                                return;
+                        continue;
+                }
+                if (!can_watch) {
+                        /* Blind: wait for the report as long as after a release, then go. */
+                        if (now - start >= lim->outcome_timeout_usec)
+                                return;
+                        continue;
+                }
+                if (ret->interrupted)
+                        continue;
+                uint64_t w;
+                if (read_write_count(lim->iofd, &w) < 0)
+                        continue;
+                if (w != written) {
+                        written = w;
+                        last_progress = now;
+                } else if (now - last_progress >= lim->stall_usec) {
+                        /* SIGKILL ends a dump at its next write and the kernel's wait for the
+                         * pipe's readers; the receiver sees a short core. */
+                        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) >= 0) {
+                                ret->interrupted = true;
+                                ret->stalled_at = w;
+                        }
+                }
+        }
+}
+
+void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
+              const struct conversation_limits *lim, struct conversation *ret) {
+        uint64_t verdict_deadline = lim->verdict_deadline;
         uint8_t buf[CP_MSG_MAX];
         size_t len;
         int r;
@@ -123,24 +197,15 @@ void converse(int sock, const struct cp_request *req, const struct ucred *cred, 
         }
 
         /* From here on the receiver alone holds the core pipe: the kernel releases the crashed
-         * process when it closes it. We must not read it, and must not keep it open. */
+         * process when it closes it. We must not read it, and must not keep it open. The pidfd
+         * stays with us only to watch the dump. */
         *core_fd = safe_close(*core_fd);
-        *pidfd = safe_close(*pidfd);
+        int watch_pidfd = *pidfd;
+        *pidfd = -EBADF;
         ret->state = CONVERSATION_HANDED_OVER;
-
-        if (outcome_timeout_usec == 0)
-                return;
-        r = recv_message(sock, buf, sizeof(buf), now_monotonic_usec() + outcome_timeout_usec, &len, NULL, 0,
-                         NULL, NULL, NULL);
-        if (r < 0) {
-                snprintf(ret->reason, sizeof(ret->reason), "no report from the receiver: %s", strerror(-r));
-                return;
-        }
-        if (cp_decode_outcome(buf, len, &ret->outcome) < 0) {
-                snprintf(ret->reason, sizeof(ret->reason), "malformed report from the receiver");
-                return;
-        }
-        ret->have_outcome = true;
+        snprintf(ret->reason, sizeof(ret->reason), "no report from the receiver");
+        watch_dump(sock, watch_pidfd, lim, ret);
+        safe_close(watch_pidfd);
 }
 
 int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir, pid_t *ret_pid) {

@@ -35,18 +35,30 @@ struct conversation {
         char reason[CP_TEXT_MAX + 1]; /* receiver's reason, or our description of the failure */
         bool have_outcome;
         struct cp_outcome outcome;
+        bool interrupted;             /* the dump stalled in the receiver's hands and was ended */
+        uint64_t stalled_at;          /* bytes the process had written when it was ended */
+};
+
+struct conversation_limits {
+        uint64_t verdict_deadline;     /* CLOCK_MONOTONIC: connect, request, verdict, hand-over */
+        uint64_t outcome_timeout_usec; /* how long to wait for the report once the process is released */
+        uint64_t stall_usec;           /* a dump that makes no progress this long is ended; 0 = never */
+        int iofd;                      /* the process's /proc/<pid>/io, to see progress; -1 = none */
 };
 
 /*
  * Runs the protocol on a connected socket: sends the request with credentials, waits for the
- * verdict until verdict_deadline, and on SEND hands over the core pipe and pidfd. The helper's
- * copies of both are closed right after the hand-over (so the receiver alone holds the crash),
- * then the receiver's outcome is awaited until outcome_deadline. Never reads the pipe.
- * *core_fd and *pidfd are set to -EBADF once they have been handed over.
+ * verdict until the verdict deadline, and on SEND hands over the core pipe and pidfd. The
+ * helper's copy of the pipe is closed right after the hand-over (so the receiver alone holds
+ * the crash). Then it watches: while the process is still dumping, the count of bytes it has
+ * written must move; if it does not for stall_usec, the receiver is holding the core without
+ * reading it and the process is killed, which ends the dump (and releases the kernel's
+ * core_pipe_limit slot). Once the process is released the receiver's report is awaited for
+ * outcome_timeout_usec. Never reads the pipe. *core_fd and *pidfd are set to -EBADF once they
+ * have been handed over.
  */
-void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd,
-              int *pidfd, uint64_t verdict_deadline, uint64_t outcome_timeout_usec,
-              struct conversation *ret);
+void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
+              const struct conversation_limits *lim, struct conversation *ret);
 
 /*
  * Starts the fallback receiver on the host: a child that execs cfg->receiver with one end of a

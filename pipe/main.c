@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,7 +68,7 @@ static void describe_crash(const struct kernel_args *a, const struct crashed_pro
                  (unsigned long long) p->mntns, p->root_path, p->cgroup);
 }
 
-static void describe_conversation(const char *where, const struct conversation *c, char *out, size_t size) {
+static void describe_state(const char *where, const struct conversation *c, char *out, size_t size) {
         char reason[4 * CP_TEXT_MAX + 8], text[4 * CP_TEXT_MAX + 8];
         escape_for_log(c->reason, strlen(c->reason), reason, sizeof(reason));
         switch (c->state) {
@@ -96,12 +97,27 @@ static void describe_conversation(const char *where, const struct conversation *
         }
 }
 
+static void describe_conversation(const char *where, const struct conversation *c, char *out, size_t size) {
+        describe_state(where, c, out, size);
+        if (c->interrupted) {
+                size_t n = strlen(out);
+                snprintf(out + n, size - n,
+                         " interrupted=\"the dump stalled in the receiver's hands after %llu bytes; process killed\"",
+                         (unsigned long long) c->stalled_at);
+        }
+}
+
 /* Tries the receiver inside the process's root. Returns true when the crash is dealt with
  * (handed over or skipped by the receiver); false with *why set when the fallback applies. */
-static bool try_container_receiver(const struct pipe_config *cfg, const struct crashed_process *p,
+static bool try_container_receiver(const struct pipe_config *cfg, struct crashed_process *p,
                                    const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
                                    struct crash_log *log, char *why, size_t why_size) {
-        uint64_t deadline = now_monotonic_usec() + cfg->timeout_usec;
+        struct conversation_limits lim = {
+                .verdict_deadline = now_monotonic_usec() + cfg->timeout_usec,
+                .outcome_timeout_usec = cfg->outcome_timeout_usec,
+                .stall_usec = cfg->stall_timeout_usec,
+                .iofd = p->iofd,
+        };
         struct conversation c;
 
         if (!p->have_root_uid) {
@@ -109,17 +125,20 @@ static bool try_container_receiver(const struct pipe_config *cfg, const struct c
                 return false;
         }
         _cleanup_close_ int pathfd = resolve_socket_in_root(p->rootfd, p->root_uid);
+        /* Nothing of the container's but the socket stays open while we talk to it. */
+        p->rootfd = safe_close(p->rootfd);
         if (pathfd < 0) {
                 snprintf(why, why_size, "no receiver at %s in its root: %s", CP_SOCKET_PATH,
                          pathfd == -EPERM ? "socket not owned by the root of its user namespace" : strerror(-pathfd));
                 return false;
         }
-        _cleanup_close_ int sock = connect_resolved_socket(pathfd, deadline);
+        _cleanup_close_ int sock = connect_resolved_socket(pathfd, lim.verdict_deadline);
         if (sock < 0) {
                 snprintf(why, why_size, "cannot connect to %s in its root: %s", CP_SOCKET_PATH, strerror(-sock));
                 return false;
         }
-        converse(sock, req, cred, core_fd, pidfd, deadline, cfg->outcome_timeout_usec, &c);
+        pathfd = safe_close(pathfd);
+        converse(sock, req, cred, core_fd, pidfd, &lim, &c);
         if (c.state == CONVERSATION_HANDED_OVER || c.state == CONVERSATION_SKIPPED) {
                 describe_conversation(p->root_is_ours ? "host" : "container", &c, log->outcome, sizeof(log->outcome));
                 return true;
@@ -155,8 +174,13 @@ static void run_fallback(const struct pipe_config *cfg, const struct crashed_pro
                          why, cfg->receiver, strerror(-sock));
                 return;
         }
-        converse(sock, req, cred, core_fd, pidfd, now_monotonic_usec() + cfg->timeout_usec, cfg->outcome_timeout_usec,
-                 &c);
+        struct conversation_limits lim = {
+                .verdict_deadline = now_monotonic_usec() + cfg->timeout_usec,
+                .outcome_timeout_usec = cfg->outcome_timeout_usec,
+                .stall_usec = cfg->stall_timeout_usec,
+                .iofd = p->iofd,
+        };
+        converse(sock, req, cred, core_fd, pidfd, &lim, &c);
         describe_conversation("fallback", &c, result, sizeof(result));
         snprintf(log->outcome, sizeof(log->outcome), "%s dir=\"%s\" why=\"%s\"", result, dir, why);
 }
@@ -172,6 +196,9 @@ int main(int argc, char *argv[]) {
         int r;
 
         ensure_standard_fds();
+        /* Root in the host's namespaces, talking to a receiver that may be hostile: no ptrace
+         * or /proc access to us from any user namespace but the host's, and no core of ours. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         signal(SIGPIPE, SIG_IGN);
         umask(0077);
         (void) fcntl(core_fd, F_SETPIPE_SZ, CORE_PIPE_BUFFER_SIZE);

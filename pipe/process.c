@@ -43,11 +43,14 @@ int parse_stat_starttime(const char *stat_text, uint64_t *ret_ticks) {
         if (!p)
                 return -EBADMSG;
         p++;
+        /* p is at the space before field 3; step over fields 3..21. */
         for (int field = 3; field < 22; field++) {
-                p = strchr(p + 1, ' ');
-                if (!p)
+                if (*p != ' ')
                         return -EBADMSG;
+                p += 1 + strcspn(p + 1, " ");
         }
+        if (*p != ' ')
+                return -EBADMSG;
         char num[32];
         size_t n = strcspn(p + 1, " \n");
         if (n == 0 || n >= sizeof(num))
@@ -199,6 +202,8 @@ int pin_process(const struct kernel_args *a, struct crashed_process *ret, const 
         else
                 escape_for_log(target, (size_t) n, p.root_path, sizeof(p.root_path));
         read_cgroup_for_log(p.procfd, p.cgroup, sizeof(p.cgroup));
+        /* A plain file, harmless in a receiver's hands, and the one thing still read later. */
+        p.iofd = openat(p.procfd, "io", O_RDONLY | O_CLOEXEC);
 
         /* All reads done: the process must still be the one we pinned. */
         r = pidfd_check_alive(p.pidfd);
@@ -206,6 +211,7 @@ int pin_process(const struct kernel_args *a, struct crashed_process *ret, const 
                 *why = "process is gone";
                 goto fail;
         }
+        p.procfd = safe_close(p.procfd);
         *ret = p;
         return 0;
 fail:
@@ -219,4 +225,21 @@ void crashed_process_done(struct crashed_process *p) {
         p->pidfd = safe_close(p->pidfd);
         p->procfd = safe_close(p->procfd);
         p->rootfd = safe_close(p->rootfd);
+        p->iofd = safe_close(p->iofd);
+}
+
+int read_write_count(int iofd, uint64_t *ret) {
+        char text[1024];
+        ssize_t n = pread(iofd, text, sizeof(text) - 1, 0);
+        if (n < 0)
+                return negative_errno();
+        text[n] = '\0';
+        int64_t v;
+        int r = proc_field_int64(text, "wchar:", 0, &v);
+        if (r < 0)
+                return r;
+        if (v < 0)
+                return -EBADMSG;
+        *ret = (uint64_t) v;
+        return 0;
 }

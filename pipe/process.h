@@ -10,14 +10,17 @@
 /*
  * The crashed process, pinned. Everything the helper learns about it goes through procfd, a
  * /proc/<pid> directory that was checked against the pidfd: if the pid is reused, lookups
- * below procfd fail instead of reaching the new process.
+ * below procfd fail instead of reaching the new process. procfd is closed before pin_process()
+ * returns: a receiver may take descriptors from the helper while they talk (SO_PEERPIDFD and
+ * pidfd_getfd(), given CAP_SYS_PTRACE), and a directory of the host's /proc must not be one.
  */
 struct crashed_process {
         pid_t pid;
         int pidfd;
         bool pidfd_from_kernel; /* %F: the kernel's own pidfd, no reuse window at all */
-        int procfd;
-        int rootfd;             /* the process's root directory (O_PATH) */
+        int procfd;             /* only inside pin_process() */
+        int rootfd;             /* the process's root directory (O_PATH); close once resolved */
+        int iofd;               /* its /proc/<pid>/io: the dump's progress (wchar) */
         bool root_is_ours;      /* same root as the helper: a host process */
         uint64_t mntns;         /* inode of its mount namespace */
         bool mntns_is_ours;
@@ -28,7 +31,7 @@ struct crashed_process {
 };
 
 #define CRASHED_PROCESS_NULL \
-        { .pidfd = -EBADF, .procfd = -EBADF, .rootfd = -EBADF }
+        { .pidfd = -EBADF, .procfd = -EBADF, .rootfd = -EBADF, .iofd = -EBADF }
 
 /*
  * Pins the process named by the kernel's arguments:
@@ -39,6 +42,10 @@ struct crashed_process {
  */
 int pin_process(const struct kernel_args *a, struct crashed_process *ret, const char **why);
 void crashed_process_done(struct crashed_process *p);
+
+/* Bytes the process has written so far (wchar of /proc/<pid>/io, read through iofd): the
+ * kernel's dump writes count, so this moves while the core flows. */
+int read_write_count(int iofd, uint64_t *ret);
 
 /* Parses a uid_map/gid_map text and maps id (inside) to the outside id. -ENOENT if unmapped. */
 int map_id_from_inside(const char *map_text, uint32_t inside, uint32_t *ret_outside);

@@ -147,7 +147,9 @@ int handle_connection(int sock, const struct receiver_options *o) {
         char comm[4 * sizeof(md.comm)];
         escape_for_log(md.comm, strlen(md.comm), comm, sizeof(comm));
 
-        if (req.dump_mode != 1) {
+        /* A privileged dump (suid_dumpable=2) is for host root's eyes only: only the host's
+         * fallback receiver stores one. The helper never forwards it; this is the second wall. */
+        if (req.dump_mode != 1 && !o->fallback) {
                 (void) reply_verdict(sock, CP_VERDICT_REFUSE, "privileged dump (dump mode != 1)", deadline);
                 return log_warning_errno(-EPERM, "Refusing crash of pid %d (%s): dump mode %u is not forwarded",
                                          (int) cred.pid, comm, req.dump_mode);
@@ -204,6 +206,13 @@ int handle_connection(int sock, const struct receiver_options *o) {
         }
         snprintf(name, sizeof(name), "%s.zst", stem);
 
+        /* The init of our pid namespace: once it is released it exits, and the kernel kills every
+         * process of the namespace, this receiver too. Hold a reader on the pipe until the core
+         * and its record are durable (the kernel waits for it when core_pipe_limit > 0). */
+        _cleanup_close_ int hold_fd = -EBADF;
+        if (md.pid == 1)
+                hold_fd = fcntl(core_fd, F_DUPFD_CLOEXEC, 3);
+
         struct store_result res;
         uint64_t limit = req.core_limit;
         r = store_core(dirfd, name, &core_fd, limit, &o->store_opts, &res);
@@ -233,6 +242,7 @@ int handle_connection(int sock, const struct receiver_options *o) {
                      (int) md.pid, comm, (unsigned) md.uid, md.signal, sig ? sig : "?", o->store, name,
                      (unsigned long long) res.core_size, (unsigned long long) res.stored_size,
                      res.truncated ? ", truncated at RLIMIT_CORE" : "");
+        hold_fd = safe_close(hold_fd);
         reply_outcome(sock, 0, &res, name, now_monotonic_usec() + o->request_timeout_usec);
         core_metadata_done(&md);
         return 0;

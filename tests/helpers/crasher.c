@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A program that crashes on purpose, for the tests and the quick start.
- *   crasher [--name COMM] [--size MIB] [--signal segv|abort]
+ *   crasher [--name COMM] [--size MIB] [--signal segv|abort] [--wait-for FILE]
  * Prints its pid (as it sees it) on stdout, optionally fills MIB of memory so the core has
- * weight, then dies in crash_here(), a function the tests look for in gdb's backtrace.
+ * weight, waits until FILE exists (when the crasher is a container's init and the receiver
+ * starts after it), then dies in crash_here(), a function the tests look for in gdb's
+ * backtrace. A segmentation fault is a real fault: it kills even a pid namespace's init.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +37,7 @@ static void fill(size_t mib) {
 
 int main(int argc, char *argv[]) {
         int how = SIGSEGV;
+        const char *wait_for = NULL;
         for (int i = 1; i + 1 < argc; i += 2) {
                 if (strcmp(argv[i], "--name") == 0)
                         prctl(PR_SET_NAME, argv[i + 1]);
@@ -42,9 +45,13 @@ int main(int argc, char *argv[]) {
                         fill((size_t) strtoul(argv[i + 1], NULL, 10));
                 else if (strcmp(argv[i], "--signal") == 0)
                         how = strcmp(argv[i + 1], "abort") == 0 ? SIGABRT : SIGSEGV;
+                else if (strcmp(argv[i], "--wait-for") == 0)
+                        wait_for = argv[i + 1];
         }
         printf("%d\n", (int) getpid());
         fflush(stdout);
+        while (wait_for && access(wait_for, F_OK) < 0)
+                usleep(20 * 1000);
         crash_here(how);
         return 0;
 }

@@ -14,11 +14,13 @@ CONTAINERS=()
 OLD_PATTERN=
 OLD_PIPE_LIMIT=
 OLD_DEVKMSG=
+OLD_SUID_DUMPABLE=
 
 save_kernel_settings() {
         OLD_PATTERN=$(cat /proc/sys/kernel/core_pattern)
         OLD_PIPE_LIMIT=$(cat /proc/sys/kernel/core_pipe_limit)
         OLD_DEVKMSG=$(cat /proc/sys/kernel/printk_devkmsg)
+        OLD_SUID_DUMPABLE=$(cat /proc/sys/fs/suid_dumpable)
 }
 
 restore_kernel_settings() {
@@ -26,6 +28,7 @@ restore_kernel_settings() {
         printf '%s\n' "$OLD_PATTERN" >/proc/sys/kernel/core_pattern
         echo "$OLD_PIPE_LIMIT" >/proc/sys/kernel/core_pipe_limit
         echo "$OLD_DEVKMSG" >/proc/sys/kernel/printk_devkmsg
+        echo "$OLD_SUID_DUMPABLE" >/proc/sys/fs/suid_dumpable
         OLD_PATTERN=
         return 0
 }
@@ -64,12 +67,19 @@ install_pattern() {
 # (read-only /usr and /etc of the host, fresh tmpfs /run, /tmp and /var, its own /proc), the
 # directory $CT_SHARE (default: the build tree) read-only at /build. Sets CT_PID_<NAME> to the
 # pid (host view) of its init. $CT_VAR, if set, is a host directory mounted as its /var (to
-# store on disk rather than in memory). Needs $T, a scratch directory.
+# store on disk rather than in memory). $CT_INIT, if set, is a command the container's init
+# execs (with ulimit -c unlimited) instead of sleeping. CT_USERNS=1 gives the container its own
+# user namespace: container ids 0-65535 are host ids 100000-165535, as with a rootless or
+# userns-remapped engine. Needs $T, a scratch directory.
 container_start() {
-        local name=$1 root="$T/ct-$1" pid i
+        local name=$1 root="$T/ct-$1" pid i userns=()
         mkdir -p "$root"
-        unshare --mount --pid --uts --fork --propagation private -- /bin/sh -ec '
-                R=$1; NAME=$2; B=$3; V=$4
+        if [ "${CT_USERNS:-0}" = 1 ]; then
+                userns=(--user --map-users=100000,0,65536 --map-groups=100000,0,65536)
+                chown 100000:100000 "$root"
+        fi
+        unshare "${userns[@]}" --mount --pid --uts --fork --propagation private -- /bin/sh -ec '
+                R=$1; NAME=$2; B=$3; V=$4; INIT=$5
                 mount -t tmpfs -o mode=0755 ct-root "$R"
                 mkdir -p "$R/usr" "$R/etc" "$R/proc" "$R/dev" "$R/run" "$R/tmp" "$R/var" "$R/build" "$R/sys"
                 for d in usr etc; do
@@ -98,8 +108,12 @@ container_start() {
                 umount -l /.oldroot
                 rmdir /.oldroot
                 : > /run/.ready
+                if [ -n "$INIT" ]; then
+                        ulimit -c unlimited
+                        eval "exec $INIT"
+                fi
                 exec sleep infinity
-        ' sh "$root" "$name" "${CT_SHARE:-$BUILD}" "${CT_VAR:-}" </dev/null >"$T/ct-$name.log" 2>&1 &
+        ' sh "$root" "$name" "${CT_SHARE:-$BUILD}" "${CT_VAR:-}" "${CT_INIT:-}" </dev/null >"$T/ct-$name.log" 2>&1 &
         local unshare_pid=$!
         disown "$unshare_pid"
         # The container's init is the child of unshare.
@@ -129,12 +143,18 @@ ct_root() {
 }
 
 # ct_exec NAME COMMAND...: runs a command inside the container (its namespaces and root).
+# $CT_TIMEOUT (seconds), if set, bounds it.
 # nsenter re-raises a signal that killed its child on itself, and would then dump core as a host
 # process: a shell inside the container waits for the command and exits normally instead.
 ct_exec() {
-        local name=$1
+        local name=$1 pid userns=()
         shift
-        nsenter -t "$(ct_pid "$name")" -m -p -u -r -w -- /bin/sh -c '"$@"; rc=$?; exit $rc' sh "$@"
+        pid=$(ct_pid "$name")
+        # Enter its user namespace too when it has one of its own.
+        [ "$(readlink "/proc/$pid/ns/user")" = "$(readlink /proc/self/ns/user)" ] || userns=(-U)
+        # $CT_TIMEOUT (seconds), if set, bounds the command.
+        ${CT_TIMEOUT:+timeout "$CT_TIMEOUT"} nsenter -t "$pid" "${userns[@]}" -m -p -u -r -w -- \
+                /bin/sh -c '"$@"; rc=$?; exit $rc' sh "$@"
 }
 
 containers_stop_all() {

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* Text from /proc that a container shapes: stat and status carry comm (any bytes but NUL),
+ * cgroup carries names a delegated container chooses, uid_map comes from whoever set up the
+ * user namespace. Also the log escaper that every such string goes through. */
+#include <string.h>
+
+#include "fuzz.h"
+#include "parse.h"
+#include "process.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        char *text = fuzz_strndup(data, size);
+        uint64_t u64;
+        int64_t i64;
+        uint32_t u32;
+
+        (void) parse_stat_starttime(text, &u64);
+        for (unsigned i = 0; i < 4; i++) {
+                (void) proc_field_int64(text, "Uid:", i, &i64);
+                (void) proc_field_int64(text, "Pid:", i, &i64);
+        }
+        (void) proc_field_int64(text, "btime ", 0, &i64);
+        (void) map_id_from_inside(text, 0, &u32);
+        if (size >= 4) {
+                uint32_t inside;
+                memcpy(&inside, data, sizeof(inside));
+                if (map_id_from_inside(text + 4, inside, &u32) >= 0)
+                        FUZZ_ASSERT(u32 != UINT32_MAX);
+        }
+
+        const char *path;
+        size_t n = cgroup_path_from_text(text, &path);
+        if (n > 0)
+                FUZZ_ASSERT(path >= text && path + n <= text + size);
+
+        char out[256];
+        escape_for_log(text, size, out, sizeof(out));
+        FUZZ_ASSERT(strlen(out) < sizeof(out));
+        for (const char *p = out; *p; p++)
+                FUZZ_ASSERT(*p >= 0x20 && *p < 0x7f && *p != '"');
+
+        (void) parse_uint64(text, &u64);
+        (void) parse_int64(text, &i64);
+        (void) parse_timespan_usec(text, &u64);
+        (void) parse_boolean(text);
+        free(text);
+        return 0;
+}
