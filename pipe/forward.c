@@ -114,7 +114,10 @@ static void watch_dump(int sock, int pidfd, const struct conversation_limits *li
                         released_at = now;
                 }
                 if (released) {
-                        if (sock_done || now - released_at >= lim->outcome_timeout_usec)
+                        /* A receiver that sat on the core will not report it either. */
+                        uint64_t wait = ret->interrupted ? MIN(lim->outcome_timeout_usec, USEC_PER_SEC)
+                                                         : lim->outcome_timeout_usec;
+                        if (sock_done || now - released_at >= wait)
                                 return;
                         continue;
                 }
