@@ -74,11 +74,24 @@ install_pattern() {
 container_start() {
         local name=$1 root="$T/ct-$1" pid i userns=()
         mkdir -p "$root"
+        local holder=
         if [ "${CT_USERNS:-0}" = 1 ]; then
-                userns=(--user --map-users=100000,0,65536 --map-groups=100000,0,65536)
-                chown 100000:100000 "$root"
+                # A user namespace first, held by a sleeping process, with the maps the host
+                # writes; then the container's other namespaces are made from inside it by its
+                # root (nsenter -U becomes uid 0 there, host uid 100000), so that it owns them.
+                unshare --user -- sleep infinity </dev/null >/dev/null 2>&1 &
+                holder=$!
+                for ((i = 0; i < 100; i++)); do
+                        [ "$(readlink "/proc/$holder/ns/user")" != "$(readlink /proc/self/ns/user)" ] && break
+                        sleep 0.02
+                done
+                echo "0 100000 65536" >"/proc/$holder/uid_map"
+                echo "0 100000 65536" >"/proc/$holder/gid_map"
+                userns=(nsenter -t "$holder" -U --)
+                # Its root is host uid 100000, which must be able to reach the mount points.
+                chmod o+x "$T"
         fi
-        unshare "${userns[@]}" --mount --pid --uts --fork --propagation private -- /bin/sh -ec '
+        "${userns[@]}" unshare --mount --pid --uts --fork --propagation private -- /bin/sh -ec '
                 R=$1; NAME=$2; B=$3; V=$4; INIT=$5
                 mount -t tmpfs -o mode=0755 ct-root "$R"
                 mkdir -p "$R/usr" "$R/etc" "$R/proc" "$R/dev" "$R/run" "$R/tmp" "$R/var" "$R/build" "$R/sys"
@@ -124,6 +137,10 @@ container_start() {
                 fi
                 sleep 0.05
         done
+        if [ -n "$holder" ]; then
+                kill "$holder" 2>/dev/null
+                wait "$holder" 2>/dev/null
+        fi
         if [ -z "$pid" ] || [ ! -e "/proc/$pid/root/run/.ready" ]; then
                 echo "container $name did not start" >&2
                 cat "$T/ct-$name.log" >&2
