@@ -201,7 +201,6 @@ int main(int argc, char *argv[]) {
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         signal(SIGPIPE, SIG_IGN);
         umask(0077);
-        (void) fcntl(core_fd, F_SETPIPE_SZ, CORE_PIPE_BUFFER_SIZE);
 
         r = parse_kernel_args(argc, argv, &a, err, sizeof(err));
         if (r < 0) {
@@ -225,6 +224,9 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         describe_crash(&a, &p, &log);
+        /* Only once the process is pinned: with kernel.core_pipe_limit=0 the kernel does not
+         * wait for us, and a core that fits the pipe would let the process exit first. */
+        (void) fcntl(core_fd, F_SETPIPE_SZ, CORE_PIPE_BUFFER_SIZE);
 
         struct cp_request req = {
                 .signal = a.signal,
