@@ -179,6 +179,9 @@ int handle_connection(int sock, const struct receiver_options *o) {
 
         deadline = now_monotonic_usec() + o->request_timeout_usec;
         r = recv_message(sock, buf, sizeof(buf), deadline, &len, fds, CP_MAX_FDS, &n_fds, NULL, NULL);
+        if (r == -ETOOMANYREFS)
+                return log_warning("Malformed hand-over for pid %d (%s): more than %d descriptors", (int) cred.pid,
+                                   comm, CP_MAX_FDS), r;
         if (r < 0)
                 return log_warning_errno(r, "No hand-over for pid %d (%s)", (int) cred.pid, comm);
         _cleanup_close_ int core_fd = fds[0], pidfd = fds[1];

@@ -1,7 +1,8 @@
 #!/bin/bash
 # One bad client cannot stop the resident receiver: garbage, an oversized datagram, a client that
-# connects and says nothing, and one that sends a request without credentials are each turned
-# away, and the next real crash is still stored.
+# connects and says nothing, one that sends a request without credentials, every input of the
+# protocol fuzz corpus, and hand-overs with the wrong descriptors are each turned away; the next
+# real crash is still stored, and the receiver itself never dumps core.
 . "$(dirname "$0")/../lib/lib.sh"
 tap_init
 require_root_kernel
@@ -45,6 +46,79 @@ check "other protocol version is refused, naming both" grep -q "version 9 -> .*p
 check "the receiver logged each bad client" test "$(grep -c 'warning' "$ROOT/run/receiver.log")" -ge 4
 check "the daemon is still listening" test -S "$SOCK"
 
+# As a root client can: credentials naming a real process of the container, then hand-overs with
+# descriptors that are not what the protocol says, and every protocol fuzz input as a request.
+victim_ct=$(ct_exec rb /bin/sh -c 'sleep 300 </dev/null >/dev/null 2>&1 & echo $!')
+victim=
+for p in $(ps -eo pid=,comm= | awk '$2=="sleep"{print $1}'); do
+        [ "$(awk '/^NSpid/{print $3}' "/proc/$p/status")" = "$victim_ct" ] && victim=$p
+done
+diag "victim: container pid $victim_ct, host pid $victim"
+python3 - "$SOCK" "$victim" "$(dirname "$0")/../fuzz/corpus/protocol" >"$T/fds.log" 2>&1 <<'PY'
+import os, socket, struct, sys, time
+path, victim, corpus = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+creds = [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, struct.pack("iII", victim, 0, 0))]
+body = struct.pack("<IIQQ", 11, 1, int(time.time()), 2**64 - 1)
+request = struct.pack("<IHHI", 0x50495043, 1, 1, len(body)) + body
+handover = struct.pack("<IHHI", 0x50495043, 1, 3, 0)
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(15)
+    s.connect(path)
+    return s
+def attempt(label, fds):
+    s = conn()
+    s.sendmsg([request], creds)
+    verdict = s.recv(4096)
+    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("%di" % len(fds), *fds))]
+    s.sendmsg([handover], anc)
+    try:
+        print(label, "->", s.recv(4096))
+    except Exception as e:
+        print(label, "->", repr(e))
+    s.close()
+f = os.open("/etc/hostname", os.O_RDONLY)
+r, w = os.pipe()
+me = os.pidfd_open(os.getpid())
+them = os.pidfd_open(victim)
+attempt("regular file", [f, them])
+attempt("write end", [w, them])
+attempt("three fds", [r, them, f])
+attempt("wrong pidfd", [r, me])
+n = 0
+for name in sorted(os.listdir(corpus)):
+    s = conn()
+    s.sendmsg([open(os.path.join(corpus, name), "rb").read()], creds)
+    try:
+        s.recv(4096)
+    except Exception:
+        pass
+    s.close()
+    n += 1
+print("corpus inputs sent:", n)
+PY
+RLOG=$ROOT/run/receiver.log
+grep -i "hand-over" "$RLOG" | sed "s/^/# /"
+check "hand-over of a regular file is refused" grep -q "core descriptor is not a pipe" "$RLOG"
+check "hand-over of a pipe's write end is refused" grep -q "core descriptor is not read-only" "$RLOG"
+check "hand-over with three descriptors is refused" grep -q "Malformed hand-over" "$RLOG"
+check "hand-over with another process's pidfd is refused" grep -q "pidfd names another process" "$RLOG"
+check "every protocol fuzz input was sent" grep -Eq "corpus inputs sent: [1-9][0-9]+" "$T/fds.log"
+check "the daemon is still listening after all of it" test -S "$SOCK"
+check "nothing was stored for the fake crashes" sh -c "! ls '$ROOT/var/lib/core_pipe' 2>/dev/null | grep -q '\.sleep\.'"
+
 NAME=cpt-rob-$RANDOM
 ct_exec rb /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$NAME" >/dev/null
 check "the next crash is stored in the container" wait_for_file "$ROOT/var/lib/core_pipe/core.$NAME.*.json"
+
+# The receiver does not dump core itself (it is not dumpable): killed by SIGSEGV, it leaves no
+# crash for the helper.
+rpid=$(pgrep -x core_pipe-recei | while read -r p; do [ "$(readlink /proc/$p/ns/mnt)" = "$(readlink /proc/$(ct_pid rb)/ns/mnt)" ] && echo "$p"; done | head -n1)
+check "found the container's receiver" test -n "$rpid"
+kill -SEGV "$rpid"
+sleep 1
+check "the killed receiver is gone" test ! -e "/proc/$rpid"
+no_helper_line() {
+        ! host_log | grep -q "pid=$1 "
+}
+check "no crash of the receiver reached the helper" no_helper_line "$rpid"
