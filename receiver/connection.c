@@ -19,6 +19,7 @@
 #include "protocol.h"
 #include "record.h"
 #include "store.h"
+#include "vacuum.h"
 
 static int reply_verdict(int sock, uint32_t verdict, const char *reason, uint64_t deadline) {
         uint8_t buf[CP_MSG_MAX];
@@ -166,11 +167,50 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 return 0;
         }
 
+        if (o->store_nothing) {
+                (void) reply_verdict(sock, CP_VERDICT_SKIP, "Storage=none: cores are not kept", deadline);
+                (void) collect_metadata(procfd, &md);
+                report_crash(LOG_INFO, &md, o->store, NULL, NULL,
+                             "Process %d (%s) of user %u crashed with signal %u; Storage=none, so no core was stored",
+                             (int) cred.pid, comm, (unsigned) cred.uid, req.signal);
+                core_metadata_done(&md);
+                return 0;
+        }
+
         _cleanup_close_ int dirfd = open_store_dir(o->store);
         if (dirfd < 0) {
                 snprintf(reason, sizeof(reason), "store %s unavailable: %s", o->store, strerror(-dirfd));
                 (void) reply_verdict(sock, CP_VERDICT_REFUSE, reason, deadline);
                 return log_error_errno(dirfd, "Cannot store core of pid %d (%s): %s", (int) cred.pid, comm, o->store);
+        }
+
+        /* Under the store's lock, shared with every other receiver of this store: the rate
+         * limit (refused before a byte is read), then room for this core. */
+        if (o->settings) {
+                _cleanup_close_ int lock = store_lock(dirfd);
+                unsigned recent = 0;
+                r = lock < 0 ? lock : rate_limit_admit(dirfd, o->settings, now_realtime_usec(), &recent);
+                if (r == 0) {
+                        snprintf(reason, sizeof(reason), "rate limit: %u cores in the last %llus (MaxCoresPerInterval=%u)",
+                                 recent, (unsigned long long) (o->settings->interval_usec / USEC_PER_SEC),
+                                 o->settings->max_cores_per_interval);
+                        (void) reply_verdict(sock, CP_VERDICT_SKIP, reason, deadline);
+                        (void) collect_metadata(procfd, &md);
+                        report_crash(LOG_WARNING, &md, o->store, NULL, NULL,
+                                     "Process %d (%s) of user %u crashed with signal %u; core not stored: %s",
+                                     (int) cred.pid, comm, (unsigned) cred.uid, req.signal, reason);
+                        core_metadata_done(&md);
+                        return 0;
+                }
+                if (r < 0)
+                        log_warning_errno(r, "Rate limit state of %s unusable; admitting pid %d", o->store, (int) cred.pid);
+                struct vacuum_result vr;
+                r = vacuum_store(dirfd, o->settings, NULL, &vr);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot vacuum %s", o->store);
+                else if (vr.removed > 0)
+                        log_info("Removed %u old core(s) from %s (%llu bytes) to keep MaxUse=/KeepFree=", vr.removed,
+                                 o->store, (unsigned long long) vr.freed);
         }
 
         r = reply_verdict(sock, CP_VERDICT_SEND, NULL, deadline);
@@ -207,7 +247,7 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 core_metadata_done(&md);
                 return log_error_errno(r, "Cannot name the core of pid %d", (int) cred.pid);
         }
-        snprintf(name, sizeof(name), "%s.zst", stem);
+        snprintf(name, sizeof(name), o->store_opts.compress ? "%s.zst" : "%s", stem);
 
         /* The init of our pid namespace: once it is released it exits, and the kernel kills every
          * process of the namespace, this receiver too. Hold a reader on the pipe until the core
@@ -217,7 +257,9 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 hold_fd = fcntl(core_fd, F_DUPFD_CLOEXEC, 3);
 
         struct store_result res;
-        uint64_t limit = req.core_limit;
+        /* The smaller of the process's RLIMIT_CORE and our ProcessSizeMax=. */
+        uint64_t limit = MIN(req.core_limit, o->process_size_max);
+        const char *cap = req.core_limit <= o->process_size_max ? "RLIMIT_CORE" : "ProcessSizeMax";
         r = store_core(dirfd, name, &core_fd, limit, &o->store_opts, &res);
         if (r < 0) {
                 core_metadata_done(&md);
@@ -241,11 +283,22 @@ int handle_connection(int sock, const struct receiver_options *o) {
         const char *sig = signal_name(md.signal);
         report_crash(LOG_INFO, &md, o->store, name, &res,
                      "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
-                     "compressed%s)",
+                     "stored%s%s)",
                      (int) md.pid, comm, (unsigned) md.uid, md.signal, sig ? sig : "?", o->store, name,
                      (unsigned long long) res.core_size, (unsigned long long) res.stored_size,
-                     res.truncated ? ", truncated at RLIMIT_CORE" : "");
+                     res.truncated ? ", truncated at " : "", res.truncated ? cap : "");
         hold_fd = safe_close(hold_fd);
+        if (o->settings) {
+                /* The new core counts now: trim older ones, never this one. */
+                _cleanup_close_ int lock = store_lock(dirfd);
+                struct vacuum_result vr;
+                r = lock < 0 ? lock : vacuum_store(dirfd, o->settings, stem, &vr);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot vacuum %s", o->store);
+                else if (vr.removed > 0)
+                        log_info("Removed %u old core(s) from %s (%llu bytes) to keep MaxUse=/KeepFree=", vr.removed,
+                                 o->store, (unsigned long long) vr.freed);
+        }
         reply_outcome(sock, 0, &res, name, now_monotonic_usec() + o->request_timeout_usec);
         core_metadata_done(&md);
         return 0;

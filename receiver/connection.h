@@ -4,10 +4,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "settings.h"
 #include "store.h"
 
 struct receiver_options {
         const char *store;          /* store directory */
+        bool store_nothing;         /* Storage=none: every crash logged, no core kept */
+        uint64_t process_size_max;  /* ProcessSizeMax=: longer cores are truncated there */
+        const struct receiver_settings *settings; /* MaxUse=, KeepFree=, the rate limit */
         bool fallback;              /* started by the host helper as its fallback */
         struct store_options store_opts;
         uint64_t request_timeout_usec; /* how long a client may take for each message */

@@ -21,52 +21,80 @@
 #include "connection.h"
 #include "listen.h"
 #include "log.h"
+#include "logsink.h"
 #include "macro.h"
 #include "parse.h"
 #include "protocol.h"
+#include "settings.h"
 
-#define DEFAULT_STORE "/var/lib/core_pipe"
+#ifndef CORE_PIPE_RECEIVER_CONFIG_PATH
+#error "CORE_PIPE_RECEIVER_CONFIG_PATH must be set by the build"
+#endif
 #define DEFAULT_MAX_CONNECTIONS 64
+#define MAX_OVERRIDES 16
 
 static void help(void) {
         printf("Usage: core_pipe-receiver [OPTIONS]\n"
                "Stores core dumps handed over by the core_pipe host helper.\n\n"
                "  --listen [PATH]          run as a resident daemon on PATH (default %s)\n"
-               "  --store=DIR              store directory (default %s)\n"
+               "  --config=FILE            settings file (default %s)\n"
                "  --max-connections=N      crashes handled at once (default %d)\n"
-               "  --compress-level=N       zstd level (default 1)\n"
                "  --fallback               started by the host helper as its fallback\n"
+               "Each setting of the file can be given on the command line instead:\n"
+               "  --store=DIR  --storage=external|none  --compress=BOOL  --compress-level=N\n"
+               "  --process-size-max=SIZE  --max-use=SIZE|N%%  --keep-free=SIZE|N%%\n"
+               "  --max-cores-per-interval=N  --interval=TIMESPAN\n"
                "  -h, --help               show this help\n"
                "  --version                show the version\n\n"
                "Without --listen, the socket comes from the service manager (LISTEN_FDS).\n"
                "See core_pipe-receiver(8).\n",
-               CP_SOCKET_PATH, DEFAULT_STORE, DEFAULT_MAX_CONNECTIONS);
+               CP_SOCKET_PATH, CORE_PIPE_RECEIVER_CONFIG_PATH, DEFAULT_MAX_CONNECTIONS);
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_LISTEN = 0x100, ARG_STORE, ARG_FALLBACK, ARG_MAX_CONN, ARG_LEVEL, ARG_VERSION };
-        static const struct option options[] = {
+        enum { ARG_LISTEN = 0x100, ARG_CONFIG, ARG_FALLBACK, ARG_MAX_CONN, ARG_VERSION, ARG_SETTING };
+        /* Options that set a key of the settings file carry its name in flag's place. */
+        static const struct {
+                const char *option, *key;
+        } setting_options[] = {
+                { "store", "Store" },
+                { "storage", "Storage" },
+                { "compress", "Compress" },
+                { "compress-level", "CompressLevel" },
+                { "process-size-max", "ProcessSizeMax" },
+                { "max-use", "MaxUse" },
+                { "keep-free", "KeepFree" },
+                { "max-cores-per-interval", "MaxCoresPerInterval" },
+                { "interval", "Interval" },
+        };
+        struct option options[32] = {
                 { "listen", optional_argument, NULL, ARG_LISTEN },
-                { "store", required_argument, NULL, ARG_STORE },
+                { "config", required_argument, NULL, ARG_CONFIG },
                 { "fallback", no_argument, NULL, ARG_FALLBACK },
                 { "max-connections", required_argument, NULL, ARG_MAX_CONN },
-                { "compress-level", required_argument, NULL, ARG_LEVEL },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
-                { 0 },
         };
-        const char *listen_path = NULL;
+        size_t n_options = 6;
+        for (size_t i = 0; i < ELEMENTSOF(setting_options); i++)
+                options[n_options++] = (struct option) { setting_options[i].option, required_argument, NULL,
+                                                         ARG_SETTING + (int) i };
+        struct {
+                const char *key, *value, *option;
+        } overrides[MAX_OVERRIDES];
+        size_t n_overrides = 0;
+        const char *listen_path = NULL, *config_path = CORE_PIPE_RECEIVER_CONFIG_PATH;
         unsigned max_connections = DEFAULT_MAX_CONNECTIONS;
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        struct receiver_settings settings;
         struct receiver_options o = {
-                .store = DEFAULT_STORE,
                 .store_opts = {
-                        .compress_level = 1,
                         .workers = (int) MAX(1, MIN(cpus, 4)),
                         .read_size = 1024 * 1024,
                 },
                 .request_timeout_usec = 10 * USEC_PER_SEC,
         };
+        char err[768];
         uint32_t v;
         int c, r;
 
@@ -86,12 +114,8 @@ int main(int argc, char *argv[]) {
                                 return 2;
                         }
                         break;
-                case ARG_STORE:
-                        if (optarg[0] != '/') {
-                                fprintf(stderr, "core_pipe-receiver: --store=%s: must be an absolute path\n", optarg);
-                                return 2;
-                        }
-                        o.store = optarg;
+                case ARG_CONFIG:
+                        config_path = optarg;
                         break;
                 case ARG_FALLBACK:
                         o.fallback = true;
@@ -103,13 +127,6 @@ int main(int argc, char *argv[]) {
                         }
                         max_connections = v;
                         break;
-                case ARG_LEVEL:
-                        if (parse_uint32(optarg, &v) < 0 || v < 1 || v > 19) {
-                                fprintf(stderr, "core_pipe-receiver: --compress-level=%s: expected 1..19\n", optarg);
-                                return 2;
-                        }
-                        o.store_opts.compress_level = (int) v;
-                        break;
                 case 'h':
                         help();
                         return 0;
@@ -117,12 +134,43 @@ int main(int argc, char *argv[]) {
                         printf("core_pipe-receiver %s\n", CORE_PIPE_VERSION);
                         return 0;
                 default:
+                        if (c >= ARG_SETTING && c < ARG_SETTING + (int) ELEMENTSOF(setting_options) &&
+                            n_overrides < MAX_OVERRIDES) {
+                                overrides[n_overrides].key = setting_options[c - ARG_SETTING].key;
+                                overrides[n_overrides].option = setting_options[c - ARG_SETTING].option;
+                                overrides[n_overrides++].value = optarg;
+                                break;
+                        }
                         return 2;
                 }
         if (optind < argc) {
                 fprintf(stderr, "core_pipe-receiver: unexpected argument \"%s\"\n", argv[optind]);
                 return 2;
         }
+
+        /* The file first, then the command line over it; either way a bad value stops us. */
+        settings_defaults(&settings);
+        r = settings_load(config_path, &settings, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "core_pipe-receiver: %s; not starting\n", err);
+                if (o.fallback)
+                        hostlog_sendf(LOG_ERR, "core_pipe-receiver", "%s; not starting", err);
+                return 1;
+        }
+        for (size_t i = 0; i < n_overrides; i++) {
+                const char *expect = NULL;
+                if (settings_set(&settings, overrides[i].key, overrides[i].value, &expect) < 0) {
+                        fprintf(stderr, "core_pipe-receiver: --%s=%s is invalid: expected %s\n", overrides[i].option,
+                                overrides[i].value, expect);
+                        return 2;
+                }
+        }
+        o.store = settings.store;
+        o.store_nothing = settings.storage == STORAGE_NONE;
+        o.process_size_max = settings.process_size_max;
+        o.store_opts.compress = settings.compress;
+        o.store_opts.compress_level = settings.compress_level;
+        o.settings = &settings;
 
         /* A crash of the receiver must not come back to it through core_pattern, and nothing
          * should attach to a process that holds other processes' memory. */

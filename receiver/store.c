@@ -184,7 +184,12 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, const 
                 if (n == 0)
                         break;
                 res.core_size += (uint64_t) n;
-                r = compress_and_write(cctx, fd, inbuf, (size_t) n, ZSTD_e_continue, outbuf, outsize, &res.stored_size);
+                if (!o->compress) {
+                        r = write_full(fd, inbuf, (size_t) n);
+                        res.stored_size += (uint64_t) n;
+                } else
+                        r = compress_and_write(cctx, fd, inbuf, (size_t) n, ZSTD_e_continue, outbuf, outsize,
+                                               &res.stored_size);
                 if (r < 0)
                         goto fail;
         }
@@ -193,9 +198,11 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, const 
         *core_fd = safe_close(*core_fd);
         res.released_usec = now_monotonic_usec();
 
-        r = compress_and_write(cctx, fd, NULL, 0, ZSTD_e_end, outbuf, outsize, &res.stored_size);
-        if (r < 0)
-                goto fail;
+        if (o->compress) {
+                r = compress_and_write(cctx, fd, NULL, 0, ZSTD_e_end, outbuf, outsize, &res.stored_size);
+                if (r < 0)
+                        goto fail;
+        }
         r = link_into_place(dirfd, fd, named, tmpname, name);
         if (r < 0)
                 goto fail;

@@ -15,6 +15,7 @@
 #define CORE_STEM_MAX 256
 
 struct store_options {
+        bool compress;      /* zstd, or the core as it comes */
         int compress_level; /* zstd level */
         int workers;        /* zstd worker threads; 0 = single-threaded */
         size_t read_size;   /* bytes asked for per read() of the pipe */

@@ -4,7 +4,7 @@
 set -eu
 PACKAGES=(
         gcc libc6-dev pkg-config meson ninja-build  # build
-        libsystemd-dev libzstd-dev libjson-c-dev    # the receiver's libraries
+        libsystemd-dev libzstd-dev libjson-c-dev libinih-dev    # the receiver's libraries
         scdoc man-db                                # man pages, and rendering them in the tests
         util-linux binutils zstd gdb python3        # tests: unshare/nsenter, readelf, cores, JSON
         systemd-container systemd-coredump          # tests: nspawn containers, coredumpctl

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The receiver's settings: /etc/core_pipe/receiver.conf (an INI file, section [Receiver], read
+ * with libinih), then the command line, key by key. Every value is validated the same way from
+ * both; an invalid one is an error that names where it came from, and the receiver does not
+ * start: a bad setting must not silently lose cores.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SETTINGS_PATH_MAX 256
+
+enum storage_mode {
+        STORAGE_EXTERNAL, /* cores and records in the store directory */
+        STORAGE_NONE,     /* nothing stored; every crash still logged */
+};
+
+/* An absolute size, or a share of the store's file system. */
+struct size_limit {
+        bool percent;
+        uint64_t value; /* bytes, or percent (0..100) */
+};
+
+struct receiver_settings {
+        enum storage_mode storage;
+        bool compress;
+        int compress_level;
+        uint64_t process_size_max; /* bytes of core kept; UINT64_MAX = no cap */
+        struct size_limit max_use;
+        struct size_limit keep_free;
+        unsigned max_cores_per_interval; /* 0 = no rate limit */
+        uint64_t interval_usec;
+        char store[SETTINGS_PATH_MAX];
+};
+
+void settings_defaults(struct receiver_settings *s);
+
+/* Sets one key (as spelled in the file) from text. On error, *ret_expect says what is valid. */
+int settings_set(struct receiver_settings *s, const char *key, const char *value, const char **ret_expect);
+
+/*
+ * Reads path into s. A missing file leaves the defaults (returns 0). Any problem (syntax,
+ * unknown section or key, invalid value) is described in err as "PATH:LINE: ..." and gives a
+ * negative errno.
+ */
+int settings_load(const char *path, struct receiver_settings *s, char *err, size_t errsize);
+
+/* Resolves a limit against a file system of total bytes. */
+uint64_t size_limit_bytes(const struct size_limit *l, uint64_t total);
+
+/* "1G", "512M", "4096", "infinity"; K/M/G/T are powers of 1024. */
+int parse_size(const char *s, uint64_t *ret);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Keeping the store within bounds, and the rate limit. Both work under an exclusive flock() of
+ * the store directory, so that concurrent receivers (one per connection) agree.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "settings.h"
+
+/* Takes the store's lock (blocking). Returns a descriptor to close to release it. */
+int store_lock(int dirfd);
+
+struct vacuum_result {
+        unsigned removed;       /* cores removed (with their records) */
+        uint64_t freed;         /* bytes */
+        uint64_t used;          /* bytes of cores and records left */
+        uint64_t max_use;       /* the limits as resolved on this file system */
+        uint64_t keep_free;
+};
+
+/*
+ * Removes the oldest cores (each with its record) until the store uses at most MaxUse= and its
+ * file system keeps KeepFree= free. keep_stem, if set, names a core that is never removed (the
+ * one just written). Call with the lock held.
+ */
+int vacuum_store(int dirfd, const struct receiver_settings *s, const char *keep_stem, struct vacuum_result *ret);
+
+/*
+ * One more crash at now_usec: true if it is within MaxCoresPerInterval= per Interval=, and then
+ * counted (in the store's hidden state file). Call with the lock held.
+ */
+int rate_limit_admit(int dirfd, const struct receiver_settings *s, uint64_t now_usec, unsigned *ret_recent);

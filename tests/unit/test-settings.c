@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/* receiver.conf: every key, its validation, and errors that name file, line and key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "settings.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/core_pipe-settings.XXXXXX";
+
+static int load_text(const char *text, struct receiver_settings *s, char *err, size_t errsize) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/receiver.conf", dir);
+        FILE *f = fopen(path, "we");
+        if (!f)
+                abort();
+        fputs(text, f);
+        fclose(f);
+        settings_defaults(s);
+        err[0] = '\0';
+        return settings_load(path, s, err, errsize);
+}
+
+static int has(const char *err, const char *what) {
+        return strstr(err, what) != NULL;
+}
+
+int main(void) {
+        struct receiver_settings s;
+        char err[768];
+        const char *expect;
+        uint64_t v;
+
+        if (!mkdtemp(dir))
+                return 1;
+
+        settings_defaults(&s);
+        CHECK(s.storage == STORAGE_EXTERNAL && s.compress && s.compress_level == 1, "defaults: external, zstd level 1");
+        CHECK(s.process_size_max == (UINT64_C(32) << 30), "default ProcessSizeMax is 32G");
+        CHECK(s.max_use.percent && s.max_use.value == 10 && s.keep_free.percent && s.keep_free.value == 15,
+              "defaults: MaxUse=10%%, KeepFree=15%%");
+        CHECK(s.max_cores_per_interval == 20 && s.interval_usec == 60000000, "default rate: 20 cores per minute");
+        CHECK(strcmp(s.store, "/var/lib/core_pipe") == 0, "default store /var/lib/core_pipe");
+
+        CHECK(parse_size("4096", &v) == 0 && v == 4096, "size: plain bytes");
+        CHECK(parse_size("512M", &v) == 0 && v == (UINT64_C(512) << 20), "size: M");
+        CHECK(parse_size("2T", &v) == 0 && v == (UINT64_C(2) << 40), "size: T");
+        CHECK(parse_size("infinity", &v) == 0 && v == UINT64_MAX, "size: infinity");
+        CHECK(parse_size("1X", &v) < 0 && parse_size("", &v) < 0 && parse_size("-1", &v) < 0, "size: junk refused");
+        CHECK(parse_size("99999999999999T", &v) < 0, "size: overflow refused");
+
+        struct size_limit l = { .percent = true, .value = 10 };
+        CHECK(size_limit_bytes(&l, 1000) == 100, "10%% of 1000 is 100");
+        l = (struct size_limit) { .percent = false, .value = 77 };
+        CHECK(size_limit_bytes(&l, 1000) == 77, "absolute limit is itself");
+
+        CHECK(load_text("[Receiver]\nStorage=none\nCompress=no\nCompressLevel=5\nProcessSizeMax=1G\nMaxUse=2G\n"
+                        "KeepFree=5%\nMaxCoresPerInterval=3\nInterval=10s\nStore=/srv/cores\n",
+                        &s, err, sizeof(err)) == 0,
+              "a file with every key loads");
+        CHECK(s.storage == STORAGE_NONE && !s.compress && s.compress_level == 5, "Storage, Compress, CompressLevel");
+        CHECK(s.process_size_max == (UINT64_C(1) << 30), "ProcessSizeMax=1G");
+        CHECK(!s.max_use.percent && s.max_use.value == (UINT64_C(2) << 30), "MaxUse=2G");
+        CHECK(s.keep_free.percent && s.keep_free.value == 5, "KeepFree=5%%");
+        CHECK(s.max_cores_per_interval == 3 && s.interval_usec == 10000000, "MaxCoresPerInterval=3, Interval=10s");
+        CHECK(strcmp(s.store, "/srv/cores") == 0, "Store=/srv/cores");
+
+        CHECK(load_text("# comment\n; comment\n\n[Receiver]\n  CompressLevel = 3  \n", &s, err, sizeof(err)) == 0 &&
+                      s.compress_level == 3,
+              "comments, blank lines and spaces around = are fine");
+
+        CHECK(load_text("[Receiver]\nCompress=yes\nCompressLevel=30\n", &s, err, sizeof(err)) < 0 &&
+                      has(err, "receiver.conf:3: CompressLevel=30 is invalid: expected a zstd level from 1 to 19"),
+              "bad CompressLevel names file, line, key and what is valid (%s)", err);
+        CHECK(load_text("[Receiver]\nMaxUse=lots\n", &s, err, sizeof(err)) < 0 && has(err, ":2: MaxUse=lots is invalid"),
+              "bad MaxUse (%s)", err);
+        CHECK(load_text("[Receiver]\nKeepFree=101%\n", &s, err, sizeof(err)) < 0 && has(err, ":2: KeepFree=101% is invalid"),
+              "KeepFree over 100%% (%s)", err);
+        CHECK(load_text("[Receiver]\nStorage=journal\n", &s, err, sizeof(err)) < 0 &&
+                      has(err, "Storage=journal is invalid: expected \"external\" or \"none\""),
+              "bad Storage (%s)", err);
+        CHECK(load_text("[Receiver]\nInterval=0\n", &s, err, sizeof(err)) < 0 && has(err, "Interval=0 is invalid"),
+              "Interval=0 (%s)", err);
+        CHECK(load_text("[Receiver]\nStore=relative/dir\n", &s, err, sizeof(err)) < 0 &&
+                      has(err, "Store=relative/dir is invalid: expected an absolute path"),
+              "relative Store (%s)", err);
+        CHECK(load_text("[Receiver]\nProcessSizeMax=1Q\n", &s, err, sizeof(err)) < 0 && has(err, "ProcessSizeMax=1Q"),
+              "bad ProcessSizeMax (%s)", err);
+        CHECK(load_text("[Receiver]\nMaxCoresPerInterval=many\n", &s, err, sizeof(err)) < 0 &&
+                      has(err, "MaxCoresPerInterval=many"),
+              "bad MaxCoresPerInterval (%s)", err);
+        CHECK(load_text("[Receiver]\nCompres=yes\n", &s, err, sizeof(err)) < 0 && has(err, ":2: unknown key Compres"),
+              "a misspelt key is an error (%s)", err);
+        CHECK(load_text("[Coredump]\nCompress=yes\n", &s, err, sizeof(err)) < 0 &&
+                      has(err, ":2: unknown section [Coredump]"),
+              "an unknown section is an error (%s)", err);
+        CHECK(load_text("[Receiver]\nCompress\n", &s, err, sizeof(err)) < 0 && has(err, ":2: syntax error"),
+              "a line without = is a syntax error with its line (%s)", err);
+
+        char missing[128];
+        snprintf(missing, sizeof(missing), "%s/none.conf", dir);
+        settings_defaults(&s);
+        CHECK(settings_load(missing, &s, err, sizeof(err)) == 0 && s.compress_level == 1, "a missing file means defaults");
+
+        CHECK(settings_set(&s, "Compress", "maybe", &expect) < 0 && strstr(expect, "boolean"), "setter says what it expects");
+
+        char path[128];
+        snprintf(path, sizeof(path), "%s/receiver.conf", dir);
+        unlink(path);
+        rmdir(dir);
+        return tap_done();
+}
