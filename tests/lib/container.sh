@@ -55,7 +55,8 @@ install_pattern() {
                 return 1
         fi
         printf '%s\n' "$PATTERN" >/proc/sys/kernel/core_pattern
-        echo 16 >/proc/sys/kernel/core_pipe_limit
+        # As the shipped sysctl.d drop-in sets it: enough for a storm of crashes.
+        echo 64 >/proc/sys/kernel/core_pipe_limit
         # Userspace writes to /dev/kmsg are rate limited by default; the host log must keep
         # every line the tests look for.
         echo on >/proc/sys/kernel/printk_devkmsg

@@ -85,10 +85,17 @@ host_log() {
         if [ -S /dev/log ] && command -v journalctl >/dev/null; then
                 journalctl -q -o cat -t core_pipe -t core_pipe-receiver --since "@$TEST_START" 2>/dev/null
         else
-                dmesg 2>/dev/null | sed -n 's/^\[[^]]*\] //p' | grep -E '^core_pipe(-receiver)?\['
+                # Only lines since the test started (the kernel log holds every earlier test's).
+                dmesg 2>/dev/null | awk -v start="$TEST_START_UPTIME" '{
+                        if (match($0, /^\[ *[0-9.]+\] /)) {
+                                ts = substr($0, 2, RLENGTH - 3) + 0
+                                if (ts >= start) print substr($0, RLENGTH + 1)
+                        }
+                }' | grep -E '^core_pipe(-receiver)?\['
         fi
 }
 TEST_START=$(date +%s)
+TEST_START_UPTIME=$(cut -d' ' -f1 /proc/uptime)
 
 # wait_for_log REGEX [SECONDS]
 wait_for_log() {

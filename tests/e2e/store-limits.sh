@@ -1,0 +1,84 @@
+#!/bin/bash
+# The store stays within MaxUse= and KeepFree= on a small file system of the container's and
+# keeps the newest cores; a crash-looping container is held to MaxCoresPerInterval=, each crash
+# over it refused before a byte is read and logged, so that stored + refused is every crash.
+. "$(dirname "$0")/../lib/lib.sh"
+tap_init
+require_root_kernel
+
+install_pattern
+
+# stored_names DIR PREFIX: the crash numbers whose cores are in DIR, sorted.
+stored_numbers() {
+        ls "$1" 2>/dev/null | sed -n "s/^core\\.$2\\([0-9]*\\)\\..*\\.zst\$/\\1/p" | sort -n | tr '\n' ' '
+}
+# newest_suffix NUMBERS LAST: true if NUMBERS are exactly the last k of 1..LAST, k >= 1.
+newest_suffix() {
+        local nums=($1) last=$2 k
+        k=${#nums[@]}
+        [ "$k" -ge 1 ] || return 1
+        [ "$1" = "$(seq $((last - k + 1)) "$last" | tr '\n' ' ')" ]
+}
+
+# crash_series CONTAINER PREFIX COUNT: crashes one after another, 2 MiB each (~0.5 MiB stored).
+crash_series() {
+        local i
+        for i in $(seq "$3"); do
+                ct_exec "$1" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1" --size 2' sh "$2$i" >/dev/null 2>&1
+        done
+}
+
+for limit in MaxUse KeepFree; do
+        ct=lim$limit
+        container_start "$ct"
+        ct_exec "$ct" /bin/sh -ec 'mkdir -p /var/lib/core_pipe; mount -t tmpfs -o size=8m,mode=0700 cores /var/lib/core_pipe'
+        if [ $limit = MaxUse ]; then
+                start_receiver "$ct" --max-use=3M --keep-free=0 --max-cores-per-interval=0
+        else
+                start_receiver "$ct" --max-use=100% --keep-free=5M --max-cores-per-interval=0
+        fi
+        STORE=$(ct_root "$ct")/var/lib/core_pipe
+        p=v${limit:0:1}-
+        crash_series "$ct" "$p" 20
+        wait_for_file "$STORE/core.${p}20.*.json"
+        nums=$(stored_numbers "$STORE" "$p")
+        diag "$limit: cores left after 20 crashes: $nums"
+        used=$(du -sb --apparent-size "$STORE" | cut -f1)
+        # statfs of the container's file system (df would look it up in the host's mount table).
+        avail=$(stat -f -c '%a * %S' "$STORE")
+        avail=$((avail))
+        if [ $limit = MaxUse ]; then
+                check "MaxUse=3M: the store holds at most 3 MiB ($used bytes)" test "$used" -le $((3 << 20))
+        else
+                check "KeepFree=5M: at least 5 MiB of the 8 MiB stay free ($avail bytes)" test "$avail" -ge $((5 << 20))
+        fi
+        check "$limit: more than one core kept" test "$(echo $nums | wc -w)" -ge 2
+        check "$limit: the cores kept are the newest ($nums)" newest_suffix "$nums" 20
+        check "$limit: every core kept has its record" \
+                sh -c "for n in $nums; do ls '$STORE'/core.$p\$n.*.json >/dev/null || exit 1; done"
+        check "$limit: no record without its core" \
+                test "$(ls "$STORE" | grep -c '\.json$')" = "$(ls "$STORE" | grep -c '\.zst$')"
+        check "$limit: the receiver logged the removals" grep -q "Removed [0-9]* old core(s)" "$(ct_root "$ct")/run/receiver.log"
+done
+
+# A storm: 32 processes of one container crash at once. The default rate limit (20 per minute)
+# lets 20 through; the other 12 are refused before a byte is read, each with a log line.
+container_start storm
+start_receiver storm
+R=$(ct_root storm)
+ct_exec storm /bin/sh -c 'ulimit -c unlimited; for i in $(seq 32); do /build/tests/crasher --name "st-$i" --size 1 >/dev/null 2>&1 & done; wait' >/dev/null 2>&1
+for _ in $(seq 100); do
+        n=$(( $(ls "$R/var/lib/core_pipe" 2>/dev/null | grep -c '^core\.st-.*\.json$') + $(grep -c 'core not stored: rate limit' "$R/run/receiver.log") ))
+        [ "$n" -ge 32 ] && break
+        sleep 0.1
+done
+stored=$(ls "$R/var/lib/core_pipe" | grep -c '^core\.st-.*\.json$')
+refused=$(grep -c 'core not stored: rate limit' "$R/run/receiver.log")
+diag "storm: $stored stored, $refused refused"
+check "storm: stored + refused is exactly 32 ($stored + $refused)" test $((stored + refused)) = 32
+check "storm: 20 stored (MaxCoresPerInterval=20 per minute)" test "$stored" = 20
+check "storm: each refusal names the crash (pid and comm)" \
+        test "$(grep -Ec 'Process [0-9]+ \(st-[0-9]+\) of user 0 crashed with signal 11; core not stored: rate limit' "$R/run/receiver.log")" = "$refused"
+check "storm: the host log has 32 lines, each stored or skipped by the rate limit" \
+        test "$(host_log | grep -E 'comm="st-[0-9]+" .*origin=container .*(outcome=stored receiver=container|outcome=skipped receiver=container reason="rate limit)' | wc -l)" = 32
+check "storm: nothing went to the host's fallback" test ! -e "$T/hoststore"
