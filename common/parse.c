@@ -196,3 +196,100 @@ int proc_field_int64(const char *text, const char *key, unsigned index, int64_t 
                 p += n;
         }
 }
+
+static bool is_hex64(const char *s, size_t n) {
+        if (n != 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+/* A component "<prefix><64 hex><suffix>" (suffix may be ""). */
+static bool hex_between(const char *c, size_t n, const char *prefix, const char *suffix, const char **ret) {
+        size_t p = strlen(prefix), q = strlen(suffix);
+        if (n != p + 64 + q || memcmp(c, prefix, p) != 0 || memcmp(c + p + 64, suffix, q) != 0 || !is_hex64(c + p, 64))
+                return false;
+        *ret = c + p;
+        return true;
+}
+
+static void set_id(struct container_identity *r, const char *runtime, const char *id, size_t n) {
+        snprintf(r->runtime, sizeof(r->runtime), "%s", runtime);
+        n = n < sizeof(r->id) - 1 ? n : sizeof(r->id) - 1;
+        memcpy(r->id, id, n);
+        r->id[n] = '\0';
+}
+
+/* Pod uids: 36 characters of hex and "-" (cgroupfs) or "_" (systemd driver). */
+static bool take_pod_uid(const char *s, size_t n, struct container_identity *r) {
+        if (n != 36)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char ch = s[i];
+                bool sep = i == 8 || i == 13 || i == 18 || i == 23;
+                if (sep ? (ch != '-' && ch != '_') : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+                        return false;
+                r->pod_uid[i] = sep ? '-' : ch;
+        }
+        r->pod_uid[n] = '\0';
+        return true;
+}
+
+bool container_identity_from_cgroup(const char *path, size_t len, struct container_identity *ret) {
+        struct container_identity r;
+        memset(&r, 0, sizeof(r));
+        bool after_docker = false, in_kubepods = false;
+        const char *end = path + len;
+
+        for (const char *c = path; c < end;) {
+                const char *slash = memchr(c, '/', (size_t) (end - c));
+                size_t n = slash ? (size_t) (slash - c) : (size_t) (end - c);
+                const char *id;
+
+                if (n >= 8 && memcmp(c, "kubepods", 8) == 0)
+                        in_kubepods = true;
+                if (hex_between(c, n, "docker-", ".scope", &id) || (after_docker && hex_between(c, n, "", "", &id)))
+                        set_id(&r, "docker", id, 64);
+                else if (hex_between(c, n, "cri-containerd-", ".scope", &id))
+                        set_id(&r, "containerd", id, 64);
+                else if (hex_between(c, n, "crio-", ".scope", &id) || hex_between(c, n, "crio-", "", &id))
+                        set_id(&r, "cri-o", id, 64);
+                else if (hex_between(c, n, "libpod-", ".scope", &id) || hex_between(c, n, "libpod-", "", &id))
+                        set_id(&r, "podman", id, 64);
+                else if (in_kubepods && hex_between(c, n, "", "", &id))
+                        set_id(&r, "kubernetes", id, 64);
+                else if (n > 15 && memcmp(c, "machine-", 8) == 0 && memcmp(c + n - 6, ".scope", 6) == 0) {
+                        /* systemd escapes "-" in unit names as "\x2d". */
+                        char name[65];
+                        size_t o = 0;
+                        for (size_t i = 8; i < n - 6 && o < sizeof(name) - 1; i++) {
+                                if (i + 3 < n - 6 && memcmp(c + i, "\\x2d", 4) == 0) {
+                                        name[o++] = '-';
+                                        i += 3;
+                                } else
+                                        name[o++] = c[i];
+                        }
+                        set_id(&r, "nspawn", name, o);
+                } else if (in_kubepods) {
+                        /* "pod<uid>" (cgroupfs) or "kubepods-<qos>-pod<uid>.slice" (systemd). */
+                        const char *pod = NULL;
+                        for (size_t i = 0; i + 3 <= n; i++)
+                                if (memcmp(c + i, "pod", 3) == 0 && (i == 0 || c[i - 1] == '-'))
+                                        pod = c + i + 3;
+                        if (pod) {
+                                size_t m = (size_t) (c + n - pod);
+                                if (m > 6 && memcmp(pod + m - 6, ".slice", 6) == 0)
+                                        m -= 6;
+                                (void) take_pod_uid(pod, m, &r);
+                        }
+                }
+                after_docker = n == 6 && memcmp(c, "docker", 6) == 0;
+                c += n + 1;
+        }
+        if (r.pod_uid[0] && !r.runtime[0])
+                snprintf(r.runtime, sizeof(r.runtime), "kubernetes");
+        *ret = r;
+        return r.runtime[0] != '\0';
+}

@@ -5,6 +5,7 @@
  * No leading spaces, no signs where none are allowed, no trailing garbage, no overflow. */
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 int parse_uint64(const char *s, uint64_t *ret);
@@ -33,3 +34,18 @@ size_t cgroup_path_from_text(const char *text, const char **ret_path);
  * numbers allowed). -ENOENT if there is no such line, -EBADMSG if the field is not a number.
  */
 int proc_field_int64(const char *text, const char *key, unsigned index, int64_t *ret);
+
+/*
+ * What a cgroup path says about the container a process runs in, independent of its image:
+ * the runtime's container id (docker, containerd, CRI-O, podman/libpod: 64 hex digits), a
+ * systemd-nspawn machine name, and a Kubernetes pod uid where the path has one. Matches the
+ * systemd driver's names ("docker-<id>.scope", "kubepods-burstable-pod<uid>.slice", ...) and
+ * the cgroupfs driver's ("/docker/<id>", "/kubepods/burstable/pod<uid>/<id>"). Empty fields
+ * when nothing is known; returns true if anything was found.
+ */
+struct container_identity {
+        char runtime[16];  /* "docker", "containerd", "cri-o", "podman", "nspawn", "kubernetes" */
+        char id[65];       /* container id, or the machine name for nspawn */
+        char pod_uid[37];  /* Kubernetes pod uid, with dashes */
+};
+bool container_identity_from_cgroup(const char *path, size_t len, struct container_identity *ret);

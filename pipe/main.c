@@ -50,7 +50,7 @@ static void ensure_standard_fds(void) {
 }
 
 struct crash_log {
-        char head[768];
+        char head[1024];
         char outcome[1024];
 };
 
@@ -62,10 +62,17 @@ static void describe_crash(const struct kernel_args *a, const struct crashed_pro
                          comm, a->uid, a->gid, a->signal);
                 return;
         }
+        char container[256] = "", id[4 * sizeof(p->container.id) + 8];
+        if (p->container.runtime[0]) {
+                /* Parsed out of a path the container may shape: escaped like everything else. */
+                escape_for_log(p->container.id, strlen(p->container.id), id, sizeof(id));
+                snprintf(container, sizeof(container), " container=\"%s:%s\"%s%s", p->container.runtime, id,
+                         p->container.pod_uid[0] ? " pod=" : "", p->container.pod_uid);
+        }
         snprintf(log->head, sizeof(log->head),
-                 "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u origin=%s mntns=%llu root=\"%s\" cgroup=\"%s\"",
+                 "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u origin=%s mntns=%llu root=\"%s\" cgroup=\"%s\"%s",
                  (int) a->pid, comm, a->uid, a->gid, a->signal, p->root_is_ours ? "host" : "container",
-                 (unsigned long long) p->mntns, p->root_path, p->cgroup);
+                 (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
 }
 
 static void describe_state(const char *where, const struct conversation *c, char *out, size_t size) {

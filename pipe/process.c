@@ -112,7 +112,7 @@ static int verify_identity(const struct kernel_args *a, int procfd, const char *
         return 0;
 }
 
-static void read_cgroup_for_log(int procfd, char *out, size_t size) {
+static void read_cgroup_for_log(int procfd, char *out, size_t size, struct container_identity *id) {
         char text[4096];
         const char *path;
         size_t n;
@@ -121,8 +121,10 @@ static void read_cgroup_for_log(int procfd, char *out, size_t size) {
         if (read_small_file_at(procfd, "cgroup", text, sizeof(text), NULL) < 0)
                 return;
         n = cgroup_path_from_text(text, &path);
-        if (n > 0)
+        if (n > 0) {
                 escape_for_log(path, n, out, size);
+                (void) container_identity_from_cgroup(path, n, id);
+        }
 }
 
 int pin_process(const struct kernel_args *a, struct crashed_process *ret, const char **why) {
@@ -201,7 +203,7 @@ int pin_process(const struct kernel_args *a, struct crashed_process *ret, const 
                 snprintf(p.root_path, sizeof(p.root_path), "?");
         else
                 escape_for_log(target, (size_t) n, p.root_path, sizeof(p.root_path));
-        read_cgroup_for_log(p.procfd, p.cgroup, sizeof(p.cgroup));
+        read_cgroup_for_log(p.procfd, p.cgroup, sizeof(p.cgroup), &p.container);
         /* A plain file, harmless in a receiver's hands, and the one thing still read later. */
         p.iofd = openat(p.procfd, "io", O_RDONLY | O_CLOEXEC);
 

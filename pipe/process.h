@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "args.h"
+#include "parse.h"
 
 /*
  * The crashed process, pinned. Everything the helper learns about it goes through procfd, a
@@ -28,6 +29,7 @@ struct crashed_process {
         uid_t root_uid;         /* host uid of uid 0 in the process's user namespace */
         char root_path[256];    /* readlink of /proc/<pid>/root, for the log only */
         char cgroup[256];       /* its cgroup (unified or name=systemd), for the log only */
+        struct container_identity container; /* what the cgroup says of its container */
 };
 
 #define CRASHED_PROCESS_NULL \

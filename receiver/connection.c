@@ -271,6 +271,7 @@ int handle_connection(int sock, const struct receiver_options *o) {
         struct record_info info = {
                 .core_file = name,
                 .handled_by = o->fallback ? "host-fallback" : "container",
+                .compressed = o->store_opts.compress,
                 .result = &res,
         };
         _cleanup_free_ char *json = record_to_json(&md, &info);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "record.h"
 
+#include "parse.h"
+
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,21 @@ char *record_to_json(const struct core_metadata *m, const struct record_info *in
                 json_object_object_add(o, "cmdline", split_nul(m->cmdline, m->cmdline_len));
         add_string(o, "cwd", m->cwd);
         add_string(o, "cgroup", m->cgroup);
+        if (m->cgroup) {
+                /* As this receiver sees it: inside a cgroup namespace the path may say nothing. */
+                const char *path;
+                size_t n = cgroup_path_from_text(m->cgroup, &path);
+                struct container_identity c;
+                if (n > 0 && container_identity_from_cgroup(path, n, &c)) {
+                        json_object *co = json_object_new_object();
+                        add_string(co, "runtime", c.runtime);
+                        if (c.id[0])
+                                add_string(co, "id", c.id);
+                        if (c.pod_uid[0])
+                                add_string(co, "pod_uid", c.pod_uid);
+                        json_object_object_add(o, "container", co);
+                }
+        }
         add_uint(o, "threads", m->threads);
         add_string(o, "hostname", m->hostname);
         add_string(o, "boot_id", m->boot_id);
@@ -94,7 +111,7 @@ char *record_to_json(const struct core_metadata *m, const struct record_info *in
         add_string(o, "handled_by", info->handled_by);
         add_string(o, "core_file", info->core_file);
         if (info->result) {
-                add_string(o, "compression", "zstd");
+                add_string(o, "compression", info->compressed ? "zstd" : "none");
                 add_uint(o, "core_size", info->result->core_size);
                 add_uint(o, "stored_size", info->result->stored_size);
                 json_object_object_add(o, "truncated", json_object_new_boolean(info->result->truncated));

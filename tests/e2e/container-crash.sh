@@ -53,3 +53,25 @@ check "without %F: pid, uid and gid as the container sees them" \
         test "$(json_field "$JSON2" pid)/$(json_field "$JSON2" uid)/$(json_field "$JSON2" gid)" = "$pid2/4242/4243"
 check "without %F: gdb finds crash_here" shows_crash_here "${JSON2%.json}.zst"
 check "without %F: host log says stored" wait_for_log "comm=\"$NAME2\" uid=4242 gid=4243 .*outcome=stored receiver=container"
+
+# Container identity: the same crash from a cgroup named as docker names its containers. The
+# host log line and the record carry the runtime and id (nothing about the image).
+CG_ROOT=/sys/fs/cgroup/systemd
+[ -d "$CG_ROOT" ] || CG_ROOT=/sys/fs/cgroup
+CID=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+CG=$CG_ROOT/cpt-test.slice/docker-$CID.scope
+mkdir -p "$CG"
+NAME3=cpt-cid-$$
+(
+        echo "$BASHPID" >"$CG/cgroup.procs"
+        ct_exec c1 /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$NAME3" >/dev/null 2>&1
+)
+check "docker cgroup: host log names the container" \
+        wait_for_log "comm=\"$NAME3\" .*cgroup=\"/cpt-test.slice/docker-$CID.scope\" container=\"docker:$CID\" .*outcome=stored"
+check "docker cgroup: stored in the container" wait_for_file "$ROOT/var/lib/core_pipe/core.$NAME3.*.json"
+JSON3=$(ls "$ROOT"/var/lib/core_pipe/core."$NAME3".*.json 2>/dev/null | head -n1)
+check "docker cgroup: record has runtime and id" \
+        python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["container"]; sys.exit(not (c["runtime"]=="docker" and c["id"]==sys.argv[2]))' "$JSON3" "$CID"
+rmdir "$CG" "$CG_ROOT/cpt-test.slice" 2>/dev/null
+check "a crash outside any container cgroup has no container field" \
+        python3 -c 'import json,sys; sys.exit("container" in json.load(open(sys.argv[1])))' "$JSON"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Text from /proc that a container shapes: stat and status carry comm (any bytes but NUL),
  * cgroup carries names a delegated container chooses, uid_map comes from whoever set up the
- * user namespace. Also the log escaper that every such string goes through. */
+ * user namespace, and the container identity parsed out of a cgroup path. Also the log escaper
+ * that every such string goes through. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -32,6 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t n = cgroup_path_from_text(text, &path);
         if (n > 0)
                 FUZZ_ASSERT(path >= text && path + n <= text + size);
+
+        struct container_identity c;
+        if (container_identity_from_cgroup(text, size, &c))
+                FUZZ_ASSERT(c.runtime[0] && strlen(c.id) < sizeof(c.id) && strlen(c.pod_uid) < sizeof(c.pod_uid));
 
         char out[256];
         escape_for_log(text, size, out, sizeof(out));
