@@ -13,6 +13,9 @@
 #ifndef CORE_PIPE_RECEIVER_PATH
 #error "CORE_PIPE_RECEIVER_PATH must be set by the build"
 #endif
+#ifndef CORE_PIPE_RECEIVER_CONFIG_PATH
+#error "CORE_PIPE_RECEIVER_CONFIG_PATH must be set by the build"
+#endif
 
 #define TIMEOUT_MIN_USEC (10 * USEC_PER_MSEC)
 #define TIMEOUT_MAX_USEC (60 * USEC_PER_SEC)
@@ -28,6 +31,7 @@ void pipe_config_defaults(struct pipe_config *c) {
         };
         snprintf(c->fallback_store, sizeof(c->fallback_store), "%s", "/var/lib/core_pipe");
         snprintf(c->receiver, sizeof(c->receiver), "%s", CORE_PIPE_RECEIVER_PATH);
+        snprintf(c->receiver_config, sizeof(c->receiver_config), "%s", CORE_PIPE_RECEIVER_CONFIG_PATH);
 }
 
 static char *strip(char *s) {
@@ -83,6 +87,10 @@ static int apply(struct pipe_config *c, const char *key, const char *v, const ch
         if (strcmp(key, "FallbackStore") == 0) {
                 *ret_expect = "an absolute path";
                 return set_path(c->fallback_store, sizeof(c->fallback_store), v);
+        }
+        if (strcmp(key, "ReceiverConfig") == 0) {
+                *ret_expect = "an absolute path";
+                return set_path(c->receiver_config, sizeof(c->receiver_config), v);
         }
         if (strcmp(key, "Receiver") == 0) {
                 *ret_expect = "an absolute path";

@@ -33,6 +33,7 @@ struct pipe_config {
         uint64_t stall_timeout_usec;
         char fallback_store[PIPE_CONFIG_PATH_MAX];
         char receiver[PIPE_CONFIG_PATH_MAX];
+        char receiver_config[PIPE_CONFIG_PATH_MAX];
 };
 
 void pipe_config_defaults(struct pipe_config *c);

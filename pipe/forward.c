@@ -227,7 +227,7 @@ int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir
                 /* Child: the receiver gets the connection as fd 3 in the socket activation
                  * convention, /dev/null elsewhere (never the core pipe: that comes over the
                  * socket, like for any receiver), and a fixed environment. */
-                char listen_pid[32];
+                char listen_pid[32], config[PIPE_CONFIG_PATH_MAX + 16], root[PIPE_CONFIG_PATH_MAX + 24];
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (null < 0 || dup2(sv[1], 3) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
                         _exit(127);
@@ -238,7 +238,9 @@ int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir
                         _exit(127);
                 snprintf(listen_pid, sizeof(listen_pid), "LISTEN_PID=%d", (int) getpid());
                 char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LISTEN_FDS=1", listen_pid, NULL };
-                char *argv[] = { "core_pipe-receiver", "--fallback", "--store", (char *) store_dir, NULL };
+                snprintf(config, sizeof(config), "--config=%s", cfg->receiver_config);
+                snprintf(root, sizeof(root), "--fallback-root=%s", cfg->fallback_store);
+                char *argv[] = { "core_pipe-receiver", "--fallback", config, root, "--store", (char *) store_dir, NULL };
                 execve(cfg->receiver, argv, envp);
                 _exit(127);
         }

@@ -299,6 +299,21 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 else if (vr.removed > 0)
                         log_info("Removed %u old core(s) from %s (%llu bytes) to keep MaxUse=/KeepFree=", vr.removed,
                                  o->store, (unsigned long long) vr.freed);
+                lock = safe_close(lock);
+                /* The host's fallback store: the same limits over all its directories, so that
+                 * no container can fill the host however its cores are spread. */
+                _cleanup_close_ int rootfd = o->fallback_root ? open(o->fallback_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                                              : -EBADF;
+                if (rootfd >= 0) {
+                        lock = store_lock(rootfd);
+                        r = lock < 0 ? lock : vacuum_tree(rootfd, o->settings, dirfd, stem, &vr);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot vacuum %s", o->fallback_root);
+                        else if (vr.removed > 0)
+                                log_warning("Removed %u old core(s) from %s (%llu bytes): its total is held to "
+                                            "MaxUse=/KeepFree=",
+                                            vr.removed, o->fallback_root, (unsigned long long) vr.freed);
+                }
         }
         reply_outcome(sock, 0, &res, name, now_monotonic_usec() + o->request_timeout_usec);
         core_metadata_done(&md);

@@ -13,6 +13,7 @@ struct receiver_options {
         uint64_t process_size_max;  /* ProcessSizeMax=: longer cores are truncated there */
         const struct receiver_settings *settings; /* MaxUse=, KeepFree=, the rate limit */
         bool fallback;              /* started by the host helper as its fallback */
+        const char *fallback_root;  /* the whole host fallback store, bounded in total */
         struct store_options store_opts;
         uint64_t request_timeout_usec; /* how long a client may take for each message */
 };

@@ -52,7 +52,7 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_LISTEN = 0x100, ARG_CONFIG, ARG_FALLBACK, ARG_MAX_CONN, ARG_VERSION, ARG_SETTING };
+        enum { ARG_LISTEN = 0x100, ARG_CONFIG, ARG_FALLBACK, ARG_FALLBACK_ROOT, ARG_MAX_CONN, ARG_VERSION, ARG_SETTING };
         /* Options that set a key of the settings file carry its name in flag's place. */
         static const struct {
                 const char *option, *key;
@@ -71,11 +71,12 @@ int main(int argc, char *argv[]) {
                 { "listen", optional_argument, NULL, ARG_LISTEN },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "fallback", no_argument, NULL, ARG_FALLBACK },
+                { "fallback-root", required_argument, NULL, ARG_FALLBACK_ROOT },
                 { "max-connections", required_argument, NULL, ARG_MAX_CONN },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
         };
-        size_t n_options = 6;
+        size_t n_options = 7;
         for (size_t i = 0; i < ELEMENTSOF(setting_options); i++)
                 options[n_options++] = (struct option) { setting_options[i].option, required_argument, NULL,
                                                          ARG_SETTING + (int) i };
@@ -119,6 +120,13 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_FALLBACK:
                         o.fallback = true;
+                        break;
+                case ARG_FALLBACK_ROOT:
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "core_pipe-receiver: --fallback-root=%s: must be an absolute path\n", optarg);
+                                return 2;
+                        }
+                        o.fallback_root = optarg;
                         break;
                 case ARG_MAX_CONN:
                         if (parse_uint32(optarg, &v) < 0 || v < 1 || v > 4096) {

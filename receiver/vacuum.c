@@ -33,9 +33,16 @@ int store_lock(int dirfd) {
 
 /* A core and its record share a stem: "core.<comm>.<uid>.<boot>.<pid>.<usec>". */
 struct entry {
+        int dir;       /* index into the directories being vacuumed */
         char stem[256];
         uint64_t usec; /* from the name: the order of the crashes */
         uint64_t bytes;
+};
+
+struct entries {
+        struct entry *list;
+        size_t n, cap;
+        uint64_t used;
 };
 
 static bool stem_of(const char *name, char *stem, size_t size, uint64_t *usec) {
@@ -78,19 +85,8 @@ static int remove_stem(int dirfd, const char *stem) {
         return r;
 }
 
-int vacuum_store(int dirfd, const struct receiver_settings *s, const char *keep_stem, struct vacuum_result *ret) {
-        struct vacuum_result res = { 0 };
-        struct statvfs sv;
-        _cleanup_free_ struct entry *list = NULL;
-        size_t n = 0, cap = 0;
-
-        if (fstatvfs(dirfd, &sv) < 0)
-                return negative_errno();
-        uint64_t total = (uint64_t) sv.f_blocks * sv.f_frsize;
-        uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
-        res.max_use = size_limit_bytes(&s->max_use, total);
-        res.keep_free = size_limit_bytes(&s->keep_free, total);
-
+/* Adds the cores of one directory to e. */
+static int collect(int dirfd, int dir_index, struct entries *e) {
         int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return negative_errno();
@@ -109,46 +105,121 @@ int vacuum_store(int dirfd, const struct receiver_settings *s, const char *keep_
                 if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                         continue;
                 uint64_t bytes = (uint64_t) st.st_blocks * 512;
-                res.used += bytes;
+                e->used += bytes;
                 size_t i;
-                for (i = 0; i < n; i++)
-                        if (strcmp(list[i].stem, stem) == 0)
+                for (i = 0; i < e->n; i++)
+                        if (e->list[i].dir == dir_index && strcmp(e->list[i].stem, stem) == 0)
                                 break;
-                if (i == n) {
-                        if (n == cap) {
-                                cap = cap ? cap * 2 : 64;
-                                struct entry *nl = realloc(list, cap * sizeof(*list));
+                if (i == e->n) {
+                        if (e->n == e->cap) {
+                                size_t cap = e->cap ? e->cap * 2 : 64;
+                                struct entry *nl = realloc(e->list, cap * sizeof(*nl));
                                 if (!nl) {
                                         closedir(d);
                                         return -ENOMEM;
                                 }
-                                list = nl;
+                                e->list = nl;
+                                e->cap = cap;
                         }
-                        list[n] = (struct entry) { .usec = usec };
-                        snprintf(list[n].stem, sizeof(list[n].stem), "%s", stem);
-                        n++;
+                        e->list[e->n] = (struct entry) { .dir = dir_index, .usec = usec };
+                        snprintf(e->list[e->n].stem, sizeof(e->list[e->n].stem), "%s", stem);
+                        e->n++;
                 }
-                list[i].bytes += bytes;
+                e->list[i].bytes += bytes;
         }
         closedir(d);
-        if (n > 0)
-                qsort(list, n, sizeof(*list), cmp_entry);
+        return 0;
+}
 
-        /* Oldest first, until both limits hold. */
-        for (size_t i = 0; i < n && (res.used > res.max_use || avail < res.keep_free); i++) {
-                if (keep_stem && strcmp(list[i].stem, keep_stem) == 0)
+/* Oldest first, until both limits hold; never keep_stem in directory keep_dir. */
+static int trim(const int *dirfds, struct entries *e, const struct receiver_settings *s, int keep_dir,
+                const char *keep_stem, struct vacuum_result *ret) {
+        struct vacuum_result res = { .used = e->used };
+        struct statvfs sv;
+        if (fstatvfs(dirfds[0], &sv) < 0)
+                return negative_errno();
+        uint64_t total = (uint64_t) sv.f_blocks * sv.f_frsize;
+        uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+        res.max_use = size_limit_bytes(&s->max_use, total);
+        res.keep_free = size_limit_bytes(&s->keep_free, total);
+        if (e->n > 0)
+                qsort(e->list, e->n, sizeof(*e->list), cmp_entry);
+        for (size_t i = 0; i < e->n && (res.used > res.max_use || avail < res.keep_free); i++) {
+                const struct entry *x = &e->list[i];
+                if (keep_stem && x->dir == keep_dir && strcmp(x->stem, keep_stem) == 0)
                         continue;
-                int r = remove_stem(dirfd, list[i].stem);
+                int r = remove_stem(dirfds[x->dir], x->stem);
                 if (r < 0)
                         return r;
                 res.removed++;
-                res.freed += list[i].bytes;
-                res.used -= MIN(res.used, list[i].bytes);
-                avail += list[i].bytes;
+                res.freed += x->bytes;
+                res.used -= MIN(res.used, x->bytes);
+                avail += x->bytes;
         }
         if (ret)
                 *ret = res;
         return 0;
+}
+
+int vacuum_store(int dirfd, const struct receiver_settings *s, const char *keep_stem, struct vacuum_result *ret) {
+        struct entries e = { 0 };
+        int r = collect(dirfd, 0, &e);
+        if (r >= 0)
+                r = trim(&dirfd, &e, s, 0, keep_stem, ret);
+        free(e.list);
+        return r;
+}
+
+#define TREE_DIRS_MAX 4096
+
+int vacuum_tree(int rootfd, const struct receiver_settings *s, int keep_dirfd, const char *keep_stem,
+                struct vacuum_result *ret) {
+        struct entries e = { 0 };
+        _cleanup_free_ int *fds = calloc(TREE_DIRS_MAX, sizeof(int));
+        size_t n_fds = 0;
+        int keep_dir = -1, r = 0;
+        struct stat keep_st, st;
+
+        if (!fds)
+                return -ENOMEM;
+        if (fstat(keep_dirfd, &keep_st) < 0)
+                return negative_errno();
+        /* root itself first (statvfs), then host/ and every containers/<name>/. */
+        fds[n_fds++] = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int hostfd = openat(rootfd, "host", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (hostfd >= 0)
+                fds[n_fds++] = hostfd;
+        int cfd = openat(rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d = cfd >= 0 ? fdopendir(cfd) : NULL;
+        if (cfd >= 0 && !d)
+                close(cfd);
+        struct dirent *de;
+        while (d && (de = readdir(d)) && n_fds < TREE_DIRS_MAX) {
+                if (de->d_name[0] == '.')
+                        continue;
+                int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd >= 0)
+                        fds[n_fds++] = fd;
+        }
+        if (d)
+                closedir(d);
+        if (fds[0] < 0) {
+                r = -errno;
+                goto done;
+        }
+        for (size_t i = 1; i < n_fds; i++) {
+                if (fstat(fds[i], &st) >= 0 && st.st_dev == keep_st.st_dev && st.st_ino == keep_st.st_ino)
+                        keep_dir = (int) i;
+                r = collect(fds[i], (int) i, &e);
+                if (r < 0)
+                        goto done;
+        }
+        r = trim(fds, &e, s, keep_dir, keep_stem, ret);
+done:
+        for (size_t i = 0; i < n_fds; i++)
+                safe_close(fds[i]);
+        free(e.list);
+        return r;
 }
 
 int rate_limit_admit(int dirfd, const struct receiver_settings *s, uint64_t now_usec, unsigned *ret_recent) {

@@ -30,6 +30,15 @@ struct vacuum_result {
 int vacuum_store(int dirfd, const struct receiver_settings *s, const char *keep_stem, struct vacuum_result *ret);
 
 /*
+ * The same over a whole host fallback store: rootfd/host and every rootfd/containers/<name>
+ * together, so that MaxUse= bounds their total and the oldest cores go first whichever
+ * container they came from. keep_dirfd/keep_stem name the core just written. Call with rootfd's
+ * lock held.
+ */
+int vacuum_tree(int rootfd, const struct receiver_settings *s, int keep_dirfd, const char *keep_stem,
+                struct vacuum_result *ret);
+
+/*
  * One more crash at now_usec: true if it is within MaxCoresPerInterval= per Interval=, and then
  * counted (in the store's hidden state file). Call with the lock held.
  */
