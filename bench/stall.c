@@ -3,7 +3,8 @@
  * stall --size MIB: forks a child that fills MIB of memory with a realistic mix (a quarter
  * random, a quarter text-like, half zero pages) and then faults; prints how long the crashed
  * child stayed stuck, from the fault to being reaped by its parent, in seconds:
- *   stall_s=0.512 size_mib=1024
+ *   stall_s=0.5120 size_mib=1024 dumped=yes fault_real=1795400000.123456
+ * (fault_real: the wall-clock time of the fault, to measure when the core became durable)
  * Run it where the crash should be handled (inside a container for core_pipe).
  */
 #include <signal.h>
@@ -17,10 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
+static double clock_s(clockid_t id) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
+        clock_gettime(id, &ts);
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static double now(void) {
+        return clock_s(CLOCK_MONOTONIC);
 }
 
 static void fill(unsigned char *p, size_t size) {
@@ -62,20 +67,20 @@ int main(int argc, char *argv[]) {
                 fill(mem, mib << 20);
                 prctl(PR_SET_NAME, name);
                 setrlimit(RLIMIT_CORE, &(struct rlimit) { RLIM_INFINITY, RLIM_INFINITY });
-                double t = now();
-                if (write(p[1], &t, sizeof(t)) != sizeof(t))
+                double t[2] = { now(), clock_s(CLOCK_REALTIME) };
+                if (write(p[1], t, sizeof(t)) != sizeof(t))
                         _exit(4);
                 *(volatile int *) 0 = 1;
                 _exit(5);
         }
         close(p[1]);
-        double crashed;
-        if (read(p[0], &crashed, sizeof(crashed)) != sizeof(crashed))
+        double crashed[2];
+        if (read(p[0], crashed, sizeof(crashed)) != sizeof(crashed))
                 return 1;
         int status;
         waitpid(pid, &status, 0);
         double reaped = now();
-        printf("stall_s=%.3f size_mib=%zu dumped=%s\n", reaped - crashed, mib,
-               WIFSIGNALED(status) && WCOREDUMP(status) ? "yes" : "no");
+        printf("stall_s=%.4f size_mib=%zu dumped=%s fault_real=%.6f\n", reaped - crashed[0], mib,
+               WIFSIGNALED(status) && WCOREDUMP(status) ? "yes" : "no", crashed[1]);
         return 0;
 }

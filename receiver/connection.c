@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -268,7 +269,10 @@ int handle_connection(int sock, const struct receiver_options *o) {
                                        o->store);
         }
 
+        struct rusage ru = { 0 };
+        (void) getrusage(RUSAGE_SELF, &ru);
         struct record_info info = {
+                .max_rss_kib = ru.ru_maxrss,
                 .core_file = name,
                 .handled_by = o->fallback ? "host-fallback" : "container",
                 .compressed = o->store_opts.compress,

@@ -11,7 +11,8 @@
 struct record_info {
         const char *core_file;   /* file name of the core in the store, NULL if none */
         const char *handled_by;
-        bool compressed;                /* zstd, or the core as the kernel wrote it */  /* "container" or "host-fallback" */
+        bool compressed;                /* zstd, or the core as the kernel wrote it */
+        long max_rss_kib;               /* the receiver's peak resident memory for this core */  /* "container" or "host-fallback" */
         const struct store_result *result;
 };
 

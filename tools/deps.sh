@@ -8,6 +8,7 @@ PACKAGES=(
         scdoc man-db                                # man pages, and rendering them in the tests
         util-linux binutils zstd gdb python3        # tests: unshare/nsenter, readelf, cores, JSON
         systemd-container systemd-coredump          # tests: nspawn containers, coredumpctl
+        pigz                                        # bench: one of the handlers compared
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -22,7 +23,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
         # systemd-coredump's package points kernel.core_pattern at itself when it is installed;
         # installing test tools must not change how this machine handles crashes.
         pattern=$(cat /proc/sys/kernel/core_pattern)
+        suid_dumpable=$(cat /proc/sys/fs/suid_dumpable)
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
         printf '%s\n' "$pattern" >/proc/sys/kernel/core_pattern
+        echo "$suid_dumpable" >/proc/sys/fs/suid_dumpable
 fi
