@@ -104,6 +104,34 @@ int store_file_atomic(int dirfd, const char *name, const void *data, size_t len)
         return r;
 }
 
+/*
+ * Keeps the written core out of the page cache: every WRITEBACK_WINDOW bytes, writeback of the
+ * newest window is started, and the window before it (whose writeback was started one step
+ * earlier) is waited for and dropped from the cache. A container's memory limit then holds the
+ * receiver's buffers, not gigabytes of its own output, and the final fsync has little left.
+ */
+#define WRITEBACK_WINDOW (8U << 20)
+
+struct pacer {
+        int fd;
+        uint64_t started; /* writeback started up to here */
+        uint64_t dropped; /* written back and dropped up to here */
+};
+
+static void pacer_update(struct pacer *p, uint64_t written) {
+        if (written - p->started < WRITEBACK_WINDOW)
+                return;
+        (void) sync_file_range(p->fd, (off_t) p->started, (off_t) (written - p->started), SYNC_FILE_RANGE_WRITE);
+        if (p->started > p->dropped) {
+                off_t off = (off_t) p->dropped, len = (off_t) (p->started - p->dropped);
+                (void) sync_file_range(p->fd, off, len,
+                                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+                (void) posix_fadvise(p->fd, off, len, POSIX_FADV_DONTNEED);
+                p->dropped = p->started;
+        }
+        p->started = written;
+}
+
 static void zstd_freep(ZSTD_CCtx **c) {
         ZSTD_freeCCtx(*c);
 }
@@ -161,6 +189,7 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, const 
         if (o->workers > 0)
                 (void) ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, o->workers);
 
+        struct pacer pacer = { .fd = fd };
         for (;;) {
                 size_t want = o->read_size;
                 if (res.core_size >= limit) {
@@ -192,6 +221,7 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, const 
                                                &res.stored_size);
                 if (r < 0)
                         goto fail;
+                pacer_update(&pacer, res.stored_size);
         }
 
         /* The last byte is read: let the crashed process go before the slow tail. */
