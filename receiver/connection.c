@@ -83,6 +83,29 @@ static void report_crash(int level, const struct core_metadata *md, const char *
         log_msg(level, "%s", msg);
 }
 
+/* A crash accounted for without storing its core: the helper hears "skip" first (the crashed
+ * process need not wait for us), then the crash is logged with what /proc can tell. */
+static int skip_crash(int sock, int procfd, struct core_metadata *md, const char *comm, const struct receiver_options *o,
+                      int level, const char *verdict_reason, const char *what, uint64_t deadline) {
+        (void) reply_verdict(sock, CP_VERDICT_SKIP, verdict_reason, deadline);
+        (void) collect_metadata(procfd, md);
+        report_crash(level, md, o->settings->store, NULL, NULL, "Process %d (%s) of user %u crashed with signal %u; %s",
+                     (int) md->pid, comm, (unsigned) md->uid, md->signal, what);
+        core_metadata_done(md);
+        return 0;
+}
+
+/* MaxUse=/KeepFree= on this store, never removing keep_stem. The caller holds the store's lock. */
+static void vacuum_logged(int dirfd, const struct receiver_settings *s, const char *keep_stem) {
+        struct vacuum_result vr;
+        int r = vacuum_store(dirfd, s, keep_stem, &vr);
+        if (r < 0)
+                log_warning_errno(r, "Cannot vacuum %s", s->store);
+        else if (vr.removed > 0)
+                log_info("Removed %u old core(s) from %s (%llu bytes) to keep MaxUse=/KeepFree=", vr.removed, s->store,
+                         (unsigned long long) vr.freed);
+}
+
 int handle_connection(int sock, const struct receiver_options *o) {
         uint8_t buf[CP_MSG_MAX];
         size_t len, n_fds = 0;
@@ -156,62 +179,39 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 return log_warning_errno(-EPERM, "Refusing crash of pid %d (%s): dump mode %u is not forwarded",
                                          (int) cred.pid, comm, req.dump_mode);
         }
-        if (req.core_limit == 0) {
-                (void) reply_verdict(sock, CP_VERDICT_SKIP, "RLIMIT_CORE is 0, no core stored", deadline);
-                /* The helper is answered first: the crashed process need not wait for this. */
-                (void) collect_metadata(procfd, &md);
-                report_crash(LOG_INFO, &md, o->store, NULL, NULL,
-                             "Process %d (%s) of user %u crashed with signal %u; RLIMIT_CORE is 0 (ulimit -c 0), so no "
-                             "core was stored",
-                             (int) cred.pid, comm, (unsigned) cred.uid, req.signal);
-                core_metadata_done(&md);
-                return 0;
-        }
+        if (req.core_limit == 0)
+                return skip_crash(sock, procfd, &md, comm, o, LOG_INFO, "RLIMIT_CORE is 0, no core stored",
+                                  "RLIMIT_CORE is 0 (ulimit -c 0), so no core was stored", deadline);
+        if (o->settings->storage == STORAGE_NONE)
+                return skip_crash(sock, procfd, &md, comm, o, LOG_INFO, "Storage=none: cores are not kept",
+                                  "Storage=none, so no core was stored", deadline);
 
-        if (o->store_nothing) {
-                (void) reply_verdict(sock, CP_VERDICT_SKIP, "Storage=none: cores are not kept", deadline);
-                (void) collect_metadata(procfd, &md);
-                report_crash(LOG_INFO, &md, o->store, NULL, NULL,
-                             "Process %d (%s) of user %u crashed with signal %u; Storage=none, so no core was stored",
-                             (int) cred.pid, comm, (unsigned) cred.uid, req.signal);
-                core_metadata_done(&md);
-                return 0;
-        }
-
-        _cleanup_close_ int dirfd = open_store_dir(o->store);
+        _cleanup_close_ int dirfd = open_store_dir(o->settings->store);
         if (dirfd < 0) {
-                snprintf(reason, sizeof(reason), "store %s unavailable: %s", o->store, strerror(-dirfd));
+                snprintf(reason, sizeof(reason), "store %s unavailable: %s", o->settings->store, strerror(-dirfd));
                 (void) reply_verdict(sock, CP_VERDICT_REFUSE, reason, deadline);
-                return log_error_errno(dirfd, "Cannot store core of pid %d (%s): %s", (int) cred.pid, comm, o->store);
+                return log_error_errno(dirfd, "Cannot store core of pid %d (%s): %s", (int) cred.pid, comm,
+                                       o->settings->store);
         }
 
         /* Under the store's lock, shared with every other receiver of this store: the rate
          * limit (refused before a byte is read), then room for this core. */
-        if (o->settings) {
+        {
                 _cleanup_close_ int lock = store_lock(dirfd);
                 unsigned recent = 0;
                 r = lock < 0 ? lock : rate_limit_admit(dirfd, o->settings, now_realtime_usec(), &recent);
                 if (r == 0) {
+                        char what[CP_TEXT_MAX + 32];
                         snprintf(reason, sizeof(reason), "rate limit: %u cores in the last %llus (MaxCoresPerInterval=%u)",
                                  recent, (unsigned long long) (o->settings->interval_usec / USEC_PER_SEC),
                                  o->settings->max_cores_per_interval);
-                        (void) reply_verdict(sock, CP_VERDICT_SKIP, reason, deadline);
-                        (void) collect_metadata(procfd, &md);
-                        report_crash(LOG_WARNING, &md, o->store, NULL, NULL,
-                                     "Process %d (%s) of user %u crashed with signal %u; core not stored: %s",
-                                     (int) cred.pid, comm, (unsigned) cred.uid, req.signal, reason);
-                        core_metadata_done(&md);
-                        return 0;
+                        snprintf(what, sizeof(what), "core not stored: %s", reason);
+                        return skip_crash(sock, procfd, &md, comm, o, LOG_WARNING, reason, what, deadline);
                 }
                 if (r < 0)
-                        log_warning_errno(r, "Rate limit state of %s unusable; admitting pid %d", o->store, (int) cred.pid);
-                struct vacuum_result vr;
-                r = vacuum_store(dirfd, o->settings, NULL, &vr);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot vacuum %s", o->store);
-                else if (vr.removed > 0)
-                        log_info("Removed %u old core(s) from %s (%llu bytes) to keep MaxUse=/KeepFree=", vr.removed,
-                                 o->store, (unsigned long long) vr.freed);
+                        log_warning_errno(r, "Rate limit state of %s unusable; admitting pid %d", o->settings->store,
+                                          (int) cred.pid);
+                vacuum_logged(dirfd, o->settings, NULL);
         }
 
         r = reply_verdict(sock, CP_VERDICT_SEND, NULL, deadline);
@@ -259,14 +259,14 @@ int handle_connection(int sock, const struct receiver_options *o) {
 
         struct store_result res;
         /* The smaller of the process's RLIMIT_CORE and our ProcessSizeMax=. */
-        uint64_t limit = MIN(req.core_limit, o->process_size_max);
-        const char *cap = req.core_limit <= o->process_size_max ? "RLIMIT_CORE" : "ProcessSizeMax";
+        uint64_t limit = MIN(req.core_limit, o->settings->process_size_max);
+        const char *cap = req.core_limit <= o->settings->process_size_max ? "RLIMIT_CORE" : "ProcessSizeMax";
         r = store_core(dirfd, name, &core_fd, limit, &o->store_opts, &res);
         if (r < 0) {
                 core_metadata_done(&md);
                 reply_outcome(sock, r, NULL, "storing the core failed", deadline);
                 return log_error_errno(r, "Failed to store the core of pid %d (%s) in %s", (int) cred.pid, comm,
-                                       o->store);
+                                       o->settings->store);
         }
 
         struct rusage ru = { 0 };
@@ -286,38 +286,32 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) cred.pid, json_name);
 
         const char *sig = signal_name(md.signal);
-        report_crash(LOG_INFO, &md, o->store, name, &res,
+        report_crash(LOG_INFO, &md, o->settings->store, name, &res,
                      "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
                      "stored%s%s)",
-                     (int) md.pid, comm, (unsigned) md.uid, md.signal, sig ? sig : "?", o->store, name,
+                     (int) md.pid, comm, (unsigned) md.uid, md.signal, sig ? sig : "?", o->settings->store, name,
                      (unsigned long long) res.core_size, (unsigned long long) res.stored_size,
                      res.truncated ? ", truncated at " : "", res.truncated ? cap : "");
         hold_fd = safe_close(hold_fd);
-        if (o->settings) {
-                /* The new core counts now: trim older ones, never this one. */
-                _cleanup_close_ int lock = store_lock(dirfd);
+        /* The new core counts now: trim older ones, never this one. */
+        _cleanup_close_ int lock = store_lock(dirfd);
+        if (lock >= 0)
+                vacuum_logged(dirfd, o->settings, stem);
+        else
+                log_warning_errno(lock, "Cannot lock %s", o->settings->store);
+        lock = safe_close(lock);
+        /* The host's fallback store: the same limits over all its directories, so that no
+         * container can fill the host however its cores are spread. */
+        _cleanup_close_ int rootfd = o->fallback_root ? open(o->fallback_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
+        if (rootfd >= 0) {
                 struct vacuum_result vr;
-                r = lock < 0 ? lock : vacuum_store(dirfd, o->settings, stem, &vr);
+                lock = store_lock(rootfd);
+                r = lock < 0 ? lock : vacuum_tree(rootfd, o->settings, dirfd, stem, &vr);
                 if (r < 0)
-                        log_warning_errno(r, "Cannot vacuum %s", o->store);
+                        log_warning_errno(r, "Cannot vacuum %s", o->fallback_root);
                 else if (vr.removed > 0)
-                        log_info("Removed %u old core(s) from %s (%llu bytes) to keep MaxUse=/KeepFree=", vr.removed,
-                                 o->store, (unsigned long long) vr.freed);
-                lock = safe_close(lock);
-                /* The host's fallback store: the same limits over all its directories, so that
-                 * no container can fill the host however its cores are spread. */
-                _cleanup_close_ int rootfd = o->fallback_root ? open(o->fallback_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                                                              : -EBADF;
-                if (rootfd >= 0) {
-                        lock = store_lock(rootfd);
-                        r = lock < 0 ? lock : vacuum_tree(rootfd, o->settings, dirfd, stem, &vr);
-                        if (r < 0)
-                                log_warning_errno(r, "Cannot vacuum %s", o->fallback_root);
-                        else if (vr.removed > 0)
-                                log_warning("Removed %u old core(s) from %s (%llu bytes): its total is held to "
-                                            "MaxUse=/KeepFree=",
-                                            vr.removed, o->fallback_root, (unsigned long long) vr.freed);
-                }
+                        log_warning("Removed %u old core(s) from %s (%llu bytes): its total is held to MaxUse=/KeepFree=",
+                                    vr.removed, o->fallback_root, (unsigned long long) vr.freed);
         }
         reply_outcome(sock, 0, &res, name, now_monotonic_usec() + o->request_timeout_usec);
         core_metadata_done(&md);

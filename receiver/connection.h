@@ -8,10 +8,7 @@
 #include "store.h"
 
 struct receiver_options {
-        const char *store;          /* store directory */
-        bool store_nothing;         /* Storage=none: every crash logged, no core kept */
-        uint64_t process_size_max;  /* ProcessSizeMax=: longer cores are truncated there */
-        const struct receiver_settings *settings; /* MaxUse=, KeepFree=, the rate limit */
+        const struct receiver_settings *settings; /* store, Storage=, limits (required) */
         bool fallback;              /* started by the host helper as its fallback */
         const char *fallback_root;  /* the whole host fallback store, bounded in total */
         struct store_options store_opts;

@@ -173,9 +173,6 @@ int main(int argc, char *argv[]) {
                         return 2;
                 }
         }
-        o.store = settings.store;
-        o.store_nothing = settings.storage == STORAGE_NONE;
-        o.process_size_max = settings.process_size_max;
         o.store_opts.compress = settings.compress;
         o.store_opts.compress_level = settings.compress_level;
         o.settings = &settings;
@@ -200,7 +197,7 @@ int main(int argc, char *argv[]) {
                                         fd == -EEXIST ? " (exists and is not a socket)" : "");
                         return 1;
                 }
-                log_info("Listening on %s, storing cores in %s", listen_path, o.store);
+                log_info("Listening on %s, storing cores in %s", listen_path, settings.store);
                 (void) sd_notify(0, "READY=1\nSTATUS=Waiting for crashes");
                 r = listen_loop(fd, max_connections, &o);
                 (void) unlink(listen_path);
