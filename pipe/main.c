@@ -114,17 +114,22 @@ static void describe_conversation(const char *where, const struct conversation *
         }
 }
 
-/* Tries the receiver inside the process's root. Returns true when the crash is dealt with
- * (handed over or skipped by the receiver); false with *why set when the fallback applies. */
-static bool try_container_receiver(const struct pipe_config *cfg, struct crashed_process *p,
-                                   const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
-                                   struct crash_log *log, char *why, size_t why_size) {
-        struct conversation_limits lim = {
+/* The bounds of one conversation, its verdict deadline counted from now. */
+static struct conversation_limits conversation_limits(const struct pipe_config *cfg, const struct crashed_process *p) {
+        return (struct conversation_limits) {
                 .verdict_deadline = now_monotonic_usec() + cfg->timeout_usec,
                 .outcome_timeout_usec = cfg->outcome_timeout_usec,
                 .stall_usec = cfg->stall_timeout_usec,
                 .iofd = p->iofd,
         };
+}
+
+/* Tries the receiver inside the process's root. Returns true when the crash is dealt with
+ * (handed over or skipped by the receiver); false with *why set when the fallback applies. */
+static bool try_container_receiver(const struct pipe_config *cfg, struct crashed_process *p,
+                                   const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
+                                   struct crash_log *log, char *why, size_t why_size) {
+        struct conversation_limits lim = conversation_limits(cfg, p);
         struct conversation c;
 
         if (!p->have_root_uid) {
@@ -181,12 +186,7 @@ static void run_fallback(const struct pipe_config *cfg, const struct crashed_pro
                          why, cfg->receiver, strerror(-sock));
                 return;
         }
-        struct conversation_limits lim = {
-                .verdict_deadline = now_monotonic_usec() + cfg->timeout_usec,
-                .outcome_timeout_usec = cfg->outcome_timeout_usec,
-                .stall_usec = cfg->stall_timeout_usec,
-                .iofd = p->iofd,
-        };
+        struct conversation_limits lim = conversation_limits(cfg, p);
         converse(sock, req, cred, core_fd, pidfd, &lim, &c);
         describe_conversation("fallback", &c, result, sizeof(result));
         snprintf(log->outcome, sizeof(log->outcome), "%s dir=\"%s\" why=\"%s\"", result, dir, why);
