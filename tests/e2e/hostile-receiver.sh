@@ -10,15 +10,6 @@ require_root_kernel
 install_pattern "TimeoutSec=2s" "StallTimeoutSec=2s"
 EVIL=$BUILD/tests/evil-receiver
 
-# crash_in CONTAINER NAME [CRASHER ARGS]: ELAPSED_MS is the time until the process was reaped.
-crash_in() {
-        local ct=$1 name=$2 t0
-        shift 2
-        t0=$(date +%s%N)
-        CT_TIMEOUT=60 ct_exec "$ct" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$@"' sh "$name" "$@" >/dev/null 2>&1
-        ELAPSED_MS=$((($(date +%s%N) - t0) / 1000000))
-}
-
 # evil_in CONTAINER MODE: a hostile receiver on the container's /run/core_pipe.socket.
 evil_in() {
         container_start "$1"
@@ -30,7 +21,7 @@ evil_in() {
 for mode in noaccept close silent garbage oversized; do
         evil_in "e$mode" "$mode"
         name=cp-${mode:0:5}-$$ # comm holds 15 bytes
-        crash_in "e$mode" "$name"
+        timed_crash "e$mode" "$name"
         case $mode in
         noaccept | silent) why="waiting for the verdict: Connection timed out" ;;
         close) why="(waiting for the verdict|sending the request): (Connection reset by peer|Broken pipe)" ;;
@@ -50,7 +41,7 @@ check "silent: the receiver got the request" grep -q "request 36 bytes" "$(ct_ro
 # StallTimeoutSec without progress the helper kills the crashed process, which ends the dump.
 evil_in ehold hold
 name=cpt-hold-$$
-crash_in ehold "$name" --size 64
+timed_crash ehold "$name" --size 64
 check "hold: the receiver took the core" grep -q "holding the core" "$(ct_root ehold)/run/evil.log"
 check "hold: the crashed process was released after the stall (${ELAPSED_MS} ms < 6000)" test "$ELAPSED_MS" -lt 6000
 check "hold: it took the stall timeout to get there (${ELAPSED_MS} ms >= 2000)" test "$ELAPSED_MS" -ge 2000
@@ -62,7 +53,7 @@ check "hold: host log says the dump stalled and was ended" \
 # descriptor. It must find nothing it was not going to get (no directory, no O_PATH).
 evil_in esteal steal
 name=cpt-steal-$$
-crash_in esteal "$name"
+timed_crash esteal "$name"
 LOG=$(ct_root esteal)/run/evil.log
 check "steal: the attack ran (it took the helper's descriptors)" grep -Eq "steal: [1-9][0-9]* descriptors" "$LOG"
 grep "stolen" "$LOG" | sed 's/^/# /'

@@ -18,15 +18,6 @@ wait_for_file "$T/hostile/core_pipe.socket" || exit 1
 
 install_pattern "TimeoutSec=3s"
 
-# crash_in CONTAINER NAME: crashes a process in the container; ELAPSED_MS is the time until it was
-# reaped (the dump and its hand-over included).
-crash_in() {
-        local t0
-        t0=$(date +%s%N)
-        CT_TIMEOUT=30 ct_exec "$1" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$2" >/dev/null 2>&1
-        ELAPSED_MS=$((($(date +%s%N) - t0) / 1000000))
-}
-
 # case_checks LABEL NAME WHY-REGEX
 case_checks() {
         local label=$1 name=$2 why=$3
@@ -42,21 +33,21 @@ case_checks() {
 #    a naive open through /proc/<pid>/root).
 container_start sym
 ln -s "$T/hostile/core_pipe.socket" "$(ct_root sym)/run/core_pipe.socket"
-crash_in sym cpt-sym-$$
+timed_crash sym cpt-sym-$$
 # O_PATH|O_NOFOLLOW opens the link itself, which is no socket.
 case_checks "socket is a symlink to a host socket" cpt-sym-$$ "no receiver at /run/core_pipe.socket in its root: Socket operation on non-socket"
 
 # 2. /run itself is a symlink to an absolute host path.
 container_start runlink
 ct_exec runlink /bin/sh -ec 'umount -l /run; rmdir /run; ln -s "$1" /run' sh "$T/hostile"
-crash_in runlink cpt-runl-$$
+timed_crash runlink cpt-runl-$$
 case_checks "/run is a symlink to a host path" cpt-runl-$$ "no receiver at /run/core_pipe.socket in its root: No such file or directory"
 
 # 3. /run goes through a magic link: /proc/self/root, which for a helper walking from the
 #    host's root is the host's root.
 container_start magic
 ct_exec magic /bin/sh -ec 'umount -l /run; rmdir /run; ln -s "/proc/self/root$1" /run' sh "$T/hostile"
-crash_in magic cpt-magic-$$
+timed_crash magic cpt-magic-$$
 # Inside the container's root, its own /proc has no "self" for the helper, a process of
 # another pid namespace.
 case_checks "/run through /proc/self/root" cpt-magic-$$ "no receiver at /run/core_pipe.socket in its root: No such file or directory"
@@ -70,7 +61,7 @@ holder=$(cat "$(ct_root fdlink)/tmp/holder.pid")
 ct_exec fdlink /bin/sh -ec 'umount -l /run; rmdir /run; ln -s "proc/$1/fd/7" /run' sh "$holder"
 check "fd link: the link really reaches the host directory from inside" \
         test -S "$(ct_root fdlink)/proc/$holder/fd/7/core_pipe.socket"
-crash_in fdlink cpt-fdl-$$
+timed_crash fdlink cpt-fdl-$$
 case_checks "/run through /proc/<pid>/fd of a leaked host directory" cpt-fdl-$$ "no receiver at /run/core_pipe.socket in its root: Too many levels of symbolic links"
 
 # 5. Not a socket: a FIFO (opening it for reading would block forever), a regular file, a
@@ -84,7 +75,7 @@ for kind in fifo file dir; do
         file) echo hello >"$R/run/core_pipe.socket" ;;
         dir) mkdir "$R/run/core_pipe.socket" ;;
         esac
-        crash_in notsock cpt-$kind-$$
+        timed_crash notsock cpt-$kind-$$
         case_checks "socket path is a $kind" cpt-$kind-$$ "no receiver at /run/core_pipe.socket in its root: Socket operation on non-socket"
 done
 
@@ -93,6 +84,6 @@ container_start owner
 EVIL=$(ct_root owner)/run/evil.log
 ct_exec owner /bin/sh -c 'exec /build/tests/evil-receiver silent /run/core_pipe.socket /run/evil.log 1000 </dev/null >/dev/null 2>&1 &'
 wait_for_file "$(ct_root owner)/run/core_pipe.socket"
-crash_in owner cpt-owner-$$
+timed_crash owner cpt-owner-$$
 case_checks "socket owned by uid 1000 of the container" cpt-owner-$$ "no receiver at /run/core_pipe.socket in its root: socket not owned by the root of its user namespace"
 check "socket owned by uid 1000: its listener got no connection" sh -c "! grep -q connection '$EVIL'"

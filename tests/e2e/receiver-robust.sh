@@ -113,7 +113,7 @@ check "the next crash is stored in the container" wait_for_file "$ROOT/var/lib/c
 
 # The receiver does not dump core itself (it is not dumpable): killed by SIGSEGV, it leaves no
 # crash for the helper.
-rpid=$(pgrep -x core_pipe-recei | while read -r p; do [ "$(readlink /proc/$p/ns/mnt)" = "$(readlink /proc/$(ct_pid rb)/ns/mnt)" ] && echo "$p"; done | head -n1)
+rpid=$(ct_receivers rb | head -n1)
 check "found the container's receiver" test -n "$rpid"
 kill -SEGV "$rpid"
 sleep 1

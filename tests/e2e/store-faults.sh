@@ -8,13 +8,6 @@ require_root_kernel
 
 install_pattern
 
-# crash_in CONTAINER NAME SIZE_MIB: ELAPSED_MS until the process was reaped.
-crash_in() {
-        local t0
-        t0=$(date +%s%N)
-        CT_TIMEOUT=60 ct_exec "$1" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1" --size "$2"' sh "$2" "$3" >/dev/null 2>&1
-        ELAPSED_MS=$((($(date +%s%N) - t0) / 1000000))
-}
 visible_files() {
         ls -A "$1" 2>/dev/null | grep -v '^\.rate$' | grep -c .
 }
@@ -24,7 +17,7 @@ container_start full
 ct_exec full /bin/sh -ec 'mkdir -p /var/lib/core_pipe; mount -t tmpfs -o size=2m,mode=0700 cores /var/lib/core_pipe'
 start_receiver full --keep-free=0 --max-use=100%
 R=$(ct_root full)
-crash_in full cpt-full-$$ 32
+timed_crash full cpt-full-$$ --size 32
 check "ENOSPC: the crashed process was released at once (${ELAPSED_MS} ms < 3000)" test "$ELAPSED_MS" -lt 3000
 check "ENOSPC: nothing partial is visible in the store" test "$(visible_files "$R/var/lib/core_pipe")" = 0
 check "ENOSPC: the receiver says the core was lost and why" \
@@ -32,7 +25,7 @@ check "ENOSPC: the receiver says the core was lost and why" \
 check "ENOSPC: the host log says so too" \
         wait_for_log "comm=\"cpt-full-$$\" .*outcome=failed receiver=container error=\"No space left on device\""
 check "ENOSPC: the space of the lost core is free again" test "$(stat -f -c %a "$R/var/lib/core_pipe")" -gt 400
-crash_in full cpt-next-$$ 0
+timed_crash full cpt-next-$$ --size 0
 check "ENOSPC: the next (small) crash is stored" wait_for_file "$R/var/lib/core_pipe/core.cpt-next-$$.*.json"
 
 # 2. The receiver's child is SIGKILLed halfway through a 512 MiB core.
@@ -43,8 +36,7 @@ R=$(ct_root kill)
 core_holder() {
         local p i
         for ((i = 0; i < 300; i++)); do
-                for p in $(pgrep -x core_pipe-recei); do
-                        [ "$(readlink "/proc/$p/ns/mnt")" = "$(readlink "/proc/$(ct_pid "$1")/ns/mnt")" ] || continue
+                for p in $(ct_receivers "$1"); do
                         if ls -l "/proc/$p/fd" 2>/dev/null | grep -q 'pipe:'; then
                                 echo "$p"
                                 return 0
@@ -67,7 +59,7 @@ helper_gone() {
         return 1
 }
 
-(crash_in kill cpt-kill-$$ 512 &)
+(timed_crash kill cpt-kill-$$ --size 512 &)
 child=$(core_holder kill)
 check "SIGKILL: found the receiver holding the core" test -n "$child"
 sleep 0.3
@@ -75,7 +67,7 @@ kill -KILL "$child" 2>/dev/null
 for _ in $(seq 100); do helper_running "cpt-kill-$$" || break; sleep 0.1; done
 check "SIGKILL: no file left in the store" test "$(visible_files "$R/var/lib/core_pipe")" = 0
 check "SIGKILL: the host log accounts for the crash" wait_for_log "comm=\"cpt-kill-$$\" .*origin=container"
-crash_in kill cpt-after-$$ 0
+timed_crash kill cpt-after-$$ --size 0
 check "SIGKILL: the next crash is stored" wait_for_file "$R/var/lib/core_pipe/core.cpt-after-$$.*.json"
 
 # 3. The container goes away (all its processes killed) during a 512 MiB core.
@@ -83,13 +75,13 @@ container_start gone
 start_receiver gone
 container_start other
 start_receiver other
-(crash_in gone cpt-gone-$$ 512 &)
+(timed_crash gone cpt-gone-$$ --size 512 &)
 check "container gone: the core is flowing" core_holder gone
 sleep 0.3
 container_stop gone
 check "container gone: the helper still logs the crash" wait_for_log "comm=\"cpt-gone-$$\" .*origin=container" 20
 check "container gone: nothing went to the host's fallback" test ! -e "$T/hoststore"
-crash_in other cpt-other-$$ 0
+timed_crash other cpt-other-$$ --size 0
 check "container gone: a crash in another container is stored" \
         wait_for_file "$(ct_root other)/var/lib/core_pipe/core.cpt-other-$$.*.json"
 check "container gone: the helper exits" helper_gone "cpt-gone-$$"

@@ -28,7 +28,8 @@ check "host log: host ids 104242/104243, stored by the container's receiver" \
         wait_for_log "comm=\"$NAME\" uid=104242 gid=104243 .*origin=container .*outcome=stored receiver=container"
 
 # A socket owned by another user of the container (uid 1000, host 101000) is not its receiver.
-ct_exec uns /bin/sh -c 'pkill -x core_pipe-recei; sleep 0.3; rm -f /run/core_pipe.socket; exec /build/tests/evil-receiver silent /run/core_pipe.socket /run/evil.log 1000 </dev/null >/dev/null 2>&1 &'
+stop_receiver uns
+ct_exec uns /bin/sh -c 'rm -f /run/core_pipe.socket; exec /build/tests/evil-receiver silent /run/core_pipe.socket /run/evil.log 1000 </dev/null >/dev/null 2>&1 &'
 wait_for_file "$R/run/core_pipe.socket"
 check "that socket is owned by host uid 101000" test "$(stat -c %u "$R/run/core_pipe.socket")" = 101000
 NAME2=cpt-unso-$$

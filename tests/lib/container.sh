@@ -208,6 +208,38 @@ start_receiver() {
         return 1
 }
 
+# stop_receiver NAME: stops the container's receivers and waits until they are gone.
+stop_receiver() {
+        ct_exec "$1" pkill -x core_pipe-recei
+        for _ in $(seq 100); do
+                [ -z "$(ct_receivers "$1")" ] && return 0
+                sleep 0.05
+        done
+        echo "receiver in $1 did not stop" >&2
+        return 1
+}
+
+# ct_receivers NAME: the pids (host view) of the receiver processes in the container, oldest first.
+ct_receivers() {
+        local p mnt
+        mnt=$(readlink "/proc/$(ct_pid "$1")/ns/mnt")
+        for p in $(pgrep -x core_pipe-recei); do
+                [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$mnt" ] && echo "$p"
+        done
+        return 0
+}
+
+# timed_crash CONTAINER NAME [CRASHER ARGS...]: the test crasher, named NAME, crashes in the
+# container (bounded by 60 s); ELAPSED_MS is the time until it was reaped, its dump and the
+# hand-over included.
+timed_crash() {
+        local ct=$1 name=$2 t0
+        shift 2
+        t0=$(date +%s%N)
+        CT_TIMEOUT=60 ct_exec "$ct" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$@"' sh "$name" "$@" \
+                >/dev/null 2>&1
+        ELAPSED_MS=$((($(date +%s%N) - t0) / 1000000))
+}
 
 # ---- containers that boot systemd -----------------------------------------------------------
 
