@@ -40,6 +40,7 @@ static void help(void) {
                "  --config=FILE            settings file (default %s)\n"
                "  --max-connections=N      crashes handled at once (default %d)\n"
                "  --fallback               started by the host helper as its fallback\n"
+               "  --fallback-root=DIR      with --fallback: the whole fallback store, bounded in total\n"
                "Each setting of the file can be given on the command line instead:\n"
                "  --store=DIR  --storage=external|none  --compress=BOOL  --compress-level=N\n"
                "  --process-size-max=SIZE  --max-use=SIZE|N%%  --keep-free=SIZE|N%%\n"
