@@ -157,6 +157,11 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
 
+        /* A resident daemon keeps nothing of whoever started it beyond stdio: an inherited pipe
+         * would hold that shell's or container runtime's reader open for as long as we run. */
+        if (listen_path)
+                (void) close_range(3, ~0U, 0);
+
         /* The file first, then the command line over it; either way a bad value stops us. */
         settings_defaults(&settings);
         r = settings_load(config_path, &settings, err, sizeof(err));

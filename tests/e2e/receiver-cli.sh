@@ -1,18 +1,23 @@
 #!/bin/bash
 # The receiver's command line and socket: --listen PATH and --listen=PATH, a 0600 socket owned
-# by root, a clear refusal to replace a file that is not a socket, and usage errors exit 2.
+# by root, no inherited descriptors kept, a clear refusal to replace a file that is not a socket, and usage errors exit 2.
 . "$(dirname "$0")/../lib/lib.sh"
 tap_init
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 
 R=$RECEIVER
-"$R" --listen "$T/a.sock" --store "$T/store" 2>"$T/a.log" &
+# The daemon is started with a stray descriptor (7, a pipe's write end) it must not keep.
+mkfifo "$T/stray"
+exec 8<>"$T/stray"
+"$R" --listen "$T/a.sock" --store "$T/store" 2>"$T/a.log" 7>"$T/stray" &
 pa=$!
+exec 8>&-
 "$R" --listen="$T/b.sock" --store "$T/store" 2>"$T/b.log" &
 pb=$!
 check "--listen PATH creates the socket" wait_for_file "$T/a.sock" 5
 check "--listen=PATH creates the socket" wait_for_file "$T/b.sock" 5
 check "socket is mode 0600, owned by root" test "$(stat -c '%a %U %F' "$T/a.sock")" = "600 root socket"
+check "the daemon closed the descriptors it inherited beyond stdio" test ! -e "/proc/$pa/fd/7"
 kill -TERM $pa $pb
 wait $pa
 check "SIGTERM stops the daemon with status 0" test $? = 0

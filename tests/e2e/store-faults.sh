@@ -37,7 +37,7 @@ core_holder() {
         local p i
         for ((i = 0; i < 300; i++)); do
                 for p in $(ct_receivers "$1"); do
-                        if ls -l "/proc/$p/fd" 2>/dev/null | grep -q 'pipe:'; then
+                        if ls -l "/proc/$p/fd" 2>/dev/null | grep -q '^lr-x.* pipe:'; then
                                 echo "$p"
                                 return 0
                         fi
@@ -62,10 +62,15 @@ helper_gone() {
 (timed_crash kill cpt-kill-$$ --size 512 &)
 child=$(core_holder kill)
 check "SIGKILL: found the receiver holding the core" test -n "$child"
+# Freeze it at once, so that the kill lands mid-core however fast this machine stores 512 MiB.
+kill -STOP "$child" 2>/dev/null
+check "SIGKILL: the receiver was stopped mid-core (pipe held, nothing visible yet)" \
+        sh -c "ls -l /proc/$child/fd | grep -q '^lr-x.* pipe:' && test \"\$(ls -A '$R/var/lib/core_pipe' | grep -v '^\.rate\$' | grep -c .)\" = 0"
 sleep 0.3
 kill -KILL "$child" 2>/dev/null
 for _ in $(seq 100); do helper_running "cpt-kill-$$" || break; sleep 0.1; done
-check "SIGKILL: no file left in the store" test "$(visible_files "$R/var/lib/core_pipe")" = 0
+check "SIGKILL: no file left in the store" test "$(visible_files "$R/var/lib/core_pipe")" = 0 ||
+        ls -la "$R/var/lib/core_pipe" | sed 's/^/# /'
 check "SIGKILL: the host log accounts for the crash" wait_for_log "comm=\"cpt-kill-$$\" .*origin=container"
 timed_crash kill cpt-after-$$ --size 0
 check "SIGKILL: the next crash is stored" wait_for_file "$R/var/lib/core_pipe/core.cpt-after-$$.*.json"

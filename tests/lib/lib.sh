@@ -34,6 +34,7 @@ check() {
                 printf '%s\n' "failed: $*" | sed 's/^/# /'
                 tail -n 20 "$T/check.log" | sed 's/^/#   /'
                 TAP_FAILED=$((TAP_FAILED + 1))
+                return 1
         fi
 }
 
