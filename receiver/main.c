@@ -92,7 +92,7 @@ int main(int argc, char *argv[]) {
         struct receiver_options o = {
                 .store_opts = {
                         .workers = (int) MAX(1, MIN(cpus, 4)),
-                        .read_size = 1024 * 1024,
+                        .chunk_size = 2 * 1024 * 1024,
                 },
                 .request_timeout_usec = 10 * USEC_PER_SEC,
         };

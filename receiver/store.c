@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
 
+#include "compress.h"
+#include "compress.h"
 #include "fdio.h"
 #include "macro.h"
 
@@ -105,66 +107,163 @@ int store_file_atomic(int dirfd, const char *name, const void *data, size_t len)
 }
 
 /*
- * Keeps the written core out of the page cache: every WRITEBACK_WINDOW bytes, writeback of the
- * newest window is started, and the window before it (whose writeback was started one step
- * earlier) is waited for and dropped from the cache. A container's memory limit then holds the
- * receiver's buffers, not gigabytes of its own output, and the final fsync has little left.
+ * Where the stored bytes go. The core is written with O_DIRECT where the file system allows
+ * it: straight from an aligned staging buffer to the disk, so the core never fills the page
+ * cache (which a container's memory limit counts) and costs no copy into it. Only the
+ * unaligned tail is written through the cache, at the end.
+ *
+ * Without O_DIRECT, the cache is kept small instead: every WRITEBACK_WINDOW bytes, writeback
+ * of the newest window is started, and the window before it (whose writeback was started one
+ * step earlier) is waited for and dropped from the cache.
  */
+#define DIRECT_ALIGN 4096U
+#define DIRECT_BUFFER (1U << 20)
 #define WRITEBACK_WINDOW (8U << 20)
 
-struct pacer {
+struct output {
         int fd;
-        uint64_t started; /* writeback started up to here */
-        uint64_t dropped; /* written back and dropped up to here */
+        bool direct;
+        uint8_t *stage; /* with direct: DIRECT_BUFFER bytes, aligned */
+        size_t staged;
+        uint64_t total;   /* bytes accepted */
+        uint64_t started; /* without direct: writeback started up to here */
+        uint64_t dropped; /* without direct: written back and dropped up to here */
 };
 
-static void pacer_update(struct pacer *p, uint64_t written) {
-        if (written - p->started < WRITEBACK_WINDOW)
+static void pacer_update(struct output *o) {
+        if (o->total - o->started < WRITEBACK_WINDOW)
                 return;
-        (void) sync_file_range(p->fd, (off_t) p->started, (off_t) (written - p->started), SYNC_FILE_RANGE_WRITE);
-        if (p->started > p->dropped) {
-                off_t off = (off_t) p->dropped, len = (off_t) (p->started - p->dropped);
-                (void) sync_file_range(p->fd, off, len,
+        (void) sync_file_range(o->fd, (off_t) o->started, (off_t) (o->total - o->started), SYNC_FILE_RANGE_WRITE);
+        if (o->started > o->dropped) {
+                off_t off = (off_t) o->dropped, len = (off_t) (o->started - o->dropped);
+                (void) sync_file_range(o->fd, off, len,
                                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-                (void) posix_fadvise(p->fd, off, len, POSIX_FADV_DONTNEED);
-                p->dropped = p->started;
+                (void) posix_fadvise(o->fd, off, len, POSIX_FADV_DONTNEED);
+                o->dropped = o->started;
         }
-        p->started = written;
+        o->started = o->total;
 }
 
-static void zstd_freep(ZSTD_CCtx **c) {
-        ZSTD_freeCCtx(*c);
+/* Leaves O_DIRECT for the rest of the file (the tail, or after the file system refused). */
+static int output_leave_direct(struct output *o) {
+        int flags = fcntl(o->fd, F_GETFL);
+        if (flags < 0 || fcntl(o->fd, F_SETFL, flags & ~O_DIRECT) < 0)
+                return negative_errno();
+        o->direct = false;
+        return 0;
 }
 
-/* Compresses in (possibly empty) with the given directive and writes everything produced. */
-static int compress_and_write(ZSTD_CCtx *cctx, int out_fd, const void *in, size_t in_len, ZSTD_EndDirective mode,
-                              void *outbuf, size_t outsize, uint64_t *stored) {
-        ZSTD_inBuffer input = { in, in_len, 0 };
-        for (;;) {
-                ZSTD_outBuffer output = { outbuf, outsize, 0 };
-                size_t remaining = ZSTD_compressStream2(cctx, &output, &input, mode);
-                if (ZSTD_isError(remaining))
-                        return -EIO;
-                if (output.pos > 0) {
-                        int r = write_full(out_fd, outbuf, output.pos);
+/* Writes the staging buffer; falls back to the page cache if the file system refuses. */
+static int output_flush_stage(struct output *o) {
+        size_t done = 0;
+        while (o->direct && done < o->staged) {
+                ssize_t n = write(o->fd, o->stage + done, o->staged - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno != EINVAL)
+                        return negative_errno();
+                if (n > 0)
+                        done += (size_t) n;
+                /* EINVAL (alignment not accepted) or a short write (the disk filling up):
+                 * the rest goes through the cache, which also reports the real error. */
+                if (n <= 0 || done % DIRECT_ALIGN != 0) {
+                        int r = output_leave_direct(o);
                         if (r < 0)
                                 return r;
-                        *stored += output.pos;
                 }
-                bool finished = mode == ZSTD_e_end ? remaining == 0 : input.pos == input.size;
-                if (finished)
-                        return 0;
         }
+        int r = write_full(o->fd, o->stage + done, o->staged - done);
+        o->staged = 0;
+        return r;
+}
+
+static int output_write(struct output *o, const void *data, size_t len) {
+        const uint8_t *p = data;
+        o->total += len;
+        while (len > 0 && o->direct) {
+                size_t k = MIN(len, DIRECT_BUFFER - o->staged);
+                memcpy(o->stage + o->staged, p, k);
+                o->staged += k;
+                p += k;
+                len -= k;
+                if (o->staged == DIRECT_BUFFER) {
+                        int r = output_flush_stage(o);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (len == 0)
+                return 0;
+        int r = write_full(o->fd, p, len);
+        if (r < 0)
+                return r;
+        pacer_update(o);
+        return 0;
+}
+
+/* Writes what is staged (the tail, through the cache). */
+static int output_finish(struct output *o) {
+        if (o->direct && o->staged > 0) {
+                int r = output_leave_direct(o);
+                if (r < 0)
+                        return r;
+        }
+        return o->staged > 0 ? output_flush_stage(o) : 0;
+}
+
+static int output_write_frame(void *userdata, const void *frame, size_t len) {
+        return output_write(userdata, frame, len);
+}
+
+static void compressor_freep(struct compressor **c) {
+        compressor_free(*c);
+}
+
+/*
+ * Reads up to want bytes (at most up to the limit) into buf, looping over short reads: a pipe
+ * gives at most what it holds. *at_end is set at the end of the core, or at the limit.
+ */
+static ssize_t read_chunk(int fd, void *buf, size_t want, uint64_t limit, struct store_result *res, bool *at_end) {
+        size_t got = 0;
+        while (got < want) {
+                if (res->core_size >= limit) {
+                        /* At the limit: one probe tells whether the core goes on. */
+                        char probe;
+                        ssize_t k = read(fd, &probe, 1);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        res->truncated = k > 0;
+                        *at_end = true;
+                        break;
+                }
+                size_t n_want = want - got;
+                if (limit - res->core_size < n_want)
+                        n_want = (size_t) (limit - res->core_size);
+                ssize_t n = read(fd, (char *) buf + got, n_want);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0) {
+                        *at_end = true;
+                        break;
+                }
+                got += (size_t) n;
+                res->core_size += (uint64_t) n;
+        }
+        return (ssize_t) got;
 }
 
 int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, const struct store_options *o,
                struct store_result *ret) {
         struct store_result res = { 0 };
         char tmpname[128];
-        bool named = false;
-        _cleanup_(zstd_freep) ZSTD_CCtx *cctx = NULL;
-        _cleanup_free_ void *inbuf = NULL, *outbuf = NULL;
-        size_t outsize = ZSTD_CStreamOutSize();
+        bool named = false, at_end = false;
+        _cleanup_(compressor_freep) struct compressor *comp = NULL;
+        _cleanup_free_ void *buf = NULL, *stage = NULL;
+        struct output out = { .fd = -EBADF };
+        ssize_t n;
         int r;
 
         _cleanup_close_ int fd = open_unnamed(dirfd, tmpname, sizeof(tmpname), &named);
@@ -172,67 +271,69 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, const 
                 r = fd;
                 goto fail;
         }
-        cctx = ZSTD_createCCtx();
-        inbuf = malloc(o->read_size);
-        outbuf = malloc(outsize);
-        if (!cctx || !inbuf || !outbuf) {
-                r = -ENOMEM;
-                goto fail;
+        out.fd = fd;
+        if (posix_memalign(&stage, DIRECT_ALIGN, DIRECT_BUFFER) == 0) {
+                int flags = fcntl(fd, F_GETFL);
+                out.stage = stage;
+                out.direct = flags >= 0 && fcntl(fd, F_SETFL, flags | O_DIRECT) >= 0;
         }
-        if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, o->compress_level)) ||
-            ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))) {
-                r = -EINVAL;
-                goto fail;
-        }
-        /* Worker threads are optional: a libzstd built without them reports an error here,
-         * and the single-threaded path still works. */
-        if (o->workers > 0)
-                (void) ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, o->workers);
 
-        struct pacer pacer = { .fd = fd };
-        for (;;) {
-                size_t want = o->read_size;
-                if (res.core_size >= limit) {
-                        /* At the limit: one probe tells whether the core goes on. */
-                        char probe;
-                        ssize_t k = read(*core_fd, &probe, 1);
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        res.truncated = k > 0;
-                        break;
-                }
-                if (limit - res.core_size < want)
-                        want = (size_t) (limit - res.core_size);
-                ssize_t n = read(*core_fd, inbuf, want);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = negative_errno();
-                        goto fail;
-                }
-                if (n == 0)
-                        break;
-                res.core_size += (uint64_t) n;
-                if (!o->compress) {
-                        r = write_full(fd, inbuf, (size_t) n);
-                        res.stored_size += (uint64_t) n;
-                } else
-                        r = compress_and_write(cctx, fd, inbuf, (size_t) n, ZSTD_e_continue, outbuf, outsize,
-                                               &res.stored_size);
+        if (o->compress) {
+                /* Each chunk is read straight into a buffer that a worker then compresses. */
+                struct compressor_params cp = {
+                        .level = o->compress_level,
+                        .workers = MAX(o->workers, 1),
+                        .chunk_size = o->chunk_size,
+                        .write = output_write_frame,
+                        .userdata = &out,
+                };
+                r = compressor_new(&cp, &comp);
                 if (r < 0)
                         goto fail;
-                pacer_update(&pacer, res.stored_size);
+                while (!at_end) {
+                        void *chunk = compressor_buffer(comp);
+                        if (!chunk)
+                                break; /* writing failed; compressor_finish() says how */
+                        n = read_chunk(*core_fd, chunk, o->chunk_size, limit, &res, &at_end);
+                        if (n < 0) {
+                                r = (int) n;
+                                goto fail;
+                        }
+                        if (n > 0)
+                                compressor_submit(comp, (size_t) n);
+                }
+        } else {
+                buf = malloc(o->chunk_size);
+                if (!buf) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                while (!at_end) {
+                        n = read_chunk(*core_fd, buf, o->chunk_size, limit, &res, &at_end);
+                        if (n < 0) {
+                                r = (int) n;
+                                goto fail;
+                        }
+                        r = output_write(&out, buf, (size_t) n);
+                        if (r < 0)
+                                goto fail;
+                }
         }
 
-        /* The last byte is read: let the crashed process go before the slow tail. */
+        /* The last byte is read (or writing failed): let the crashed process go before the
+         * slow tail. */
         *core_fd = safe_close(*core_fd);
         res.released_usec = now_monotonic_usec();
 
-        if (o->compress) {
-                r = compress_and_write(cctx, fd, NULL, 0, ZSTD_e_end, outbuf, outsize, &res.stored_size);
+        if (comp) {
+                r = compressor_finish(comp);
                 if (r < 0)
                         goto fail;
         }
+        r = output_finish(&out);
+        if (r < 0)
+                goto fail;
+        res.stored_size = out.total;
         r = link_into_place(dirfd, fd, named, tmpname, name);
         if (r < 0)
                 goto fail;

@@ -2,9 +2,9 @@
 #pragma once
 
 /*
- * Where the core is written. A core is streamed from the pipe through zstd into an unnamed
- * O_TMPFILE in the store directory, synced, and only then linked under its final name: a
- * reader never sees a partial core, and a receiver killed midway leaves nothing behind.
+ * Where the core is written. A core is streamed from the pipe through zstd (compress.h) into
+ * an unnamed O_TMPFILE in the store directory, synced, and only then linked under its final
+ * name: a reader never sees a partial core, and a receiver killed midway leaves nothing behind.
  */
 
 #include <stdbool.h>
@@ -17,8 +17,8 @@
 struct store_options {
         bool compress;      /* zstd, or the core as it comes */
         int compress_level; /* zstd level */
-        int workers;        /* zstd worker threads; 0 = single-threaded */
-        size_t read_size;   /* bytes asked for per read() of the pipe */
+        int workers;        /* compressing threads (at least one is used) */
+        size_t chunk_size;  /* bytes read from the pipe per chunk; with compress, per zstd frame */
 };
 
 struct store_result {

@@ -38,11 +38,14 @@ check "socket is a 0600 root socket at /run/core_pipe.socket" test "$(stat -c '%
 
 install_pattern
 
-# A service that crashes, with cores allowed.
+# A service that crashes, with cores allowed. 12 MiB of memory: the core is several zstd
+# frames (one per 2 MiB chunk), which coredumpctl must read as one stream.
 NAME=cpt-sd-$RANDOM
-pid=$(in_ct systemd-run --wait --pipe -q -p LimitCORE=infinity /build/tests/crasher --name "$NAME")
+pid=$(in_ct systemd-run --wait --pipe -q -p LimitCORE=infinity /build/tests/crasher --size 12 --name "$NAME")
 diag "crashed service pid in the container: $pid"
 check "core stored in the container's store" wait_for_file "$ROOT/var/lib/core_pipe/core.$NAME.*.json" 20
+check "the stored core is several zstd frames" \
+        sh -c "zstd -lv $ROOT/var/lib/core_pipe/core.$NAME.*.zst | grep -Eq '^# Zstandard Frames: ([5-9]|[1-9][0-9]+)\$'"
 check "stored by a socket-activated instance" sh -c "nsenter -t $LEADER -a journalctl -q -o cat -u 'core_pipe-forward@*' | grep -q 'Process $pid ($NAME)'"
 check "coredumpctl list shows it with the container's pid" sh -c "nsenter -t $LEADER -a coredumpctl list --no-pager --no-legend | grep -E ' $pid +0 +0 +SIGSEGV +present +/build/tests/crasher '"
 in_ct coredumpctl info --no-pager "$pid" >"$T/info.txt" 2>&1
