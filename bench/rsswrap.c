@@ -2,8 +2,8 @@
 /*
  * rsswrap RESULT [--stdout FILE] [--fsync FILE] -- COMMAND [ARGS...]
  * Runs a core handler for the benchmark and appends one line to RESULT when it is done:
- *   rss_kib=N status=S end_real=T
- * with the handler's peak RSS (getrusage of the child) and the wall-clock time once its output
+ *   rss_kib=N cpu_s=C status=S end_real=T
+ * with the handler's peak RSS and CPU time (getrusage of the child) and the wall-clock time once its output
  * is durable: --stdout sends the child's stdout to FILE, --fsync syncs FILE after the child
  * exits (for handlers that do not sync themselves). In a socket-activated setting LISTEN_PID is
  * set to the child's pid, so that the handler finds its descriptors.
@@ -77,8 +77,10 @@ int main(int argc, char *argv[]) {
         FILE *f = fopen(result, "ae");
         if (!f)
                 return 1;
-        fprintf(f, "rss_kib=%ld status=%d end_real=%ld.%06ld\n", ru.ru_maxrss, status, (long) ts.tv_sec,
-                ts.tv_nsec / 1000);
+        fprintf(f, "rss_kib=%ld cpu_s=%.3f status=%d end_real=%ld.%06ld\n", ru.ru_maxrss,
+                (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                        (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+                status, (long) ts.tv_sec, ts.tv_nsec / 1000);
         fclose(f);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

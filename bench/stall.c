@@ -3,8 +3,10 @@
  * stall --size MIB: forks a child that fills MIB of memory with a realistic mix (a quarter
  * random, a quarter text-like, half zero pages) and then faults; prints how long the crashed
  * child stayed stuck, from the fault to being reaped by its parent, in seconds:
- *   stall_s=0.5120 size_mib=1024 dumped=yes fault_real=1795400000.123456
- * (fault_real: the wall-clock time of the fault, to measure when the core became durable)
+ *   stall_s=0.5120 size_mib=1024 dumped=yes fault_real=1795400000.123456 dump_cpu_s=0.431
+ * (fault_real: the wall-clock time of the fault, to measure when the core became durable;
+ * dump_cpu_s: the CPU time the crashed process spent after the fault, i.e. the kernel writing
+ * its core into the pipe or file)
  * Run it where the crash should be handled (inside a container for core_pipe).
  */
 #include <signal.h>
@@ -26,6 +28,11 @@ static double clock_s(clockid_t id) {
 
 static double now(void) {
         return clock_s(CLOCK_MONOTONIC);
+}
+
+static double cpu_s(const struct rusage *ru) {
+        return (double) (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) +
+               (double) (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e6;
 }
 
 static void fill(unsigned char *p, size_t size) {
@@ -67,20 +74,23 @@ int main(int argc, char *argv[]) {
                 fill(mem, mib << 20);
                 prctl(PR_SET_NAME, name);
                 setrlimit(RLIMIT_CORE, &(struct rlimit) { RLIM_INFINITY, RLIM_INFINITY });
-                double t[2] = { now(), clock_s(CLOCK_REALTIME) };
+                struct rusage ru;
+                getrusage(RUSAGE_SELF, &ru);
+                double t[3] = { now(), clock_s(CLOCK_REALTIME), cpu_s(&ru) };
                 if (write(p[1], t, sizeof(t)) != sizeof(t))
                         _exit(4);
                 *(volatile int *) 0 = 1;
                 _exit(5);
         }
         close(p[1]);
-        double crashed[2];
+        double crashed[3];
         if (read(p[0], crashed, sizeof(crashed)) != sizeof(crashed))
                 return 1;
         int status;
-        waitpid(pid, &status, 0);
+        struct rusage ru;
+        wait4(pid, &status, 0, &ru);
         double reaped = now();
-        printf("stall_s=%.4f size_mib=%zu dumped=%s fault_real=%.6f\n", reaped - crashed[0], mib,
-               WIFSIGNALED(status) && WCOREDUMP(status) ? "yes" : "no", crashed[1]);
+        printf("stall_s=%.4f size_mib=%zu dumped=%s fault_real=%.6f dump_cpu_s=%.3f\n", reaped - crashed[0], mib,
+               WIFSIGNALED(status) && WCOREDUMP(status) ? "yes" : "no", crashed[1], cpu_s(&ru) - crashed[2]);
         return 0;
 }

@@ -273,6 +273,8 @@ int handle_connection(int sock, const struct receiver_options *o) {
         (void) getrusage(RUSAGE_SELF, &ru);
         struct record_info info = {
                 .max_rss_kib = ru.ru_maxrss,
+                .cpu_usec = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * USEC_PER_SEC +
+                            (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec),
                 .core_file = name,
                 .handled_by = o->fallback ? "host-fallback" : "container",
                 .compressed = o->store_opts.compress,

@@ -117,6 +117,8 @@ char *record_to_json(const struct core_metadata *m, const struct record_info *in
                 json_object_object_add(o, "truncated", json_object_new_boolean(info->result->truncated));
                 if (info->max_rss_kib > 0)
                         add_uint(o, "receiver_max_rss_kib", (uint64_t) info->max_rss_kib);
+                if (info->cpu_usec > 0)
+                        add_uint(o, "receiver_cpu_usec", info->cpu_usec);
         }
 
         const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);

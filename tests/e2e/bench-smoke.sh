@@ -18,4 +18,6 @@ for h in sink file zstd pigz systemd-coredump core_pipe core_pipe-activated; do
 done
 check "every crash was dumped" sh -c "! grep -q 'no core dumped' '$T/bench.log'"
 check "core_pipe stored a core close to zstd -1" grep -Eq '^\| 4 MiB \| core_pipe \|.*\| (0\.9[5-9][0-9]|1\.0[0-4][0-9]) \|' "$T/table.md"
+check "core_pipe's row has the CPU of the dump and of the receiver" \
+        grep -Eq '^\| 4 MiB \| core_pipe \|.*\| [0-9]+\.[0-9]+ \+ [0-9]+\.[0-9]+ \|$' "$T/table.md"
 check "core_pattern restored" test "$(cat /proc/sys/kernel/core_pattern)" = "$before"
