@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "compress.h"
-#include "compress.h"
 #include "fdio.h"
 #include "macro.h"
 
@@ -282,7 +281,7 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, const 
                 /* Each chunk is read straight into a buffer that a worker then compresses. */
                 struct compressor_params cp = {
                         .level = o->compress_level,
-                        .workers = MAX(o->workers, 1),
+                        .workers = o->workers,
                         .chunk_size = o->chunk_size,
                         .write = output_write_frame,
                         .userdata = &out,

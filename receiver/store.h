@@ -17,7 +17,7 @@
 struct store_options {
         bool compress;      /* zstd, or the core as it comes */
         int compress_level; /* zstd level */
-        int workers;        /* compressing threads (at least one is used) */
+        int workers;        /* compressing threads, at least 1 */
         size_t chunk_size;  /* bytes read from the pipe per chunk; with compress, per zstd frame */
 };
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The receiver's command line and socket: --listen PATH and --listen=PATH, a 0600 socket owned
-# by root, no inherited descriptors kept, a clear refusal to replace a file that is not a socket, and usage errors exit 2.
+# by root, no inherited descriptors kept, a clear refusal to replace a file that is not a
+# socket, and usage errors exit 2.
 . "$(dirname "$0")/../lib/lib.sh"
 tap_init
 [ "$(id -u)" = 0 ] || skip_all "needs root"

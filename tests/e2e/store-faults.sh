@@ -32,12 +32,16 @@ check "ENOSPC: the next (small) crash is stored" wait_for_file "$R/var/lib/core_
 container_start kill
 start_receiver kill
 R=$(ct_root kill)
+# holds_core_pipe PID: the process holds the read end of a pipe (the core's).
+holds_core_pipe() {
+        ls -l "/proc/$1/fd" 2>/dev/null | grep -q '^lr-x.* pipe:'
+}
 # core_holder CONTAINER: the pid (host view) of the receiver process holding a core pipe.
 core_holder() {
         local p i
         for ((i = 0; i < 300; i++)); do
                 for p in $(ct_receivers "$1"); do
-                        if ls -l "/proc/$p/fd" 2>/dev/null | grep -q '^lr-x.* pipe:'; then
+                        if holds_core_pipe "$p"; then
                                 echo "$p"
                                 return 0
                         fi
@@ -64,8 +68,10 @@ child=$(core_holder kill)
 check "SIGKILL: found the receiver holding the core" test -n "$child"
 # Freeze it at once, so that the kill lands mid-core however fast this machine stores 512 MiB.
 kill -STOP "$child" 2>/dev/null
-check "SIGKILL: the receiver was stopped mid-core (pipe held, nothing visible yet)" \
-        sh -c "ls -l /proc/$child/fd | grep -q '^lr-x.* pipe:' && test \"\$(ls -A '$R/var/lib/core_pipe' | grep -v '^\.rate\$' | grep -c .)\" = 0"
+stopped_mid_core() {
+        holds_core_pipe "$child" && test "$(visible_files "$R/var/lib/core_pipe")" = 0
+}
+check "SIGKILL: the receiver was stopped mid-core (pipe held, nothing visible yet)" stopped_mid_core
 sleep 0.3
 kill -KILL "$child" 2>/dev/null
 for _ in $(seq 100); do helper_running "cpt-kill-$$" || break; sleep 0.1; done
