@@ -16,7 +16,29 @@ OLD_PIPE_LIMIT=
 OLD_DEVKMSG=
 OLD_SUID_DUMPABLE=
 
+# The pattern is one per machine: test runs from several checkouts (or a benchmark beside a test)
+# take turns. The lock is held from the first change until the settings are restored; every
+# copy of the descriptor (containers, daemons started meanwhile) is released by the unlock.
+PATTERN_LOCK_FD=
+pattern_lock() {
+        [ -z "$PATTERN_LOCK_FD" ] || return 0
+        exec {PATTERN_LOCK_FD}>>/run/core_pipe-tests.lock
+        if ! flock -w 1800 "$PATTERN_LOCK_FD"; then
+                echo "/run/core_pipe-tests.lock: another run kept kernel.core_pattern for 30 minutes" >&2
+                return 1
+        fi
+}
+
+pattern_unlock() {
+        [ -n "$PATTERN_LOCK_FD" ] || return 0
+        flock -u "$PATTERN_LOCK_FD"
+        exec {PATTERN_LOCK_FD}>&-
+        PATTERN_LOCK_FD=
+        return 0
+}
+
 save_kernel_settings() {
+        pattern_lock || return 1
         OLD_PATTERN=$(cat /proc/sys/kernel/core_pattern)
         OLD_PIPE_LIMIT=$(cat /proc/sys/kernel/core_pipe_limit)
         OLD_DEVKMSG=$(cat /proc/sys/kernel/printk_devkmsg)
@@ -30,6 +52,7 @@ restore_kernel_settings() {
         echo "$OLD_DEVKMSG" >/proc/sys/kernel/printk_devkmsg
         echo "$OLD_SUID_DUMPABLE" >/proc/sys/fs/suid_dumpable
         OLD_PATTERN=
+        pattern_unlock
         return 0
 }
 
@@ -37,7 +60,7 @@ restore_kernel_settings() {
 # whose fallback store is $T/hoststore and whose receiver is the built one.
 install_pattern() {
         local line
-        [ -n "$OLD_PATTERN" ] || save_kernel_settings
+        [ -n "$OLD_PATTERN" ] || save_kernel_settings || return 1
         mkdir -p "$SHORT"
         ln -sfn "$HELPER" "$SHORT/core_pipe"
         {
