@@ -7,6 +7,7 @@ PACKAGES=(
         libsystemd-dev libzstd-dev libjson-c-dev libinih-dev    # the receiver's libraries
         scdoc man-db                                # man pages, and rendering them in the tests
         util-linux binutils zstd gdb python3        # tests: unshare/nsenter, readelf, cores, JSON
+        debootstrap                                 # tests: Debian roots for the real engines
         systemd-container systemd-coredump          # tests: nspawn containers, coredumpctl
         pigz                                        # bench: one of the handlers compared
 )

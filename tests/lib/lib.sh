@@ -7,6 +7,7 @@
 set -u
 BUILD=${CORE_PIPE_BUILD:?CORE_PIPE_BUILD must point to the build directory}
 . "$(dirname "${BASH_SOURCE[0]}")/container.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh"
 HELPER=$BUILD/pipe/core_pipe
 RECEIVER=$BUILD/receiver/core_pipe-receiver
 CRASHER=$BUILD/tests/crasher
