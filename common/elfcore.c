@@ -138,15 +138,19 @@ static int start_phdrs(struct core_head *h) {
 
 static int compare_ranges(const void *a, const void *b) {
         const struct note_range *x = a, *y = b;
-        return x->offset < y->offset ? -1 : x->offset > y->offset;
+        /* Ties in program header order, which buf_off follows: the same order every time. */
+        if (x->offset != y->offset)
+                return x->offset < y->offset ? -1 : 1;
+        return x->buf_off < y->buf_off ? -1 : x->buf_off > y->buf_off;
 }
 
-/* Takes one PT_NOTE segment into ranges when it fits the budget and has not begun before
- * chunk_off (those bytes are gone). */
-static void add_note_range(struct core_head *h, uint64_t offset, uint64_t size, uint64_t chunk_off, size_t *budget) {
+/* Takes one PT_NOTE segment into ranges when it fits the budget and begins after the program
+ * headers (as the kernel and gdb write them): bytes before their end may have streamed past
+ * already, and which did depends on the chunking; the parse must not. */
+static void add_note_range(struct core_head *h, uint64_t offset, uint64_t size, size_t *budget) {
         if (size == 0)
                 return;
-        if (size > *budget || offset < chunk_off) {
+        if (size > *budget || offset < h->phoff + h->ph_size) {
                 h->notes_skipped = true;
                 return;
         }
@@ -159,7 +163,7 @@ static void add_note_range(struct core_head *h, uint64_t offset, uint64_t size, 
 }
 
 /* The program headers are complete: the expected core length and the note segments. */
-static int start_notes(struct core_head *h, uint64_t chunk_off) {
+static int start_notes(struct core_head *h) {
         uint64_t expected = h->phoff + h->ph_size;
         size_t budget = CORE_HEAD_NOTES_MAX;
 
@@ -175,7 +179,7 @@ static int start_notes(struct core_head *h, uint64_t chunk_off) {
                         return -EBADMSG;
                 expected = MAX(expected, offset + filesz);
                 if (type == PT_NOTE)
-                        add_note_range(h, offset, filesz, chunk_off, &budget);
+                        add_note_range(h, offset, filesz, &budget);
         }
         h->expected = expected;
         h->have_phdrs = true;
@@ -216,7 +220,7 @@ static int capture_chunk(struct core_head *h, uint64_t off, const uint8_t *data,
                 h->ph_filled += copy_overlap(h->phoff, h->ph_size, h->phdrs, off, data, len);
                 if (h->ph_filled < h->ph_size)
                         return 0;
-                r = start_notes(h, off);
+                r = start_notes(h);
                 if (r < 0)
                         return r;
         }
