@@ -307,7 +307,7 @@ static enum unit_kind unit_kind(const char *c, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 char ch = c[i];
                 if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                      strchr(":-_.\\@", ch)))
+                      (ch != '\0' && strchr(":-_.\\@", ch))))
                         return NOT_A_UNIT;
                 if (ch == '.')
                         dot = c + i;

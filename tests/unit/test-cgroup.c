@@ -71,6 +71,8 @@ static void test_units(void) {
         CHECK(units("/system.slice/foo.bar", NULL, NULL, NULL, NULL, -1), "unknown unit type");
         CHECK(units("/system.slice/foo bar.service", NULL, NULL, NULL, NULL, -1), "a space is not in unit names");
         CHECK(units("/../.service/@x.scope/x.", NULL, NULL, NULL, NULL, -1), "garbage names no unit");
+        struct cgroup_unit u;
+        CHECK(cgroup_unit_from_path("/a\0b.service", 12, &u) == -ENXIO, "a NUL is not in unit names (found by fuzz-proc)");
         CHECK(units("/user.slice/user-1000.slice/user@1000.service", "user@1000.service", "user-1000.slice", "", "",
                     1000),
               "the user manager itself");
