@@ -181,8 +181,6 @@ static int start_notes(struct core_head *h) {
                 if (type == PT_NOTE)
                         add_note_range(h, offset, filesz, &budget);
         }
-        h->expected = expected;
-        h->have_phdrs = true;
         qsort(h->ranges, h->n_ranges, sizeof(*h->ranges), compare_ranges);
         /* calloc: pages of a note that never arrives are never touched. */
         if (budget < CORE_HEAD_NOTES_MAX) {
@@ -190,6 +188,8 @@ static int start_notes(struct core_head *h) {
                 if (!h->note_buf)
                         return -ENOMEM;
         }
+        h->expected = expected;
+        h->have_phdrs = true;
         return 0;
 }
 

@@ -20,8 +20,10 @@
  *
  * Everything in the core is untrusted: each length and count is checked against the bytes
  * actually captured before it is used. Memory stays bounded whatever the core holds: at most
- * CORE_HEAD_PHNUM_MAX program headers and CORE_HEAD_NOTES_MAX bytes of notes are kept, and
- * once the notes are captured, observing a chunk only counts its bytes.
+ * CORE_HEAD_PHNUM_MAX program headers (3.5 MiB, and 2 MiB to index them) and
+ * CORE_HEAD_NOTES_MAX bytes of notes are kept, under 14 MiB in all for the most hostile core;
+ * a kernel core of a small process takes about 20 KiB. Once the notes are captured, observing
+ * a chunk only counts its bytes.
  *
  * Supported: 64-bit little-endian x86_64 cores (ELFCLASS64, ELFDATA2LSB, EM_X86_64, ET_CORE),
  * as the kernel and gdb's gcore write them. Anything else is refused (-EPROTONOSUPPORT), never
@@ -54,8 +56,8 @@ static inline void core_head_freep(struct core_head **h) {
 
 /*
  * The store's hook: userdata is a struct core_head. Chunks must come in order; a chunk that
- * repeats bytes already seen is trimmed, a gap stops the capture (the parse then reports
- * -EILSEQ). Never fails, never blocks, never allocates more than the caps above.
+ * repeats bytes already seen is trimmed, a gap stops the capture. Never fails, never blocks,
+ * never allocates more than the caps above; once the notes are in, it only counts bytes.
  */
 void core_head_observe(void *userdata, uint64_t offset, const void *data, size_t len);
 
@@ -65,7 +67,7 @@ uint64_t core_head_observed(const struct core_head *h);
 /*
  * The length the whole core must have: the largest p_offset + p_filesz of its program headers
  * (at least the end of the headers). 0 until the program headers have been seen, or when they
- * are unusable. A stored core shorter than this was cut (RLIMIT_CORE, OOM kill mid-dump).
+ * are unusable. Also in struct core_notes. A stored core shorter than this was cut (RLIMIT_CORE, OOM kill mid-dump).
  */
 uint64_t core_head_expected_size(const struct core_head *h);
 
@@ -108,7 +110,11 @@ struct core_notes {
  * Returns 0; -ENODATA if the stream ended before the program headers; -EPROTONOSUPPORT for a
  * core of another class, byte order or machine; -EBADMSG for a file that is not an ELF core or
  * whose headers are inconsistent; -E2BIG for PN_XNUM or more headers than the cap; -EILSEQ if
- * chunks came out of order; -ENOMEM.
+ * the chunks left a gap before the end of the program headers (a gap later only cuts the
+ * notes: notes_complete is false); -ENOMEM. A PT_NOTE that begins before the end of the
+ * program headers, or that would pass CORE_HEAD_NOTES_MAX, is not read (notes_complete is
+ * false): the kernel and gdb write notes after the headers, and no chunking may change the
+ * parse.
  */
 int core_head_parse(const struct core_head *h, struct core_notes *ret);
 
