@@ -293,3 +293,99 @@ bool container_identity_from_cgroup(const char *path, size_t len, struct contain
         *ret = r;
         return r.runtime[0] != '\0';
 }
+
+enum unit_kind { NOT_A_UNIT, UNIT_SLICE, UNIT_OTHER };
+
+/* Whether a cgroup path component names a systemd unit, and which kind (unit_name_is_valid()'s
+ * rules, without the template checks: a cgroup only exists for an instance). */
+static enum unit_kind unit_kind(const char *c, size_t n) {
+        static const char *const types[] = {"service", "socket", "target", "device", "mount", "automount",
+                                            "swap",    "timer",  "path",   "slice",  "scope"};
+        const char *dot = NULL;
+        if (n == 0 || n >= 256 || c[0] == '.' || c[0] == '@')
+                return NOT_A_UNIT;
+        for (size_t i = 0; i < n; i++) {
+                char ch = c[i];
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                      (ch != '\0' && strchr(":-_.\\@", ch))))
+                        return NOT_A_UNIT;
+                if (ch == '.')
+                        dot = c + i;
+        }
+        if (!dot)
+                return NOT_A_UNIT;
+        size_t tlen = (size_t) (c + n - dot - 1);
+        for (size_t t = 0; t < ELEMENTSOF(types); t++)
+                if (strlen(types[t]) == tlen && memcmp(dot + 1, types[t], tlen) == 0)
+                        return t == 9 ? UNIT_SLICE : UNIT_OTHER;
+        return NOT_A_UNIT;
+}
+
+static void set_name(char out[256], const char *c, size_t n) {
+        memcpy(out, c, n); /* n < 256: checked by unit_kind() */
+        out[n] = '\0';
+}
+
+/* "user@UID.service": the unit of a user's service manager. */
+static bool user_manager_uid(const char *name, uint32_t *ret) {
+        char num[16];
+        size_t n = strlen(name);
+        if (n <= 13 || n - 13 >= sizeof(num) || strncmp(name, "user@", 5) != 0 || strcmp(name + n - 8, ".service") != 0)
+                return false;
+        memcpy(num, name + 5, n - 13);
+        num[n - 13] = '\0';
+        return parse_uint32(num, ret) >= 0;
+}
+
+struct unit_walk {
+        struct cgroup_unit u;
+        bool have_unit, in_user, have_user_unit;
+};
+
+/* A systemd tree nested below a unit starts afresh. */
+static void restart_walk(struct unit_walk *w) {
+        memset(w, 0, sizeof(*w));
+        snprintf(w->u.slice, sizeof(w->u.slice), "-.slice");
+}
+
+static void walk_component(struct unit_walk *w, const char *c, size_t n) {
+        enum unit_kind k = unit_kind(c, n);
+        if (k == NOT_A_UNIT)
+                return;
+        bool user = w->in_user && !w->have_user_unit;
+        if (w->have_unit && !user)
+                restart_walk(w);
+        if (k == UNIT_SLICE) {
+                set_name(w->have_unit ? w->u.user_slice : w->u.slice, c, n);
+                return;
+        }
+        if (w->have_unit) {
+                set_name(w->u.user_unit, c, n);
+                w->have_user_unit = true;
+                return;
+        }
+        set_name(w->u.unit, c, n);
+        w->have_unit = true;
+        w->in_user = user_manager_uid(w->u.unit, &w->u.owner_uid);
+        w->u.have_owner = w->in_user;
+}
+
+int cgroup_unit_from_path(const char *path, size_t len, struct cgroup_unit *ret) {
+        struct unit_walk w;
+        const char *end = path + len;
+        restart_walk(&w);
+        for (const char *c = path; c < end;) {
+                const char *slash = memchr(c, '/', (size_t) (end - c));
+                size_t n = slash ? (size_t) (slash - c) : (size_t) (end - c);
+                /* systemd escapes names that could clash with cgroupfs's own with a "_". */
+                if (n > 1 && c[0] == '_')
+                        walk_component(&w, c + 1, n - 1);
+                else
+                        walk_component(&w, c, n);
+                c += n + 1;
+        }
+        if (!w.have_unit)
+                return -ENXIO;
+        *ret = w.u;
+        return 0;
+}

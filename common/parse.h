@@ -49,3 +49,25 @@ struct container_identity {
         char pod_uid[37];  /* Kubernetes pod uid, with dashes */
 };
 bool container_identity_from_cgroup(const char *path, size_t len, struct container_identity *ret);
+
+/*
+ * The systemd units a cgroup path names, as coredumpctl matches them (COREDUMP_UNIT,
+ * COREDUMP_SLICE, COREDUMP_USER_UNIT, COREDUMP_OWNER_UID). Slices are skipped; the first
+ * component that is a unit name (.service, .scope, ...) is the unit, the last slice before it
+ * its slice ("-.slice" when there is none). Below user@UID.service the next unit is the user
+ * manager's. Components that are not unit names (a runtime's "/docker/<id>", "payload") are
+ * passed over. A container that runs systemd below its engine's scope makes a second tree
+ * under a unit ("/machine.slice/libpod-<id>.scope/system.slice/foo.service"): the innermost
+ * tree wins, because that is the one the container's own coredumpctl knows. Names are kept as
+ * escaped ("web\x2d1.service"); systemd's "_" escape of a cgroup name is undone. Returns 0, or
+ * -ENXIO when no unit is named.
+ */
+struct cgroup_unit {
+        char unit[256];
+        char slice[256];
+        char user_unit[256]; /* "" unless below user@UID.service */
+        char user_slice[256];
+        bool have_owner;
+        uint32_t owner_uid; /* the UID of user@UID.service */
+};
+int cgroup_unit_from_path(const char *path, size_t len, struct cgroup_unit *ret);

@@ -12,19 +12,11 @@
 #include "macro.h"
 #include "parse.h"
 
-#define MAX_FIELDS 32
-
-struct fields {
-        struct iovec iov[MAX_FIELDS];
-        size_t n;
-        bool oom;
-};
-
-static void add(struct fields *f, const char *fmt, ...) _printf_(2, 3);
-static void add(struct fields *f, const char *fmt, ...) {
+static void add(struct journal_fields *f, const char *fmt, ...) _printf_(2, 3);
+static void add(struct journal_fields *f, const char *fmt, ...) {
         char *s;
         va_list ap;
-        if (f->n >= MAX_FIELDS)
+        if (f->n >= JOURNAL_FIELDS_MAX)
                 return;
         va_start(ap, fmt);
         int n = vasprintf(&s, fmt, ap);
@@ -37,9 +29,9 @@ static void add(struct fields *f, const char *fmt, ...) {
 }
 
 /* A field whose value may hold any byte (a command line with spaces, newlines). */
-static void add_bytes(struct fields *f, const char *name, const char *value, size_t len) {
+static void add_bytes(struct journal_fields *f, const char *name, const char *value, size_t len) {
         size_t nlen = strlen(name);
-        if (f->n >= MAX_FIELDS)
+        if (f->n >= JOURNAL_FIELDS_MAX)
                 return;
         char *s = malloc(nlen + 1 + len);
         if (!s) {
@@ -52,9 +44,54 @@ static void add_bytes(struct fields *f, const char *name, const char *value, siz
         f->iov[f->n++] = (struct iovec) { .iov_base = s, .iov_len = nlen + 1 + len };
 }
 
-int journal_record_crash(int priority, const struct core_metadata *m, const char *core_path,
-                         const struct store_result *res, const char *message) {
-        struct fields f = { .n = 0 };
+/* journald shows the command line with spaces between the arguments (from the core, pr_psargs
+ * is already joined so). */
+static void add_cmdline(struct journal_fields *f, const struct core_metadata *m) {
+        if (!m->cmdline || m->cmdline_len == 0)
+                return;
+        _cleanup_free_ char *joined = malloc(m->cmdline_len);
+        if (!joined) {
+                f->oom = true;
+                return;
+        }
+        size_t len = m->cmdline_len;
+        memcpy(joined, m->cmdline, len);
+        while (len > 0 && joined[len - 1] == '\0')
+                len--;
+        for (size_t i = 0; i < len; i++)
+                if (joined[i] == '\0')
+                        joined[i] = ' ';
+        add_bytes(f, "COREDUMP_CMDLINE", joined, len);
+}
+
+/* The cgroup as the receiver sees it, and the units it names: `coredumpctl list foo.service`
+ * matches COREDUMP_UNIT (or COREDUMP_USER_UNIT with --user). */
+static void add_cgroup(struct journal_fields *f, const struct core_metadata *m) {
+        const char *path;
+        struct cgroup_unit u;
+        size_t n = m->cgroup ? cgroup_path_from_text(m->cgroup, &path) : 0;
+        if (n == 0)
+                return;
+        add_bytes(f, "COREDUMP_CGROUP", path, n);
+        if (cgroup_unit_from_path(path, n, &u) < 0)
+                return;
+        add(f, "COREDUMP_UNIT=%s", u.unit);
+        add(f, "COREDUMP_SLICE=%s", u.slice);
+        if (u.user_unit[0])
+                add(f, "COREDUMP_USER_UNIT=%s", u.user_unit);
+        if (u.have_owner)
+                add(f, "COREDUMP_OWNER_UID=%u", u.owner_uid);
+}
+
+void journal_fields_done(struct journal_fields *f) {
+        for (size_t i = 0; i < f->n; i++)
+                free(f->iov[i].iov_base);
+        f->n = 0;
+}
+
+int journal_crash_fields(int priority, const struct core_metadata *m, const char *core_path,
+                         const struct store_result *res, const char *message, struct journal_fields *ret) {
+        struct journal_fields f = { .n = 0 };
         const char *sig = signal_name(m->signal);
 
         add(&f, "MESSAGE_ID=%s", COREDUMP_MESSAGE_ID);
@@ -77,26 +114,8 @@ int journal_record_crash(int priority, const struct core_metadata *m, const char
                 add(&f, "COREDUMP_CWD=%s", m->cwd);
         if (m->hostname[0])
                 add(&f, "COREDUMP_HOSTNAME=%s", m->hostname);
-        if (m->cmdline && m->cmdline_len > 0) {
-                /* journald shows the command line with spaces between the arguments. */
-                _cleanup_free_ char *joined = malloc(m->cmdline_len);
-                if (joined) {
-                        size_t len = m->cmdline_len;
-                        memcpy(joined, m->cmdline, len);
-                        while (len > 0 && joined[len - 1] == '\0')
-                                len--;
-                        for (size_t i = 0; i < len; i++)
-                                if (joined[i] == '\0')
-                                        joined[i] = ' ';
-                        add_bytes(&f, "COREDUMP_CMDLINE", joined, len);
-                }
-        }
-        if (m->cgroup) {
-                const char *path;
-                size_t n = cgroup_path_from_text(m->cgroup, &path);
-                if (n > 0)
-                        add_bytes(&f, "COREDUMP_CGROUP", path, n);
-        }
+        add_cmdline(&f, m);
+        add_cgroup(&f, m);
         if (core_path && res) {
                 add(&f, "COREDUMP_FILENAME=%s", core_path);
                 add(&f, "COREDUMP_SIZE=%llu", (unsigned long long) res->core_size);
@@ -104,8 +123,21 @@ int journal_record_crash(int priority, const struct core_metadata *m, const char
                         add(&f, "COREDUMP_TRUNCATED=1");
         }
 
-        int r = f.oom ? -ENOMEM : sd_journal_sendv(f.iov, (int) f.n);
-        for (size_t i = 0; i < f.n; i++)
-                free(f.iov[i].iov_base);
+        if (f.oom) {
+                journal_fields_done(&f);
+                return -ENOMEM;
+        }
+        *ret = f;
+        return 0;
+}
+
+int journal_record_crash(int priority, const struct core_metadata *m, const char *core_path,
+                         const struct store_result *res, const char *message) {
+        struct journal_fields f;
+        int r = journal_crash_fields(priority, m, core_path, res, message, &f);
+        if (r < 0)
+                return r;
+        r = sd_journal_sendv(f.iov, (int) f.n);
+        journal_fields_done(&f);
         return r;
 }

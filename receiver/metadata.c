@@ -22,7 +22,8 @@ void core_metadata_done(struct core_metadata *m) {
         free(m->cwd);
         free(m->cgroup);
         free(m->maps);
-        m->exe = m->cmdline = m->cwd = m->cgroup = m->maps = NULL;
+        free(m->core_files);
+        m->exe = m->cmdline = m->cwd = m->cgroup = m->maps = m->core_files = NULL;
 }
 
 const char *signal_name(uint32_t sig) {
@@ -96,6 +97,19 @@ static void read_id_file(const char *path, char *out, size_t size) {
         out[o] = '\0';
 }
 
+/* What /proc gave. An empty cmdline is a kernel thread's or a process that cleared it: no
+ * source, so that the core's pr_psargs may stand in. */
+static void mark_proc_sources(struct core_metadata *m) {
+        if (m->comm[0])
+                m->comm_source = SOURCE_PROC;
+        if (m->exe)
+                m->exe_source = SOURCE_PROC;
+        if (m->cmdline && m->cmdline_len > 0)
+                m->cmdline_source = SOURCE_PROC;
+        if (m->maps)
+                m->files_source = SOURCE_PROC;
+}
+
 int collect_metadata(int procfd, struct core_metadata *m) {
         char text[8192];
         size_t len;
@@ -114,12 +128,14 @@ int collect_metadata(int procfd, struct core_metadata *m) {
         (void) read_proc_file(procfd, "cmdline", 256 * 1024, &m->cmdline, &m->cmdline_len);
         (void) read_proc_file(procfd, "cgroup", 64 * 1024, &m->cgroup, NULL);
         (void) read_proc_file(procfd, "maps", PROC_TEXT_MAX, &m->maps, &m->maps_len);
+        mark_proc_sources(m);
 
         if (read_small_file_at(procfd, "status", text, sizeof(text), NULL) >= 0) {
                 m->euid = status_value(text, "Uid:", 1);
                 m->egid = status_value(text, "Gid:", 1);
                 m->ppid = (pid_t) status_value(text, "PPid:", 0);
                 m->threads = status_value(text, "Threads:", 0);
+                m->threads_source = m->threads > 0 ? SOURCE_PROC : SOURCE_NONE;
         }
 
         struct utsname u;
@@ -130,4 +146,102 @@ int collect_metadata(int procfd, struct core_metadata *m) {
         read_id_file("/proc/sys/kernel/random/boot_id", m->boot_id, sizeof(m->boot_id));
         read_id_file("/etc/machine-id", m->machine_id, sizeof(m->machine_id));
         return 0;
+}
+
+const char *metadata_source_name(enum metadata_source s) {
+        return s == SOURCE_PROC ? "proc" : s == SOURCE_CORE ? "core" : NULL;
+}
+
+/* NT_FILE's paths, each run of mappings of one file once, NUL-separated. */
+static int core_file_list(const struct core_notes *n, char **ret, size_t *ret_len) {
+        size_t size = 0, len = 0;
+        for (size_t i = 0; i < n->n_files; i++)
+                size += strlen(n->files[i].path) + 1;
+        _cleanup_free_ char *buf = malloc(size + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (size_t i = 0; i < n->n_files; i++) {
+                const char *p = n->files[i].path;
+                if (i > 0 && strcmp(p, n->files[i - 1].path) == 0)
+                        continue;
+                size_t l = strlen(p) + 1;
+                memcpy(buf + len, p, l);
+                len += l;
+        }
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+static int fill_cmdline_from_psargs(struct core_metadata *m, const char *psargs) {
+        char *c = strdup(psargs);
+        if (!c)
+                return -ENOMEM;
+        free(m->cmdline);
+        m->cmdline = c;
+        m->cmdline_len = strlen(c) + 1;
+        m->cmdline_source = SOURCE_CORE;
+        return 0;
+}
+
+int metadata_fill_from_core(struct core_metadata *m, const struct core_notes *n) {
+        int r;
+        m->core_expected_size = n->expected_size;
+        if (m->comm_source == SOURCE_NONE && n->have_prpsinfo && n->fname[0]) {
+                snprintf(m->comm, sizeof(m->comm), "%s", n->fname);
+                m->comm_source = SOURCE_CORE;
+        }
+        if (m->exe_source == SOURCE_NONE && n->exe) {
+                m->exe = strdup(n->exe);
+                if (!m->exe)
+                        return -ENOMEM;
+                m->exe_source = SOURCE_CORE;
+        }
+        if (m->cmdline_source == SOURCE_NONE && n->have_prpsinfo && n->psargs[0]) {
+                r = fill_cmdline_from_psargs(m, n->psargs);
+                if (r < 0)
+                        return r;
+        }
+        if (m->files_source == SOURCE_NONE && n->n_files > 0) {
+                r = core_file_list(n, &m->core_files, &m->core_files_len);
+                if (r < 0)
+                        return r;
+                m->files_source = SOURCE_CORE;
+        }
+        if (m->threads_source == SOURCE_NONE && n->threads > 0) {
+                m->threads = n->threads;
+                m->threads_source = SOURCE_CORE;
+        }
+        if (m->ppid == 0 && n->have_prpsinfo && n->ppid > 0)
+                m->ppid = n->ppid;
+        return 0;
+}
+
+static void append_name(char *buf, size_t size, unsigned *count, const char *name) {
+        size_t len = strlen(buf);
+        if (len < size)
+                snprintf(buf + len, size - len, "%s%s", *count > 0 ? ", " : "", name);
+        (*count)++;
+}
+
+unsigned metadata_missing_fields(const struct core_metadata *m, char *buf, size_t size) {
+        unsigned count = 0;
+        if (size == 0)
+                return 0;
+        buf[0] = '\0';
+        if (m->comm_source == SOURCE_NONE)
+                append_name(buf, size, &count, "comm");
+        if (m->exe_source == SOURCE_NONE)
+                append_name(buf, size, &count, "exe");
+        if (m->cmdline_source == SOURCE_NONE)
+                append_name(buf, size, &count, "cmdline");
+        if (!m->cwd)
+                append_name(buf, size, &count, "cwd");
+        if (m->files_source == SOURCE_NONE)
+                append_name(buf, size, &count, "mapped files");
+        if (!m->cgroup)
+                append_name(buf, size, &count, "cgroup");
+        if (m->threads_source == SOURCE_NONE)
+                append_name(buf, size, &count, "threads");
+        return count;
 }

@@ -8,7 +8,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "elfcore.h"
 #include "protocol.h"
+
+/* Where a piece of metadata came from: the crashed process's /proc entry, or the core's own
+ * ELF notes (when /proc said no: the receiver may not ptrace the process). */
+enum metadata_source {
+        SOURCE_NONE = 0,
+        SOURCE_PROC,
+        SOURCE_CORE,
+};
 
 struct core_metadata {
         /* From the kernel via the helper; pid/uid/gid translated by the kernel. */
@@ -34,6 +43,13 @@ struct core_metadata {
         char *maps;             /* /proc/<pid>/maps: which files were mapped where */
         size_t maps_len;
 
+        /* Where comm, exe, cmdline, the mapped files and threads came from. From the core,
+         * cmdline is pr_psargs: the first 80 bytes of the arguments joined by spaces, one string. */
+        enum metadata_source comm_source, exe_source, cmdline_source, files_source, threads_source;
+        char *core_files;           /* NT_FILE's paths, NUL-separated, when maps was unreadable */
+        size_t core_files_len;
+        uint64_t core_expected_size; /* what the whole core's length must be (0: unknown) */
+
         /* From the receiver's own view of the system (the container's). */
         char hostname[65];
         char boot_id[33];       /* 32 hex digits */
@@ -46,6 +62,24 @@ void core_metadata_done(struct core_metadata *m);
 /* Reads everything in /proc/<pid> (procfd) that a debugger wants. Missing pieces stay empty;
  * only a process that vanished (-ESRCH) is an error. */
 int collect_metadata(int procfd, struct core_metadata *m);
+
+/*
+ * Completes m from the core's notes (core_head_parse()) where /proc could not tell: comm from
+ * pr_fname, exe from NT_FILE and AT_ENTRY, cmdline from pr_psargs, the mapped files from
+ * NT_FILE, threads from the NT_PRSTATUS notes, ppid from pr_ppid; records the core's expected
+ * length. Fields /proc gave are kept. Returns 0 or -ENOMEM.
+ */
+int metadata_fill_from_core(struct core_metadata *m, const struct core_notes *n);
+
+/*
+ * The fields still unknown after both sources, as "exe, cwd, ..." in buf (size bytes, always
+ * terminated): comm, exe, cmdline, cwd (never in a core), mapped files, cgroup, threads.
+ * Returns how many.
+ */
+unsigned metadata_missing_fields(const struct core_metadata *m, char *buf, size_t size);
+
+/* "proc", "core", or NULL for SOURCE_NONE. */
+const char *metadata_source_name(enum metadata_source s);
 
 /* The name of a signal without "SIG" ("SEGV"), or NULL. */
 const char *signal_name(uint32_t sig);

@@ -54,6 +54,60 @@ static struct json_object *mapped_files(const char *maps, size_t len) {
         return a;
 }
 
+/* The mapped files from NT_FILE: already one per run, NUL-separated. */
+static struct json_object *core_mapped_files(const struct core_metadata *m) {
+        return split_nul(m->core_files, m->core_files_len);
+}
+
+/* The cgroup, the container and the systemd unit it names, as this receiver sees it: inside a
+ * cgroup namespace the path may say nothing. */
+static void add_cgroup(struct json_object *o, const struct core_metadata *m) {
+        const char *path;
+        struct container_identity c;
+        struct cgroup_unit u;
+        if (!m->cgroup)
+                return;
+        add_string(o, "cgroup", m->cgroup);
+        size_t n = cgroup_path_from_text(m->cgroup, &path);
+        if (n > 0 && container_identity_from_cgroup(path, n, &c)) {
+                json_object *co = json_object_new_object();
+                add_string(co, "runtime", c.runtime);
+                if (c.id[0])
+                        add_string(co, "id", c.id);
+                if (c.pod_uid[0])
+                        add_string(co, "pod_uid", c.pod_uid);
+                json_object_object_add(o, "container", co);
+        }
+        if (n > 0 && cgroup_unit_from_path(path, n, &u) >= 0) {
+                add_string(o, "unit", u.unit);
+                add_string(o, "slice", u.slice);
+                add_string(o, "user_unit", u.user_unit);
+        }
+}
+
+/* Which source each piece came from, where /proc and the core's notes can both give it. */
+static void add_sources(struct json_object *o, const struct core_metadata *m) {
+        struct json_object *s = json_object_new_object();
+        add_string(s, "comm", metadata_source_name(m->comm_source));
+        add_string(s, "exe", metadata_source_name(m->exe_source));
+        add_string(s, "cmdline", metadata_source_name(m->cmdline_source));
+        add_string(s, "mapped_files", metadata_source_name(m->files_source));
+        add_string(s, "threads", metadata_source_name(m->threads_source));
+        json_object_object_add(o, "sources", s);
+        add_string(o, "exe_source", metadata_source_name(m->exe_source));
+}
+
+/* The command line: from /proc its arguments, from the core pr_psargs (one string: the first 80
+ * bytes of the arguments joined by spaces; never split again, a space may be inside one). */
+static void add_cmdline(struct json_object *o, const struct core_metadata *m) {
+        if (!m->cmdline)
+                return;
+        if (m->cmdline_source == SOURCE_CORE)
+                add_string(o, "psargs", m->cmdline);
+        else
+                json_object_object_add(o, "cmdline", split_nul(m->cmdline, m->cmdline_len));
+}
+
 char *record_to_json(const struct core_metadata *m, const struct record_info *info) {
         struct json_object *o = json_object_new_object();
         if (!o)
@@ -81,25 +135,9 @@ char *record_to_json(const struct core_metadata *m, const struct record_info *in
                 add_uint(o, "rlimit_core", m->core_limit);
         add_string(o, "comm", m->comm);
         add_string(o, "exe", m->exe);
-        if (m->cmdline)
-                json_object_object_add(o, "cmdline", split_nul(m->cmdline, m->cmdline_len));
+        add_cmdline(o, m);
         add_string(o, "cwd", m->cwd);
-        add_string(o, "cgroup", m->cgroup);
-        if (m->cgroup) {
-                /* As this receiver sees it: inside a cgroup namespace the path may say nothing. */
-                const char *path;
-                size_t n = cgroup_path_from_text(m->cgroup, &path);
-                struct container_identity c;
-                if (n > 0 && container_identity_from_cgroup(path, n, &c)) {
-                        json_object *co = json_object_new_object();
-                        add_string(co, "runtime", c.runtime);
-                        if (c.id[0])
-                                add_string(co, "id", c.id);
-                        if (c.pod_uid[0])
-                                add_string(co, "pod_uid", c.pod_uid);
-                        json_object_object_add(o, "container", co);
-                }
-        }
+        add_cgroup(o, m);
         add_uint(o, "threads", m->threads);
         add_string(o, "hostname", m->hostname);
         add_string(o, "boot_id", m->boot_id);
@@ -107,6 +145,11 @@ char *record_to_json(const struct core_metadata *m, const struct record_info *in
         add_string(o, "kernel_release", m->kernel_release);
         if (m->maps)
                 json_object_object_add(o, "mapped_files", mapped_files(m->maps, m->maps_len));
+        else if (m->core_files)
+                json_object_object_add(o, "mapped_files", core_mapped_files(m));
+        add_sources(o, m);
+        if (m->core_expected_size > 0)
+                add_uint(o, "core_expected_size", m->core_expected_size);
 
         add_string(o, "handled_by", info->handled_by);
         add_string(o, "core_file", info->core_file);

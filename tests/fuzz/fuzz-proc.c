@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Text from /proc that a container shapes: stat and status carry comm (any bytes but NUL),
  * cgroup carries names a delegated container chooses, uid_map comes from whoever set up the
- * user namespace, and the container identity parsed out of a cgroup path. Also the log escaper
- * that every such string goes through. */
+ * user namespace, and the container identity and systemd units parsed out of a cgroup path.
+ * Also the log escaper that every such string goes through. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -37,6 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct container_identity c;
         if (container_identity_from_cgroup(text, size, &c))
                 FUZZ_ASSERT(c.runtime[0] && strlen(c.id) < sizeof(c.id) && strlen(c.pod_uid) < sizeof(c.pod_uid));
+
+        struct cgroup_unit u;
+        if (n > 0 && cgroup_unit_from_path(path, n, &u) >= 0)
+                FUZZ_ASSERT(u.unit[0] && u.slice[0]);
+        if (cgroup_unit_from_path(text, size, &u) >= 0)
+                FUZZ_ASSERT(u.unit[0] && u.slice[0] && strlen(u.unit) < sizeof(u.unit) && strlen(u.slice) < sizeof(u.slice) &&
+                            strlen(u.user_unit) < sizeof(u.user_unit) && strlen(u.user_slice) < sizeof(u.user_slice));
 
         char out[256];
         escape_for_log(text, size, out, sizeof(out));

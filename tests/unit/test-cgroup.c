@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Container identity from cgroup paths, as the common runtimes and drivers name them. */
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "parse.h"
@@ -15,7 +17,71 @@ static int is(const char *path, const char *runtime, const char *id, const char 
         return found && strcmp(c.runtime, runtime) == 0 && strcmp(c.id, id) == 0 && strcmp(c.pod_uid, pod) == 0;
 }
 
+/* unit/slice/user unit/user slice/owner ("" and -1 for none); unit NULL: no unit at all. */
+static int units(const char *path, const char *unit, const char *slice, const char *user_unit, const char *user_slice,
+                 long owner) {
+        struct cgroup_unit u;
+        memset(&u, 0x55, sizeof(u));
+        int r = cgroup_unit_from_path(path, strlen(path), &u);
+        if (!unit)
+                return r == -ENXIO;
+        if (r < 0 || strcmp(u.unit, unit) != 0 || strcmp(u.slice, slice) != 0 || strcmp(u.user_unit, user_unit) != 0 ||
+            strcmp(u.user_slice, user_slice) != 0 || u.have_owner != (owner >= 0) ||
+            (owner >= 0 && u.owner_uid != (uint32_t) owner)) {
+                printf("# %s: r=%d unit=%s slice=%s user_unit=%s user_slice=%s owner=%d/%u\n", path, r, u.unit, u.slice,
+                       u.user_unit, u.user_slice, u.have_owner, u.owner_uid);
+                return 0;
+        }
+        return 1;
+}
+
+static void test_units(void) {
+        CHECK(units("/system.slice/foo.service", "foo.service", "system.slice", "", "", -1), "a system service");
+        CHECK(units("/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope", "user@1000.service",
+                    "user-1000.slice", "x.scope", "app.slice", 1000),
+              "a user unit: the user manager, its slice, the user's unit and slice, the owner");
+        CHECK(units("/", NULL, NULL, NULL, NULL, -1), "the root names no unit");
+        CHECK(units("", NULL, NULL, NULL, NULL, -1), "an empty path names no unit");
+        CHECK(units("/init.scope", "init.scope", "-.slice", "", "", -1), "init.scope, in the root slice");
+        CHECK(units("/system.slice", NULL, NULL, NULL, NULL, -1), "a slice alone names no unit");
+        CHECK(units("/system.slice/foo.service/worker", "foo.service", "system.slice", "", "", -1),
+              "a delegated service's own sub-cgroup");
+        CHECK(units("/machine.slice/machine-web\\x2d1.scope/payload", "machine-web\\x2d1.scope", "machine.slice", "",
+                    "", -1),
+              "escaped names stay escaped");
+        CHECK(units("/system.slice/system-getty.slice/getty@tty1.service", "getty@tty1.service", "system-getty.slice",
+                    "", "", -1),
+              "an instance in a nested slice");
+        CHECK(units("/docker/" H64 "/system.slice/foo.service", "foo.service", "system.slice", "", "", -1),
+              "systemd in a docker container (cgroupfs driver): the container's unit");
+        CHECK(units("/machine.slice/libpod-" H64 ".scope/system.slice/foo.service", "foo.service", "system.slice", "",
+                    "", -1),
+              "systemd in a podman container: the innermost unit, not the engine's scope");
+        CHECK(units("/machine.slice/libpod-" H64 ".scope/init.scope", "init.scope", "-.slice", "", "", -1),
+              "the container's own init.scope");
+        CHECK(units("/machine.slice/libpod-" H64 ".scope/container", "libpod-" H64 ".scope", "machine.slice", "", "",
+                    -1),
+              "a container without systemd: the engine's scope");
+        CHECK(units("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" H64
+                    ".scope/system.slice/a.service",
+                    "a.service", "system.slice", "", "", -1),
+              "systemd in rootless podman: the container's unit, not the host user's");
+        CHECK(units("/system.slice/_foo.service", "foo.service", "system.slice", "", "", -1),
+              "systemd's _ escape undone");
+        CHECK(units("/system.slice/foo.bar", NULL, NULL, NULL, NULL, -1), "unknown unit type");
+        CHECK(units("/system.slice/foo bar.service", NULL, NULL, NULL, NULL, -1), "a space is not in unit names");
+        CHECK(units("/../.service/@x.scope/x.", NULL, NULL, NULL, NULL, -1), "garbage names no unit");
+        struct cgroup_unit u;
+        CHECK(cgroup_unit_from_path("/a\0b.service", 12, &u) == -ENXIO, "a NUL is not in unit names (found by fuzz-proc)");
+        CHECK(units("/user.slice/user-1000.slice/user@1000.service", "user@1000.service", "user-1000.slice", "", "",
+                    1000),
+              "the user manager itself");
+        CHECK(units("/system.slice/user@99999999999.service/x.scope", "x.scope", "-.slice", "", "", -1),
+              "a uid out of range: not a user manager, so a unit below it is a nested tree's");
+}
+
 int main(void) {
+        test_units();
         CHECK(is("/system.slice/docker-" H64 ".scope", "docker", H64, ""), "docker, systemd driver");
         CHECK(is("/docker/" H64, "docker", H64, ""), "docker, cgroupfs driver");
         CHECK(is("/system.slice/docker-" H64 ".scope/init.scope", "docker", H64, ""), "docker with a nested systemd");
