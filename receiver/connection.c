@@ -11,26 +11,59 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elfcore.h"
 #include "fdio.h"
 #include "journal.h"
 #include "log.h"
 #include "macro.h"
 #include "metadata.h"
 #include "parse.h"
+#include "policy.h"
 #include "protocol.h"
 #include "record.h"
 #include "store.h"
 #include "vacuum.h"
 
-static int reply_verdict(int sock, uint32_t verdict, const char *reason, uint64_t deadline) {
+/*
+ * One crash, step by step: receive the request → verdict → hand-over → metadata → store →
+ * record → outcome and trim. Each step logs its own failure and returns a negative errno; the
+ * state of the crash lives here, released by crash_done().
+ */
+struct crash {
+        int sock;
+        const struct receiver_options *o;
+        uint64_t deadline;
+        struct cp_request req;
+        struct ucred cred;
+        struct core_metadata md;
+        char comm[4 * sizeof(((struct core_metadata *) NULL)->comm)]; /* escaped for the log */
+        int procfd, dirfd, core_fd, pidfd;
+        int hold_fd; /* a second reader of the core pipe: the crashed process stays until closed */
+        char stem[CORE_STEM_MAX], name[CORE_STEM_MAX + 8];
+        struct store_result res;
+        const char *cap; /* which limit cut the core, if one did */
+        struct core_head *head;
+};
+
+static void crash_done(struct crash *c) {
+        c->procfd = safe_close(c->procfd);
+        c->dirfd = safe_close(c->dirfd);
+        c->core_fd = safe_close(c->core_fd);
+        c->pidfd = safe_close(c->pidfd);
+        c->hold_fd = safe_close(c->hold_fd);
+        c->head = core_head_free(c->head);
+        core_metadata_done(&c->md);
+}
+
+static int reply_verdict(const struct crash *c, uint32_t verdict, const char *reason) {
         uint8_t buf[CP_MSG_MAX];
         int n = cp_encode_verdict(verdict, reason, buf, sizeof(buf));
         if (n < 0)
                 return n;
-        return send_message(sock, buf, (size_t) n, NULL, 0, NULL, deadline);
+        return send_message(c->sock, buf, (size_t) n, NULL, 0, NULL, c->deadline);
 }
 
-static void reply_outcome(int sock, int error, const struct store_result *res, const char *text, uint64_t deadline) {
+static void reply_outcome(const struct crash *c, int error, const struct store_result *res, const char *text) {
         uint8_t buf[CP_MSG_MAX];
         struct cp_outcome out = { .error = error < 0 ? -error : error };
         if (res) {
@@ -42,20 +75,27 @@ static void reply_outcome(int sock, int error, const struct store_result *res, c
         int n = cp_encode_outcome(&out, buf, sizeof(buf));
         /* The helper may be gone already; its report is a courtesy. */
         if (n >= 0)
-                (void) send_message(sock, buf, (size_t) n, NULL, 0, NULL, deadline);
+                (void) send_message(c->sock, buf, (size_t) n, NULL, 0, NULL,
+                                    now_monotonic_usec() + c->o->request_timeout_usec);
+}
+
+/* A refusal the helper hears and the receiver logs; returns error. */
+static int refuse(const struct crash *c, int error, const char *reason) {
+        (void) reply_verdict(c, CP_VERDICT_REFUSE, reason);
+        return log_warning_errno(error, "Refusing a crash%s%s: %s", c->comm[0] ? " of " : "", c->comm, reason);
 }
 
 /* The core pipe must be the read end of a pipe, the pidfd must name the process the kernel
  * named in the credentials, as this receiver's pid namespace sees it. */
-static int check_handover_fds(const int fds[2], pid_t pid, const char **why) {
+static int check_handover_fds(int core_fd, int pidfd, pid_t pid, const char **why) {
         struct stat st;
-        if (fstat(fds[0], &st) < 0 || !S_ISFIFO(st.st_mode))
+        if (fstat(core_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
                 return *why = "core descriptor is not a pipe", -EBADF;
-        int fl = fcntl(fds[0], F_GETFL);
+        int fl = fcntl(core_fd, F_GETFL);
         if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY)
                 return *why = "core descriptor is not read-only", -EBADF;
         int pidfd_pid;
-        int r = pidfd_get_pid(fds[1], &pidfd_pid);
+        int r = pidfd_get_pid(pidfd, &pidfd_pid);
         if (r < 0)
                 return *why = "second descriptor is not a pidfd", r;
         if (pidfd_pid != pid)
@@ -65,10 +105,10 @@ static int check_handover_fds(const int fds[2], pid_t pid, const char **why) {
 
 /* The one line every crash leaves in the receiver's log. Where journald runs it is a
  * coredumpctl-compatible entry (priority crit for a stored core, as coredump entries are). */
-static void report_crash(int level, const struct core_metadata *md, const char *store, const char *name,
-                         const struct store_result *res, const char *fmt, ...) _printf_(6, 7);
-static void report_crash(int level, const struct core_metadata *md, const char *store, const char *name,
-                         const struct store_result *res, const char *fmt, ...) {
+static void report_crash(const struct crash *c, int level, const char *name, const struct store_result *res,
+                         const char *fmt, ...) _printf_(5, 6);
+static void report_crash(const struct crash *c, int level, const char *name, const struct store_result *res,
+                         const char *fmt, ...) {
         char msg[2048], path[4096];
         va_list ap;
         va_start(ap, fmt);
@@ -76,22 +116,55 @@ static void report_crash(int level, const struct core_metadata *md, const char *
         va_end(ap);
         if (log_get_target() == LOG_TARGET_JOURNAL) {
                 if (name)
-                        snprintf(path, sizeof(path), "%s/%s", store, name);
-                if (journal_record_crash(name ? LOG_CRIT : level, md, name ? path : NULL, res, msg) >= 0)
+                        snprintf(path, sizeof(path), "%s/%s", c->o->settings->store, name);
+                if (journal_record_crash(name ? LOG_CRIT : level, &c->md, name ? path : NULL, res, msg) >= 0)
                         return;
         }
         log_msg(level, "%s", msg);
 }
 
-/* A crash accounted for without storing its core: the helper hears "skip" first (the crashed
- * process need not wait for us), then the crash is logged with what /proc can tell. */
-static int skip_crash(int sock, int procfd, struct core_metadata *md, const char *comm, const struct receiver_options *o,
-                      int level, const char *verdict_reason, const char *what, uint64_t deadline) {
-        (void) reply_verdict(sock, CP_VERDICT_SKIP, verdict_reason, deadline);
-        (void) collect_metadata(procfd, md);
-        report_crash(level, md, o->settings->store, NULL, NULL, "Process %d (%s) of user %u crashed with signal %u; %s",
-                     (int) md->pid, comm, (unsigned) md->uid, md->signal, what);
-        core_metadata_done(md);
+/* Step 1: the request, with the kernel's credentials; the process as this namespace sees it. */
+static int receive_request(struct crash *c) {
+        uint8_t buf[CP_MSG_MAX];
+        size_t len;
+        bool have_cred = false;
+        uint16_t version = 0;
+        char reason[CP_TEXT_MAX + 1];
+
+        int r = recv_message(c->sock, buf, sizeof(buf), c->deadline, &len, NULL, 0, NULL, &c->cred, &have_cred);
+        if (r < 0)
+                return log_warning_errno(r, "No valid request from the helper");
+        r = cp_decode_header(buf, len, &version);
+        if (r == -EPROTONOSUPPORT) {
+                snprintf(reason, sizeof(reason), "protocol version %u not supported (this receiver speaks %u)", version,
+                         CP_PROTOCOL_VERSION);
+                return refuse(c, r, reason);
+        }
+        if (cp_decode_request(buf, len, &c->req) < 0)
+                return refuse(c, -EBADMSG, "malformed request");
+        if (!have_cred)
+                return refuse(c, -EPERM, "no credentials");
+        if (c->cred.pid <= 0)
+                return refuse(c, -ESRCH, "crashed process not visible in the receiver's pid namespace");
+
+        c->md.pid = c->cred.pid;
+        c->md.uid = c->cred.uid;
+        c->md.gid = c->cred.gid;
+        c->md.signal = c->req.signal;
+        c->md.dump_time = c->req.dump_time;
+        c->md.core_limit = c->req.core_limit;
+        c->md.received_usec = now_realtime_usec();
+
+        char procpath[32];
+        snprintf(procpath, sizeof(procpath), "/proc/%d", (int) c->cred.pid);
+        c->procfd = open(procpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c->procfd < 0)
+                return refuse(c, negative_errno(), "crashed process not found in /proc");
+        len = 0;
+        (void) read_small_file_at(c->procfd, "comm", c->md.comm, sizeof(c->md.comm), &len);
+        if (len > 0 && c->md.comm[len - 1] == '\n')
+                c->md.comm[len - 1] = '\0';
+        escape_for_log(c->md.comm, strlen(c->md.comm), c->comm, sizeof(c->comm));
         return 0;
 }
 
@@ -106,216 +179,267 @@ static void vacuum_logged(int dirfd, const struct receiver_settings *s, const ch
                          (unsigned long long) vr.freed);
 }
 
-int handle_connection(int sock, const struct receiver_options *o) {
+/* The store's facts for the verdict, under its lock (shared with every receiver of this store):
+ * the rate limit, then room for this core after vacuuming. */
+static void gather_store_facts(struct crash *c, struct store_facts *f) {
+        const struct receiver_settings *s = c->o->settings;
+        *f = (struct store_facts) {
+                .store = s->store,
+                .interval_usec = s->interval_usec,
+                .max_per_interval = s->max_cores_per_interval,
+        };
+        c->dirfd = open_store_dir(s->store);
+        if (c->dirfd < 0) {
+                f->open_error = c->dirfd;
+                return;
+        }
+        _cleanup_close_ int lock = store_lock(c->dirfd);
+        int r = lock < 0 ? lock : rate_limit_admit(c->dirfd, s, now_realtime_usec(), &f->recent);
+        if (r == 0) {
+                f->over_rate = true;
+                return;
+        }
+        if (r < 0)
+                log_warning_errno(r, "Rate limit state of %s unusable; admitting pid %d", s->store, (int) c->md.pid);
+        vacuum_logged(c->dirfd, s, NULL);
+}
+
+/* A crash accounted for without storing its core: the helper hears the verdict first (the
+ * crashed process need not wait for us), then the crash is logged with what /proc can tell. */
+static int account_without_core(struct crash *c, const struct verdict *v) {
+        (void) reply_verdict(c, v->verdict, v->reason);
+        if (v->verdict == CP_VERDICT_REFUSE)
+                return log_errno(v->level, -EPERM, "Refusing crash of pid %d (%s): %s", (int) c->md.pid, c->comm,
+                                 v->reason);
+        (void) collect_metadata(c->procfd, &c->md);
+        report_crash(c, v->level, NULL, NULL, "Process %d (%s) of user %u crashed with signal %u; %s", (int) c->md.pid,
+                     c->comm, (unsigned) c->md.uid, c->md.signal, v->note);
+        return 0;
+}
+
+/* Step 2: the verdict. Returns 1 when the core is to be sent, 0 when the crash is accounted for
+ * without it, or a negative errno. */
+static int give_verdict(struct crash *c) {
+        const struct receiver_settings *s = c->o->settings;
+        struct crash_facts cf = {
+                .fallback = c->o->fallback,
+                .dump_mode = c->req.dump_mode,
+                .core_limit = c->req.core_limit,
+                .storage = s->storage,
+        };
+        struct verdict v;
+        if (!policy_before_store(&cf, &v)) {
+                struct store_facts sf;
+                gather_store_facts(c, &sf);
+                policy_with_store(&sf, &v);
+        }
+        if (v.verdict != CP_VERDICT_SEND)
+                return account_without_core(c, &v);
+        int r = reply_verdict(c, CP_VERDICT_SEND, NULL);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot answer the helper for pid %d", (int) c->md.pid);
+        return 1;
+}
+
+/* Step 3: the core pipe and the pidfd, checked. */
+static int receive_handover(struct crash *c) {
         uint8_t buf[CP_MSG_MAX];
-        size_t len, n_fds = 0;
-        struct ucred cred;
-        bool have_cred = false;
         int fds[CP_MAX_FDS] = { -EBADF, -EBADF };
-        struct cp_request req;
-        struct core_metadata md = { 0 };
-        char reason[CP_TEXT_MAX + 1], stem[CORE_STEM_MAX], name[CORE_STEM_MAX + 8];
+        size_t len, n_fds = 0;
         const char *why = NULL;
-        int one = 1, r;
 
-        (void) setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-
-        uint64_t deadline = now_monotonic_usec() + o->request_timeout_usec;
-        r = recv_message(sock, buf, sizeof(buf), deadline, &len, NULL, 0, NULL, &cred, &have_cred);
-        if (r < 0)
-                return log_warning_errno(r, "No valid request from the helper");
-
-        uint16_t version = 0;
-        r = cp_decode_header(buf, len, &version);
-        if (r == -EPROTONOSUPPORT) {
-                snprintf(reason, sizeof(reason), "protocol version %u not supported (this receiver speaks %u)", version,
-                         CP_PROTOCOL_VERSION);
-                log_warning("Refusing a crash: %s", reason);
-                (void) reply_verdict(sock, CP_VERDICT_REFUSE, reason, deadline);
-                return -EPROTONOSUPPORT;
-        }
-        r = cp_decode_request(buf, len, &req);
-        if (r < 0) {
-                (void) reply_verdict(sock, CP_VERDICT_REFUSE, "malformed request", deadline);
-                return log_warning_errno(r, "Refusing a malformed request (%zu bytes)", len);
-        }
-        if (!have_cred) {
-                (void) reply_verdict(sock, CP_VERDICT_REFUSE, "no credentials", deadline);
-                return log_warning_errno(-EPERM, "Refusing a request without credentials");
-        }
-        if (cred.pid <= 0) {
-                (void) reply_verdict(sock, CP_VERDICT_REFUSE, "crashed process not visible in the receiver's pid namespace",
-                                     deadline);
-                return log_warning_errno(-ESRCH, "Refusing a crash of a process outside this pid namespace");
-        }
-
-        md.pid = cred.pid;
-        md.uid = cred.uid;
-        md.gid = cred.gid;
-        md.signal = req.signal;
-        md.dump_time = req.dump_time;
-        md.core_limit = req.core_limit;
-        md.received_usec = now_realtime_usec();
-
-        char procpath[32];
-        snprintf(procpath, sizeof(procpath), "/proc/%d", (int) cred.pid);
-        _cleanup_close_ int procfd = open(procpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (procfd < 0) {
-                r = negative_errno();
-                (void) reply_verdict(sock, CP_VERDICT_REFUSE, "crashed process not found in /proc", deadline);
-                return log_warning_errno(r, "Refusing crash of pid %d: %s", (int) cred.pid, procpath);
-        }
-        len = 0;
-        (void) read_small_file_at(procfd, "comm", md.comm, sizeof(md.comm), &len);
-        if (len > 0 && md.comm[len - 1] == '\n')
-                md.comm[len - 1] = '\0';
-        char comm[4 * sizeof(md.comm)];
-        escape_for_log(md.comm, strlen(md.comm), comm, sizeof(comm));
-
-        /* A privileged dump (suid_dumpable=2) is for host root's eyes only: only the host's
-         * fallback receiver stores one. The helper never forwards it; this is the second wall. */
-        if (req.dump_mode != 1 && !o->fallback) {
-                (void) reply_verdict(sock, CP_VERDICT_REFUSE, "privileged dump (dump mode != 1)", deadline);
-                return log_warning_errno(-EPERM, "Refusing crash of pid %d (%s): dump mode %u is not forwarded",
-                                         (int) cred.pid, comm, req.dump_mode);
-        }
-        if (req.core_limit == 0)
-                return skip_crash(sock, procfd, &md, comm, o, LOG_INFO, "RLIMIT_CORE is 0, no core stored",
-                                  "RLIMIT_CORE is 0 (ulimit -c 0), so no core was stored", deadline);
-        if (o->settings->storage == STORAGE_NONE)
-                return skip_crash(sock, procfd, &md, comm, o, LOG_INFO, "Storage=none: cores are not kept",
-                                  "Storage=none, so no core was stored", deadline);
-
-        _cleanup_close_ int dirfd = open_store_dir(o->settings->store);
-        if (dirfd < 0) {
-                snprintf(reason, sizeof(reason), "store %s unavailable: %s", o->settings->store, strerror(-dirfd));
-                (void) reply_verdict(sock, CP_VERDICT_REFUSE, reason, deadline);
-                return log_error_errno(dirfd, "Cannot store core of pid %d (%s): %s", (int) cred.pid, comm,
-                                       o->settings->store);
-        }
-
-        /* Under the store's lock, shared with every other receiver of this store: the rate
-         * limit (refused before a byte is read), then room for this core. */
-        {
-                _cleanup_close_ int lock = store_lock(dirfd);
-                unsigned recent = 0;
-                r = lock < 0 ? lock : rate_limit_admit(dirfd, o->settings, now_realtime_usec(), &recent);
-                if (r == 0) {
-                        char what[CP_TEXT_MAX + 32];
-                        snprintf(reason, sizeof(reason), "rate limit: %u cores in the last %llus (MaxCoresPerInterval=%u)",
-                                 recent, (unsigned long long) (o->settings->interval_usec / USEC_PER_SEC),
-                                 o->settings->max_cores_per_interval);
-                        snprintf(what, sizeof(what), "core not stored: %s", reason);
-                        return skip_crash(sock, procfd, &md, comm, o, LOG_WARNING, reason, what, deadline);
-                }
-                if (r < 0)
-                        log_warning_errno(r, "Rate limit state of %s unusable; admitting pid %d", o->settings->store,
-                                          (int) cred.pid);
-                vacuum_logged(dirfd, o->settings, NULL);
-        }
-
-        r = reply_verdict(sock, CP_VERDICT_SEND, NULL, deadline);
-        if (r < 0)
-                return log_warning_errno(r, "Cannot answer the helper for pid %d", (int) cred.pid);
-
-        deadline = now_monotonic_usec() + o->request_timeout_usec;
-        r = recv_message(sock, buf, sizeof(buf), deadline, &len, fds, CP_MAX_FDS, &n_fds, NULL, NULL);
+        c->deadline = now_monotonic_usec() + c->o->request_timeout_usec;
+        int r = recv_message(c->sock, buf, sizeof(buf), c->deadline, &len, fds, CP_MAX_FDS, &n_fds, NULL, NULL);
         if (r == -ETOOMANYREFS)
-                return log_warning("Malformed hand-over for pid %d (%s): more than %d descriptors", (int) cred.pid,
-                                   comm, CP_MAX_FDS), r;
+                return log_warning("Malformed hand-over for pid %d (%s): more than %d descriptors", (int) c->md.pid,
+                                   c->comm, CP_MAX_FDS), r;
         if (r < 0)
-                return log_warning_errno(r, "No hand-over for pid %d (%s)", (int) cred.pid, comm);
-        _cleanup_close_ int core_fd = fds[0], pidfd = fds[1];
+                return log_warning_errno(r, "No hand-over for pid %d (%s)", (int) c->md.pid, c->comm);
+        c->core_fd = fds[0];
+        c->pidfd = fds[1];
         if (cp_decode_handover(buf, len) < 0 || n_fds != 2)
-                return log_warning_errno(-EBADMSG, "Malformed hand-over for pid %d (%s)", (int) cred.pid, comm);
-        r = check_handover_fds(fds, cred.pid, &why);
+                return log_warning_errno(-EBADMSG, "Malformed hand-over for pid %d (%s)", (int) c->md.pid, c->comm);
+        r = check_handover_fds(c->core_fd, c->pidfd, c->md.pid, &why);
         if (r < 0)
-                return log_warning_errno(r, "Invalid hand-over for pid %d (%s): %s", (int) cred.pid, comm, why);
+                return log_warning_errno(r, "Invalid hand-over for pid %d (%s): %s", (int) c->md.pid, c->comm, why);
+        return 0;
+}
 
-        /* Everything /proc can tell, while the kernel keeps the process for us. */
-        r = collect_metadata(procfd, &md);
+/* Step 4: everything /proc can tell, while the kernel keeps the process for us. */
+static int collect(struct crash *c) {
+        int r = collect_metadata(c->procfd, &c->md);
         if (r >= 0)
-                r = pidfd_check_alive(pidfd);
+                r = pidfd_check_alive(c->pidfd);
         if (r < 0) {
-                core_metadata_done(&md);
-                reply_outcome(sock, r, NULL, "crashed process vanished", deadline);
+                reply_outcome(c, r, NULL, "crashed process vanished");
                 return log_warning_errno(r, "Crashed process %d (%s) vanished before its core was read",
-                                         (int) cred.pid, comm);
+                                         (int) c->md.pid, c->comm);
         }
+        r = core_file_stem(c->md.comm, c->md.uid, c->md.boot_id, c->md.pid, c->md.received_usec, c->stem,
+                           sizeof(c->stem));
+        if (r < 0)
+                return log_error_errno(r, "Cannot name the core of pid %d", (int) c->md.pid);
+        snprintf(c->name, sizeof(c->name), c->o->store_opts.compress ? "%s.zst" : "%s", c->stem);
+        return 0;
+}
 
-        r = core_file_stem(md.comm, md.uid, md.boot_id, md.pid, md.received_usec, stem, sizeof(stem));
-        if (r < 0) {
-                core_metadata_done(&md);
-                return log_error_errno(r, "Cannot name the core of pid %d", (int) cred.pid);
+/*
+ * May the crashed process go as soon as its last byte is read, before the core is durable? Not
+ * when its end can end this receiver's pid namespace: the kernel then kills every process in it,
+ * this one too, and the core would be lost. That is the case for the namespace's pid 1 and, for
+ * a resident receiver, for any process (an init such as tini, or a shell wrapper, exits with its
+ * child). The receiver as the init, or started by a service manager, outlives every other
+ * process: main() chooses the policy by mode (see core_pipe-receiver(8), --release=).
+ */
+static bool hold_until_durable(const struct crash *c) {
+        switch (c->o->release) {
+        case RELEASE_AFTER_READ:
+                return false;
+        case RELEASE_AFTER_STORE_IF_PID1:
+                return c->md.pid == 1;
+        case RELEASE_AFTER_STORE:
+        default:
+                return true;
         }
-        snprintf(name, sizeof(name), o->store_opts.compress ? "%s.zst" : "%s", stem);
+}
 
-        /* The init of our pid namespace: once it is released it exits, and the kernel kills every
-         * process of the namespace, this receiver too. Hold a reader on the pipe until the core
-         * and its record are durable (the kernel waits for it when core_pipe_limit > 0). */
-        _cleanup_close_ int hold_fd = -EBADF;
-        if (md.pid == 1)
-                hold_fd = fcntl(core_fd, F_DUPFD_CLOEXEC, 3);
+/* Step 5: the core, from the pipe to a durable file; its notes read on the way. */
+static int store(struct crash *c) {
+        const struct receiver_settings *s = c->o->settings;
+        if (hold_until_durable(c))
+                c->hold_fd = fcntl(c->core_fd, F_DUPFD_CLOEXEC, 3);
+        if (core_head_new(&c->head) < 0)
+                log_warning("Cannot read the notes of the core of pid %d (%s): out of memory", (int) c->md.pid,
+                            c->comm);
+        struct store_options so = c->o->store_opts;
+        so.observe = c->head ? core_head_observe : NULL;
+        so.observe_userdata = c->head;
 
-        struct store_result res;
         /* The smaller of the process's RLIMIT_CORE and our ProcessSizeMax=. */
-        uint64_t limit = MIN(req.core_limit, o->settings->process_size_max);
-        const char *cap = req.core_limit <= o->settings->process_size_max ? "RLIMIT_CORE" : "ProcessSizeMax";
-        r = store_core(dirfd, name, &core_fd, limit, &o->store_opts, &res);
+        uint64_t limit = MIN(c->req.core_limit, s->process_size_max);
+        c->cap = c->req.core_limit <= s->process_size_max ? "RLIMIT_CORE" : "ProcessSizeMax";
+        int r = store_core(c->dirfd, c->name, &c->core_fd, limit, &so, &c->res);
         if (r < 0) {
-                core_metadata_done(&md);
-                reply_outcome(sock, r, NULL, "storing the core failed", deadline);
-                return log_error_errno(r, "Failed to store the core of pid %d (%s) in %s", (int) cred.pid, comm,
-                                       o->settings->store);
+                reply_outcome(c, r, NULL, "storing the core failed");
+                return log_error_errno(r, "Failed to store the core of pid %d (%s) in %s", (int) c->md.pid, c->comm,
+                                       s->store);
         }
+        return 0;
+}
 
+/* What /proc would not tell (no ptrace rights over the process): from the core's notes. */
+static void fill_from_notes(struct crash *c) {
+        struct core_notes notes;
+        int r = c->head ? core_head_parse(c->head, &notes) : -ENOMEM;
+        if (r >= 0) {
+                r = metadata_fill_from_core(&c->md, &notes);
+                core_notes_done(&notes);
+        }
+        if (r < 0)
+                log_info("Core of pid %d (%s): its ELF notes are unusable: %s", (int) c->md.pid, c->comm, strerror(-r));
+        char missing[256];
+        if (metadata_missing_fields(&c->md, missing, sizeof(missing)) > 0)
+                log_warning("Crash of pid %d (%s): %s unknown: neither /proc/%d (no ptrace rights over the process) nor "
+                            "the core's notes tell",
+                            (int) c->md.pid, c->comm, missing, (int) c->md.pid);
+}
+
+/* Step 6: the record beside the core, and the crash's log line (or journal entry). */
+static void record(struct crash *c) {
+        fill_from_notes(c);
         struct rusage ru = { 0 };
         (void) getrusage(RUSAGE_SELF, &ru);
         struct record_info info = {
                 .max_rss_kib = ru.ru_maxrss,
                 .cpu_usec = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * USEC_PER_SEC +
                             (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec),
-                .core_file = name,
-                .handled_by = o->fallback ? "host-fallback" : "container",
-                .compressed = o->store_opts.compress,
-                .result = &res,
+                .core_file = c->name,
+                .handled_by = c->o->fallback ? "host-fallback" : "container",
+                .compressed = c->o->store_opts.compress,
+                .result = &c->res,
         };
-        _cleanup_free_ char *json = record_to_json(&md, &info);
+        _cleanup_free_ char *json = record_to_json(&c->md, &info);
         char json_name[CORE_STEM_MAX + 8];
-        snprintf(json_name, sizeof(json_name), "%s.json", stem);
-        r = json ? store_file_atomic(dirfd, json_name, json, strlen(json)) : -ENOMEM;
+        snprintf(json_name, sizeof(json_name), "%s.json", c->stem);
+        int r = json ? store_file_atomic(c->dirfd, json_name, json, strlen(json)) : -ENOMEM;
         if (r < 0)
-                log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) cred.pid, json_name);
+                log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) c->md.pid, json_name);
 
-        const char *sig = signal_name(md.signal);
-        report_crash(LOG_INFO, &md, o->settings->store, name, &res,
+        const char *sig = signal_name(c->md.signal);
+        report_crash(c, LOG_INFO, c->name, &c->res,
                      "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
                      "stored%s%s)",
-                     (int) md.pid, comm, (unsigned) md.uid, md.signal, sig ? sig : "?", o->settings->store, name,
-                     (unsigned long long) res.core_size, (unsigned long long) res.stored_size,
-                     res.truncated ? ", truncated at " : "", res.truncated ? cap : "");
-        hold_fd = safe_close(hold_fd);
-        /* The new core counts now: trim older ones, never this one. */
-        _cleanup_close_ int lock = store_lock(dirfd);
+                     (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?",
+                     c->o->settings->store, c->name, (unsigned long long) c->res.core_size,
+                     (unsigned long long) c->res.stored_size, c->res.truncated ? ", truncated at " : "",
+                     c->res.truncated ? c->cap : "");
+}
+
+/* The host's fallback store: the same limits over all its directories, so that no container
+ * can fill the host however its cores are spread. */
+static void trim_fallback_tree(const struct crash *c) {
+        const struct receiver_options *o = c->o;
+        _cleanup_close_ int rootfd = open(o->fallback_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return;
+        struct vacuum_result vr;
+        _cleanup_close_ int lock = store_lock(rootfd);
+        int r = lock < 0 ? lock : vacuum_tree(rootfd, o->settings, c->dirfd, c->stem, &vr);
+        if (r < 0)
+                log_warning_errno(r, "Cannot vacuum %s", o->fallback_root);
+        else if (vr.removed > 0)
+                log_warning("Removed %u old core(s) from %s (%llu bytes): its total is held to MaxUse=/KeepFree=",
+                            vr.removed, o->fallback_root, (unsigned long long) vr.freed);
+}
+
+/* Step 7: the outcome to the helper; only then may a held process go. The new core counts now:
+ * older ones are trimmed, never this one. */
+static void finish(struct crash *c) {
+        reply_outcome(c, 0, &c->res, c->name);
+        c->hold_fd = safe_close(c->hold_fd);
+        _cleanup_close_ int lock = store_lock(c->dirfd);
         if (lock >= 0)
-                vacuum_logged(dirfd, o->settings, stem);
+                vacuum_logged(c->dirfd, c->o->settings, c->stem);
         else
-                log_warning_errno(lock, "Cannot lock %s", o->settings->store);
+                log_warning_errno(lock, "Cannot lock %s", c->o->settings->store);
         lock = safe_close(lock);
-        /* The host's fallback store: the same limits over all its directories, so that no
-         * container can fill the host however its cores are spread. */
-        _cleanup_close_ int rootfd = o->fallback_root ? open(o->fallback_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -EBADF;
-        if (rootfd >= 0) {
-                struct vacuum_result vr;
-                lock = store_lock(rootfd);
-                r = lock < 0 ? lock : vacuum_tree(rootfd, o->settings, dirfd, stem, &vr);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot vacuum %s", o->fallback_root);
-                else if (vr.removed > 0)
-                        log_warning("Removed %u old core(s) from %s (%llu bytes): its total is held to MaxUse=/KeepFree=",
-                                    vr.removed, o->fallback_root, (unsigned long long) vr.freed);
-        }
-        reply_outcome(sock, 0, &res, name, now_monotonic_usec() + o->request_timeout_usec);
-        core_metadata_done(&md);
+        if (c->o->fallback_root)
+                trim_fallback_tree(c);
+}
+
+static int serve_crash(struct crash *c) {
+        int r = receive_request(c);
+        if (r < 0)
+                return r;
+        r = give_verdict(c);
+        if (r <= 0)
+                return r;
+        r = receive_handover(c);
+        if (r >= 0)
+                r = collect(c);
+        if (r >= 0)
+                r = store(c);
+        if (r < 0)
+                return r;
+        record(c);
+        finish(c);
         return 0;
+}
+
+int handle_connection(int sock, const struct receiver_options *o) {
+        int one = 1;
+        (void) setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+        struct crash c = {
+                .sock = sock,
+                .o = o,
+                .deadline = now_monotonic_usec() + o->request_timeout_usec,
+                .procfd = -EBADF,
+                .dirfd = -EBADF,
+                .core_fd = -EBADF,
+                .pidfd = -EBADF,
+                .hold_fd = -EBADF,
+        };
+        int r = serve_crash(&c);
+        crash_done(&c);
+        return r;
 }

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -51,77 +52,173 @@ int listen_socket_create(const char *path) {
         return TAKE_FD(fd);
 }
 
-static void reap(unsigned *children) {
+/*
+ * The accept loop's state. Every connection is served by a child process of its own (a handler);
+ * in init mode the loop also runs the command, reaps every orphan of the pid namespace and
+ * forwards signals to the command.
+ */
+struct server {
+        int listen_fd, sfd;
+        const struct receiver_options *o;
+        unsigned max_handlers, n_handlers;
+        pid_t *handlers;
+        pid_t app;       /* init mode: the command, 0 once reaped (or without one) */
+        bool init_mode;  /* the command ran: stop once it is reaped and every core is in */
+        int app_status;  /* its wait status */
+        bool stopping;   /* no new connections; done when the last handler is */
+        sigset_t old_mask;
+};
+
+static void forget_handler(struct server *s, pid_t pid, int status) {
+        for (unsigned i = 0; i < s->n_handlers; i++)
+                if (s->handlers[i] == pid) {
+                        s->handlers[i] = s->handlers[--s->n_handlers];
+                        if (WIFSIGNALED(status))
+                                log_error("Connection handler %d was killed by signal %d", (int) pid, WTERMSIG(status));
+                        return;
+                }
+        /* Neither a handler nor the command: an orphan the init mode adopted. Reaped, no more. */
+}
+
+static void reap(struct server *s) {
         int status;
         pid_t pid;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-                if (*children > 0)
-                        (*children)--;
-                if (WIFSIGNALED(status))
-                        log_error("Connection handler %d was killed by signal %d", (int) pid, WTERMSIG(status));
+                if (s->app > 0 && pid == s->app) {
+                        s->app = 0;
+                        s->app_status = status;
+                } else
+                        forget_handler(s, pid, status);
         }
 }
 
-int listen_loop(int listen_fd, unsigned max_children, const struct receiver_options *o) {
-        sigset_t mask, old;
-        unsigned children = 0;
-        bool stopping = false;
+static void on_signal(struct server *s, int signo) {
+        if (signo == SIGCHLD)
+                return;
+        /* In init mode every signal is the command's (docker stop, a terminal's ^C); the
+         * receiver ends when the command does. */
+        if (s->app > 0) {
+                (void) kill(s->app, signo);
+                return;
+        }
+        if ((signo == SIGTERM || signo == SIGINT) && !s->stopping) {
+                log_info("Stopping; waiting for %u crash(es) in flight", s->n_handlers);
+                s->stopping = true;
+        }
+}
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        if (sigprocmask(SIG_BLOCK, &mask, &old) < 0)
-                return negative_errno();
-        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0)
-                return negative_errno();
+static void read_signals(struct server *s) {
+        struct signalfd_siginfo si;
+        while (read(s->sfd, &si, sizeof(si)) == sizeof(si))
+                on_signal(s, (int) si.ssi_signo);
+        reap(s);
+}
 
-        while (!stopping || children > 0) {
+static void accept_one(struct server *s) {
+        int conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (conn < 0) {
+                if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+                        log_warning_errno(negative_errno(), "accept() failed");
+                return;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                /* Closing the connection makes the helper fall back: the core is not lost. */
+                log_error_errno(negative_errno(), "Cannot fork a connection handler");
+                safe_close(conn);
+                return;
+        }
+        if (pid == 0) {
+                safe_close(s->sfd);
+                safe_close(s->listen_fd);
+                sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
+                _exit(handle_connection(conn, s->o) < 0 ? 1 : 0);
+        }
+        s->handlers[s->n_handlers++] = pid;
+        safe_close(conn);
+}
+
+/* Is a connection waiting? In init mode, once the command is gone, a crash still being handed
+ * over is served before the receiver (the namespace's init) exits and takes it down. */
+static bool connection_pending(int listen_fd) {
+        struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+        return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+static bool server_done(struct server *s) {
+        if (s->init_mode && s->app == 0 && !s->stopping && s->n_handlers == 0 &&
+            !connection_pending(s->listen_fd))
+                s->stopping = true;
+        return s->stopping && s->n_handlers == 0;
+}
+
+static int server_run(struct server *s) {
+        while (!server_done(s)) {
+                bool may_accept = !s->stopping && s->n_handlers < s->max_handlers;
                 struct pollfd p[2] = {
-                        { .fd = sfd, .events = POLLIN },
-                        { .fd = listen_fd, .events = (!stopping && children < max_children) ? POLLIN : 0 },
+                        { .fd = s->sfd, .events = POLLIN },
+                        { .fd = s->listen_fd, .events = may_accept ? POLLIN : 0 },
                 };
                 if (poll(p, 2, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return negative_errno();
                 }
-                if (p[0].revents & POLLIN) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-                                        if (!stopping)
-                                                log_info("Stopping; waiting for %u crash(es) in flight", children);
-                                        stopping = true;
-                                }
-                        reap(&children);
-                }
-                if (!(p[1].revents & POLLIN))
-                        continue;
-
-                int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-                if (conn < 0) {
-                        if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
-                                log_warning_errno(negative_errno(), "accept() failed");
-                        continue;
-                }
-                pid_t pid = fork();
-                if (pid < 0) {
-                        /* Closing the connection makes the helper fall back: the core is not lost. */
-                        log_error_errno(negative_errno(), "Cannot fork a connection handler");
-                        safe_close(conn);
-                        continue;
-                }
-                if (pid == 0) {
-                        safe_close(sfd);
-                        safe_close(listen_fd);
-                        sigprocmask(SIG_SETMASK, &old, NULL);
-                        int r = handle_connection(conn, o);
-                        _exit(r < 0 ? 1 : 0);
-                }
-                children++;
-                safe_close(conn);
+                if (p[0].revents & POLLIN)
+                        read_signals(s);
+                if (may_accept && (p[1].revents & POLLIN))
+                        accept_one(s);
         }
         return 0;
+}
+
+/* Resident mode stops on SIGTERM/SIGINT; init mode takes every signal that can be forwarded
+ * (all but the ones the kernel sends for a fault of our own, and those that cannot be caught). */
+static void server_signals(bool init_mode, sigset_t *ret) {
+        sigemptyset(ret);
+        if (!init_mode) {
+                sigaddset(ret, SIGCHLD);
+                sigaddset(ret, SIGTERM);
+                sigaddset(ret, SIGINT);
+                return;
+        }
+        sigfillset(ret);
+        int keep[] = { SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT, SIGTTIN, SIGTTOU };
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                sigdelset(ret, keep[i]);
+}
+
+static int server_serve(int listen_fd, unsigned max_children, const struct receiver_options *o,
+                        const struct init_command *cmd, int *ret_status) {
+        _cleanup_free_ pid_t *handlers = calloc(max_children, sizeof(pid_t));
+        struct server s = { .listen_fd = listen_fd, .o = o, .max_handlers = max_children, .handlers = handlers };
+        sigset_t mask;
+        if (!handlers)
+                return -ENOMEM;
+        server_signals(cmd != NULL, &mask);
+        if (sigprocmask(SIG_BLOCK, &mask, &s.old_mask) < 0)
+                return negative_errno();
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0)
+                return negative_errno();
+        s.sfd = sfd;
+        if (cmd) {
+                int r = init_command_spawn(cmd, &s.old_mask, &s.app);
+                if (r < 0)
+                        return r;
+                s.init_mode = true;
+        }
+        int r = server_run(&s);
+        if (r >= 0 && ret_status)
+                *ret_status = s.app_status;
+        return r;
+}
+
+int listen_loop(int listen_fd, unsigned max_children, const struct receiver_options *o) {
+        return server_serve(listen_fd, max_children, o, NULL, NULL);
+}
+
+int init_loop(int listen_fd, unsigned max_children, const struct receiver_options *o, const struct init_command *cmd,
+              int *ret_status) {
+        return server_serve(listen_fd, max_children, o, cmd, ret_status);
 }

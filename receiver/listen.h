@@ -2,6 +2,7 @@
 #pragma once
 
 #include "connection.h"
+#include "init.h"
 
 /* Creates the listening socket at path (mode 0600; a stale socket there is replaced, anything
  * else is an error). Returns the socket. */
@@ -14,3 +15,12 @@ int listen_socket_create(const char *path);
  * backlog. Runs until SIGTERM or SIGINT, then waits for the children in flight.
  */
 int listen_loop(int listen_fd, unsigned max_children, const struct receiver_options *o);
+
+/*
+ * The same loop as the container's init: with the socket already listening, runs cmd as a child,
+ * forwards every signal it can to it, reaps every process that ends (orphans included), and
+ * returns once cmd has ended and every crash in flight (also one still waiting in the backlog) is
+ * stored and reported. *ret_status is cmd's wait status.
+ */
+int init_loop(int listen_fd, unsigned max_children, const struct receiver_options *o, const struct init_command *cmd,
+              int *ret_status);

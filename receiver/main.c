@@ -4,21 +4,24 @@
  * of the system it runs in (normally a container), under that system's limits.
  *
  * Modes: a socket-activated connection (Accept=yes), a socket-activated listening socket
- * (Accept=no), a resident daemon (--listen), or the host helper's fallback (--fallback, a
- * connection passed the same way as by socket activation).
+ * (Accept=no), a resident daemon (--listen), the container's init (--init -- CMD), or the host
+ * helper's fallback (--fallback, a connection passed the same way as by socket activation).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "connection.h"
+#include "init.h"
 #include "listen.h"
 #include "log.h"
 #include "logsink.h"
@@ -33,10 +36,44 @@
 #define DEFAULT_MAX_CONNECTIONS 64
 #define MAX_OVERRIDES 16
 
+/* Options that set a key of the settings file carry its name. */
+static const struct {
+        const char *option, *key;
+} setting_options[] = {
+        { "store", "Store" },
+        { "storage", "Storage" },
+        { "compress", "Compress" },
+        { "compress-level", "CompressLevel" },
+        { "process-size-max", "ProcessSizeMax" },
+        { "max-use", "MaxUse" },
+        { "keep-free", "KeepFree" },
+        { "max-cores-per-interval", "MaxCoresPerInterval" },
+        { "interval", "Interval" },
+};
+
+enum mode { MODE_ACTIVATED, MODE_LISTEN, MODE_INIT };
+
+struct args {
+        enum mode mode;
+        const char *listen_path, *config_path, *user, *group, *release;
+        bool background;
+        unsigned max_connections;
+        struct {
+                const char *key, *value, *option;
+        } overrides[MAX_OVERRIDES];
+        size_t n_overrides;
+        char **command; /* --init: the command after "--" */
+};
+
 static void help(void) {
         printf("Usage: core_pipe-receiver [OPTIONS]\n"
+               "       core_pipe-receiver --init [OPTIONS] -- COMMAND [ARGUMENTS...]\n"
                "Stores core dumps handed over by the core_pipe host helper.\n\n"
                "  --listen [PATH]          run as a resident daemon on PATH (default %s)\n"
+               "  --background             with --listen: go to the background once listening\n"
+               "  --init                   be the container's init: listen, then run COMMAND\n"
+               "  --user=USER --group=GROUP  with --init: run COMMAND as USER (and its groups)\n"
+               "  --release=auto|read|store  when a crashed process may go (default auto)\n"
                "  --config=FILE            settings file (default %s)\n"
                "  --max-connections=N      crashes handled at once (default %d)\n"
                "  --fallback               started by the host helper as its fallback\n"
@@ -47,29 +84,132 @@ static void help(void) {
                "  --max-cores-per-interval=N  --interval=TIMESPAN\n"
                "  -h, --help               show this help\n"
                "  --version                show the version\n\n"
-               "Without --listen, the socket comes from the service manager (LISTEN_FDS).\n"
+               "Without --listen or --init, the socket comes from the service manager (LISTEN_FDS).\n"
                "See core_pipe-receiver(8).\n",
                CP_SOCKET_PATH, CORE_PIPE_RECEIVER_CONFIG_PATH, DEFAULT_MAX_CONNECTIONS);
 }
 
-int main(int argc, char *argv[]) {
-        enum { ARG_LISTEN = 0x100, ARG_CONFIG, ARG_FALLBACK, ARG_FALLBACK_ROOT, ARG_MAX_CONN, ARG_VERSION, ARG_SETTING };
-        /* Options that set a key of the settings file carry its name in flag's place. */
-        static const struct {
-                const char *option, *key;
-        } setting_options[] = {
-                { "store", "Store" },
-                { "storage", "Storage" },
-                { "compress", "Compress" },
-                { "compress-level", "CompressLevel" },
-                { "process-size-max", "ProcessSizeMax" },
-                { "max-use", "MaxUse" },
-                { "keep-free", "KeepFree" },
-                { "max-cores-per-interval", "MaxCoresPerInterval" },
-                { "interval", "Interval" },
-        };
+static int usage_error(const char *fmt, ...) _printf_(1, 2);
+static int usage_error(const char *fmt, ...) {
+        va_list ap;
+        fprintf(stderr, "core_pipe-receiver: ");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return 2;
+}
+
+enum {
+        ARG_LISTEN = 0x100,
+        ARG_BACKGROUND,
+        ARG_INIT,
+        ARG_USER,
+        ARG_GROUP,
+        ARG_RELEASE,
+        ARG_CONFIG,
+        ARG_FALLBACK,
+        ARG_FALLBACK_ROOT,
+        ARG_MAX_CONN,
+        ARG_VERSION,
+        ARG_SETTING,
+};
+
+/* Both "--listen=PATH" and "--listen PATH"; a bare "--listen" takes the default. Only an
+ * absolute path is taken as the separate argument. */
+static int take_listen_path(int argc, char *argv[], struct args *a) {
+        if (optarg)
+                a->listen_path = optarg;
+        else if (optind < argc && argv[optind][0] == '/')
+                a->listen_path = argv[optind++];
+        else
+                a->listen_path = CP_SOCKET_PATH;
+        if (a->listen_path[0] != '/')
+                return usage_error("--listen=%s: must be an absolute path", a->listen_path);
+        return 0;
+}
+
+/* One option (getopt's c); 0 to go on, else the exit status (-1: exit 0 after --help). */
+static int take_option(int c, int argc, char *argv[], struct args *a, struct receiver_options *o) {
+        uint32_t v;
+        switch (c) {
+        case ARG_LISTEN:
+                if (a->mode != MODE_INIT)
+                        a->mode = MODE_LISTEN;
+                return take_listen_path(argc, argv, a);
+        case ARG_BACKGROUND:
+                a->background = true;
+                return 0;
+        case ARG_INIT:
+                a->mode = MODE_INIT;
+                return 0;
+        case ARG_USER:
+                a->user = optarg;
+                return 0;
+        case ARG_GROUP:
+                a->group = optarg;
+                return 0;
+        case ARG_RELEASE:
+                a->release = optarg;
+                return 0;
+        case ARG_CONFIG:
+                a->config_path = optarg;
+                return 0;
+        case ARG_FALLBACK:
+                o->fallback = true;
+                return 0;
+        case ARG_FALLBACK_ROOT:
+                if (optarg[0] != '/')
+                        return usage_error("--fallback-root=%s: must be an absolute path", optarg);
+                o->fallback_root = optarg;
+                return 0;
+        case ARG_MAX_CONN:
+                if (parse_uint32(optarg, &v) < 0 || v < 1 || v > 4096)
+                        return usage_error("--max-connections=%s: expected 1..4096", optarg);
+                a->max_connections = v;
+                return 0;
+        case 'h':
+                help();
+                return -1;
+        case ARG_VERSION:
+                printf("core_pipe-receiver %s\n", CORE_PIPE_VERSION);
+                return -1;
+        }
+        if (c < ARG_SETTING || c >= ARG_SETTING + (int) ELEMENTSOF(setting_options) || a->n_overrides >= MAX_OVERRIDES)
+                return 2;
+        a->overrides[a->n_overrides].key = setting_options[c - ARG_SETTING].key;
+        a->overrides[a->n_overrides].option = setting_options[c - ARG_SETTING].option;
+        a->overrides[a->n_overrides++].value = optarg;
+        return 0;
+}
+
+/* What the options say together; 0, or the exit status. */
+static int check_args(int argc, char *argv[], struct args *a) {
+        if (a->mode == MODE_INIT) {
+                if (optind >= argc)
+                        return usage_error("--init needs a command: --init [OPTIONS] -- COMMAND [ARGUMENTS...]");
+                a->command = argv + optind;
+                if (!a->listen_path)
+                        a->listen_path = CP_SOCKET_PATH;
+                return 0;
+        }
+        if (optind < argc)
+                return usage_error("unexpected argument \"%s\"", argv[optind]);
+        if (a->user || a->group)
+                return usage_error("--user= and --group= go with --init");
+        if (a->background && a->mode != MODE_LISTEN)
+                return usage_error("--background goes with --listen");
+        return 0;
+}
+
+static int parse_args(int argc, char *argv[], struct args *a, struct receiver_options *o) {
         struct option options[32] = {
                 { "listen", optional_argument, NULL, ARG_LISTEN },
+                { "background", no_argument, NULL, ARG_BACKGROUND },
+                { "init", no_argument, NULL, ARG_INIT },
+                { "user", required_argument, NULL, ARG_USER },
+                { "group", required_argument, NULL, ARG_GROUP },
+                { "release", required_argument, NULL, ARG_RELEASE },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "fallback", no_argument, NULL, ARG_FALLBACK },
                 { "fallback-root", required_argument, NULL, ARG_FALLBACK_ROOT },
@@ -77,116 +217,157 @@ int main(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
         };
-        size_t n_options = 7;
-        for (size_t i = 0; i < ELEMENTSOF(setting_options); i++)
-                options[n_options++] = (struct option) { setting_options[i].option, required_argument, NULL,
-                                                         ARG_SETTING + (int) i };
-        struct {
-                const char *key, *value, *option;
-        } overrides[MAX_OVERRIDES];
-        size_t n_overrides = 0;
-        const char *listen_path = NULL, *config_path = CORE_PIPE_RECEIVER_CONFIG_PATH;
-        unsigned max_connections = DEFAULT_MAX_CONNECTIONS;
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        struct receiver_settings settings;
-        struct receiver_options o = {
-                .store_opts = {
-                        .workers = (int) MAX(1, MIN(cpus, 4)),
-                        .chunk_size = 2 * 1024 * 1024,
-                },
-                .request_timeout_usec = 10 * USEC_PER_SEC,
-        };
-        char err[768];
-        uint32_t v;
+        size_t n = 12;
         int c, r;
+        for (size_t i = 0; i < ELEMENTSOF(setting_options); i++)
+                options[n++] = (struct option) { setting_options[i].option, required_argument, NULL, ARG_SETTING + (int) i };
+        /* "+": options end at the first argument that is not one (the command of --init). */
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                if ((r = take_option(c, argc, argv, a, o)) != 0)
+                        return r;
+        return check_args(argc, argv, a);
+}
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case ARG_LISTEN:
-                        /* Both "--listen=PATH" and "--listen PATH"; a bare "--listen" takes the
-                         * default. Only an absolute path is taken as the separate argument. */
-                        if (optarg)
-                                listen_path = optarg;
-                        else if (optind < argc && argv[optind][0] == '/')
-                                listen_path = argv[optind++];
-                        else
-                                listen_path = CP_SOCKET_PATH;
-                        if (listen_path[0] != '/') {
-                                fprintf(stderr, "core_pipe-receiver: --listen=%s: must be an absolute path\n", listen_path);
-                                return 2;
-                        }
-                        break;
-                case ARG_CONFIG:
-                        config_path = optarg;
-                        break;
-                case ARG_FALLBACK:
-                        o.fallback = true;
-                        break;
-                case ARG_FALLBACK_ROOT:
-                        if (optarg[0] != '/') {
-                                fprintf(stderr, "core_pipe-receiver: --fallback-root=%s: must be an absolute path\n", optarg);
-                                return 2;
-                        }
-                        o.fallback_root = optarg;
-                        break;
-                case ARG_MAX_CONN:
-                        if (parse_uint32(optarg, &v) < 0 || v < 1 || v > 4096) {
-                                fprintf(stderr, "core_pipe-receiver: --max-connections=%s: expected 1..4096\n", optarg);
-                                return 2;
-                        }
-                        max_connections = v;
-                        break;
-                case 'h':
-                        help();
-                        return 0;
-                case ARG_VERSION:
-                        printf("core_pipe-receiver %s\n", CORE_PIPE_VERSION);
-                        return 0;
-                default:
-                        if (c >= ARG_SETTING && c < ARG_SETTING + (int) ELEMENTSOF(setting_options) &&
-                            n_overrides < MAX_OVERRIDES) {
-                                overrides[n_overrides].key = setting_options[c - ARG_SETTING].key;
-                                overrides[n_overrides].option = setting_options[c - ARG_SETTING].option;
-                                overrides[n_overrides++].value = optarg;
-                                break;
-                        }
-                        return 2;
-                }
-        if (optind < argc) {
-                fprintf(stderr, "core_pipe-receiver: unexpected argument \"%s\"\n", argv[optind]);
-                return 2;
-        }
-
-        /* A resident daemon keeps nothing of whoever started it beyond stdio: an inherited pipe
-         * would hold that shell's or container runtime's reader open for as long as we run. */
-        if (listen_path)
-                (void) close_range(3, ~0U, 0);
-
-        /* The file first, then the command line over it; either way a bad value stops us. */
-        settings_defaults(&settings);
-        r = settings_load(config_path, &settings, err, sizeof(err));
-        if (r < 0) {
+/* The file first, then the command line over it; either way a bad value stops us. */
+static int load_settings(const struct args *a, const struct receiver_options *o, struct receiver_settings *ret) {
+        char err[768];
+        settings_defaults(ret);
+        if (settings_load(a->config_path, ret, err, sizeof(err)) < 0) {
                 fprintf(stderr, "core_pipe-receiver: %s; not starting\n", err);
-                if (o.fallback)
+                if (o->fallback)
                         hostlog_sendf(LOG_ERR, "core_pipe-receiver", "%s; not starting", err);
                 return 1;
         }
-        for (size_t i = 0; i < n_overrides; i++) {
+        for (size_t i = 0; i < a->n_overrides; i++) {
                 const char *expect = NULL;
-                if (settings_set(&settings, overrides[i].key, overrides[i].value, &expect) < 0) {
-                        fprintf(stderr, "core_pipe-receiver: --%s=%s is invalid: expected %s\n", overrides[i].option,
-                                overrides[i].value, expect);
-                        return 2;
-                }
+                if (settings_set(ret, a->overrides[i].key, a->overrides[i].value, &expect) < 0)
+                        return usage_error("--%s=%s is invalid: expected %s", a->overrides[i].option,
+                                           a->overrides[i].value, expect);
         }
+        return 0;
+}
+
+/* --release=: "auto" chooses by mode. The host's fallback is never in the crashed process's pid
+ * namespace; a resident daemon cannot know what the namespace's init does when a process ends;
+ * the receiver as the init, or a service manager's, outlives everything but pid 1. */
+static int resolve_release(const struct args *a, struct receiver_options *o) {
+        const char *r = a->release ? a->release : "auto";
+        if (strcmp(r, "read") == 0)
+                o->release = RELEASE_AFTER_READ;
+        else if (strcmp(r, "store") == 0)
+                o->release = RELEASE_AFTER_STORE;
+        else if (strcmp(r, "auto") != 0)
+                return usage_error("--release=%s: expected auto, read or store", r);
+        else if (o->fallback)
+                o->release = RELEASE_AFTER_READ;
+        else if (a->mode == MODE_LISTEN)
+                o->release = RELEASE_AFTER_STORE;
+        else
+                o->release = RELEASE_AFTER_STORE_IF_PID1;
+        return 0;
+}
+
+static int open_listener(const char *path) {
+        int fd = listen_socket_create(path);
+        if (fd < 0)
+                return log_error_errno(fd, "Cannot listen on %s%s", path,
+                                       fd == -EEXIST ? " (exists and is not a socket)" : "");
+        return fd;
+}
+
+static int run_listen(const struct args *a, const struct receiver_options *o) {
+        _cleanup_close_ int fd = open_listener(a->listen_path);
+        if (fd < 0)
+                return 1;
+        /* Listening already: whoever started us may go on (an entrypoint then execs its app). */
+        if (a->background) {
+                pid_t pid = fork();
+                if (pid < 0)
+                        return log_error_errno(negative_errno(), "Cannot go to the background"), 1;
+                if (pid > 0)
+                        _exit(0);
+        }
+        log_info("Listening on %s, storing cores in %s", a->listen_path, o->settings->store);
+        (void) sd_notify(0, "READY=1\nSTATUS=Waiting for crashes");
+        int r = listen_loop(fd, a->max_connections, o);
+        (void) unlink(a->listen_path);
+        if (r < 0)
+                return log_error_errno(r, "Listening on %s failed", a->listen_path), 1;
+        return 0;
+}
+
+static int run_init(const struct args *a, const struct receiver_options *o, const struct rlimit *core_limit) {
+        struct init_command cmd = { .argv = a->command, .core_limit = *core_limit };
+        char err[512];
+        if (init_command_resolve_user(&cmd, a->user, a->group, err, sizeof(err)) < 0)
+                return usage_error("%s", err);
+        _cleanup_close_ int fd = open_listener(a->listen_path);
+        if (fd < 0)
+                return 1;
+        /* Not the namespace's pid 1 (under another init, e.g. docker run --init): orphans of the
+         * command are still ours to reap. */
+        if (getpid() != 1)
+                (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+        int status = 0;
+        int r = init_loop(fd, a->max_connections, o, &cmd, &status);
+        (void) unlink(a->listen_path);
+        if (r < 0)
+                return log_error_errno(r, "Cannot run %s", a->command[0]), r == -ENOENT ? 127 : 126;
+        return init_exit_status(status);
+}
+
+static int run_activated(const struct args *a, const struct receiver_options *o) {
+        int r = sd_listen_fds(1);
+        if (r < 0)
+                return log_error_errno(r, "Invalid socket activation (LISTEN_FDS)"), 1;
+        if (r == 0) {
+                log_error("No socket passed by the service manager; use --listen or --init to run without one");
+                return 2;
+        }
+        if (r > 1)
+                return log_error("Expected one socket from the service manager, got %d", r), 1;
+        int fd = SD_LISTEN_FDS_START;
+        if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 1) > 0) {
+                (void) sd_notify(0, "READY=1");
+                r = listen_loop(fd, a->max_connections, o);
+                if (r < 0)
+                        return log_error_errno(r, "Serving the passed socket failed"), 1;
+                return 0;
+        }
+        if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 0) <= 0)
+                return log_error("The passed descriptor is not an AF_UNIX SOCK_SEQPACKET socket"), 1;
+        return handle_connection(fd, o) < 0 ? 1 : 0;
+}
+
+int main(int argc, char *argv[]) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        struct args a = { .config_path = CORE_PIPE_RECEIVER_CONFIG_PATH, .max_connections = DEFAULT_MAX_CONNECTIONS };
+        struct receiver_settings settings;
+        struct receiver_options o = {
+                .store_opts = { .workers = (int) MAX(1, MIN(cpus, 4)), .chunk_size = 2 * 1024 * 1024 },
+                .request_timeout_usec = 10 * USEC_PER_SEC,
+                .settings = &settings,
+        };
+        struct rlimit core_limit = { 0, 0 };
+
+        int r = parse_args(argc, argv, &a, &o);
+        if (r != 0)
+                return r < 0 ? 0 : r;
+        /* A resident daemon keeps nothing of whoever started it beyond stdio: an inherited pipe
+         * would hold that shell's or container runtime's reader open for as long as we run. */
+        if (a.mode == MODE_LISTEN)
+                (void) close_range(3, ~0U, 0);
+        if ((r = load_settings(&a, &o, &settings)) != 0 || (r = resolve_release(&a, &o)) != 0)
+                return r;
         o.store_opts.compress = settings.compress;
         o.store_opts.compress_level = settings.compress_level;
-        o.settings = &settings;
 
         /* A crash of the receiver must not come back to it through core_pattern, and nothing
-         * should attach to a process that holds other processes' memory. */
+         * should attach to a process that holds other processes' memory. The hard limit stays:
+         * the command of --init gets the limit we were started with. */
+        (void) getrlimit(RLIMIT_CORE, &core_limit);
         (void) prctl(PR_SET_DUMPABLE, 0);
-        (void) setrlimit(RLIMIT_CORE, &(struct rlimit) { 0, 0 });
+        (void) setrlimit(RLIMIT_CORE, &(struct rlimit) { 0, core_limit.rlim_max });
         signal(SIGPIPE, SIG_IGN);
 
         log_set_target(log_default_target());
@@ -195,51 +376,12 @@ int main(int argc, char *argv[]) {
                 log_set_target(LOG_TARGET_HOST);
                 log_set_max_level(LOG_WARNING);
         }
-
-        if (listen_path) {
-                _cleanup_close_ int fd = listen_socket_create(listen_path);
-                if (fd < 0) {
-                        log_error_errno(fd, "Cannot listen on %s%s", listen_path,
-                                        fd == -EEXIST ? " (exists and is not a socket)" : "");
-                        return 1;
-                }
-                log_info("Listening on %s, storing cores in %s", listen_path, settings.store);
-                (void) sd_notify(0, "READY=1\nSTATUS=Waiting for crashes");
-                r = listen_loop(fd, max_connections, &o);
-                (void) unlink(listen_path);
-                if (r < 0) {
-                        log_error_errno(r, "Listening on %s failed", listen_path);
-                        return 1;
-                }
-                return 0;
+        switch (a.mode) {
+        case MODE_LISTEN:
+                return run_listen(&a, &o);
+        case MODE_INIT:
+                return run_init(&a, &o, &core_limit);
+        default:
+                return run_activated(&a, &o);
         }
-
-        r = sd_listen_fds(1);
-        if (r < 0) {
-                log_error_errno(r, "Invalid socket activation (LISTEN_FDS)");
-                return 1;
-        }
-        if (r == 0) {
-                log_error("No socket passed by the service manager; use --listen to run as a daemon");
-                return 2;
-        }
-        if (r > 1) {
-                log_error("Expected one socket from the service manager, got %d", r);
-                return 1;
-        }
-        int fd = SD_LISTEN_FDS_START;
-        if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 1) > 0) {
-                (void) sd_notify(0, "READY=1");
-                r = listen_loop(fd, max_connections, &o);
-                if (r < 0) {
-                        log_error_errno(r, "Serving the passed socket failed");
-                        return 1;
-                }
-                return 0;
-        }
-        if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 0) <= 0) {
-                log_error("The passed descriptor is not an AF_UNIX SOCK_SEQPACKET socket");
-                return 1;
-        }
-        return handle_connection(fd, &o) < 0 ? 1 : 0;
 }

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#include "policy.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "macro.h"
+
+static bool decide(struct verdict *v, uint32_t verdict, int level, const char *reason, const char *note) {
+        v->verdict = verdict;
+        v->level = level;
+        snprintf(v->reason, sizeof(v->reason), "%s", reason);
+        snprintf(v->note, sizeof(v->note), "%s", note);
+        return true;
+}
+
+bool policy_before_store(const struct crash_facts *f, struct verdict *ret) {
+        /* A privileged dump (suid_dumpable=2) is for host root's eyes only: only the host's
+         * fallback receiver stores one. The helper never forwards it; this is the second wall. */
+        if (f->dump_mode != 1 && !f->fallback) {
+                char reason[64];
+                snprintf(reason, sizeof(reason), "privileged dump (dump mode %u) is not forwarded", f->dump_mode);
+                return decide(ret, CP_VERDICT_REFUSE, LOG_WARNING, reason, reason);
+        }
+        /* The kernel does not apply RLIMIT_CORE to a pipe: the receiver does. */
+        if (f->core_limit == 0)
+                return decide(ret, CP_VERDICT_SKIP, LOG_INFO, "RLIMIT_CORE is 0, no core stored",
+                              "RLIMIT_CORE is 0 (ulimit -c 0), so no core was stored");
+        if (f->storage == STORAGE_NONE)
+                return decide(ret, CP_VERDICT_SKIP, LOG_INFO, "Storage=none: cores are not kept",
+                              "Storage=none, so no core was stored");
+        return false;
+}
+
+void policy_with_store(const struct store_facts *s, struct verdict *ret) {
+        char reason[CP_TEXT_MAX + 1], note[CP_TEXT_MAX + 64];
+
+        /* A store we cannot use: the host's fallback policy applies. */
+        if (s->open_error < 0) {
+                snprintf(reason, sizeof(reason), "store %s unavailable: %s", s->store, strerror(-s->open_error));
+                decide(ret, CP_VERDICT_REFUSE, LOG_ERR, reason, reason);
+                return;
+        }
+        /* A crash loop must not fill the store nor the host's: skipped, and logged. */
+        if (s->over_rate) {
+                snprintf(reason, sizeof(reason), "rate limit: %u cores in the last %llus (MaxCoresPerInterval=%u)",
+                         s->recent, (unsigned long long) (s->interval_usec / USEC_PER_SEC), s->max_per_interval);
+                snprintf(note, sizeof(note), "core not stored: %s", reason);
+                decide(ret, CP_VERDICT_SKIP, LOG_WARNING, reason, note);
+                return;
+        }
+        /* Not a byte fits within KeepFree=: refused before the first byte, so that the host's
+         * fallback policy applies instead of a core cut to nothing. */
+        if (s->no_room) {
+                snprintf(reason, sizeof(reason), "store %s full: %llu bytes free, KeepFree=%llu", s->store,
+                         (unsigned long long) s->free_bytes, (unsigned long long) s->keep_free);
+                decide(ret, CP_VERDICT_REFUSE, LOG_WARNING, reason, reason);
+                return;
+        }
+        decide(ret, CP_VERDICT_SEND, LOG_INFO, "", "");
+}
