@@ -186,13 +186,18 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 return skip_crash(sock, procfd, &md, comm, o, LOG_INFO, "Storage=none: cores are not kept",
                                   "Storage=none, so no core was stored", deadline);
 
-        _cleanup_close_ int dirfd = open_store_dir(o->settings->store);
+        char note[512];
+        _cleanup_close_ int dirfd = open_store_dir(o->settings->store, note, sizeof(note));
         if (dirfd < 0) {
-                snprintf(reason, sizeof(reason), "store %s unavailable: %s", o->settings->store, strerror(-dirfd));
+                if (!note[0])
+                        snprintf(note, sizeof(note), "store %s unavailable: %s", o->settings->store, strerror(-dirfd));
+                snprintf(reason, sizeof(reason), "%s", note);
                 (void) reply_verdict(sock, CP_VERDICT_REFUSE, reason, deadline);
-                return log_error_errno(dirfd, "Cannot store core of pid %d (%s): %s", (int) cred.pid, comm,
-                                       o->settings->store);
+                return log_error_errno(dirfd, "Cannot store core of pid %d (%s): %s", (int) cred.pid, comm, note);
         }
+        if (note[0])
+                log_warning("%s", note);
+        uint64_t budget = UINT64_MAX;
 
         /* Under the store's lock, shared with every other receiver of this store: the rate
          * limit (refused before a byte is read), then room for this core. */
@@ -212,6 +217,21 @@ int handle_connection(int sock, const struct receiver_options *o) {
                         log_warning_errno(r, "Rate limit state of %s unusable; admitting pid %d", o->settings->store,
                                           (int) cred.pid);
                 vacuum_logged(dirfd, o->settings, NULL);
+                /* No room at all within KeepFree=: refused before the first byte, so that the
+                 * helper's fallback applies; otherwise the core may take at most the budget. */
+                struct store_space sp;
+                r = store_room(dirfd, o->settings, &sp);
+                if (r == 0) {
+                        snprintf(reason, sizeof(reason), "store full: %llu bytes free, KeepFree=%llu",
+                                 (unsigned long long) sp.free, (unsigned long long) sp.keep_free);
+                        (void) reply_verdict(sock, CP_VERDICT_REFUSE, reason, deadline);
+                        return log_error_errno(-ENOSPC, "Refusing the core of pid %d (%s): %s in %s", (int) cred.pid,
+                                               comm, reason, o->settings->store);
+                }
+                if (r < 0)
+                        log_warning_errno(r, "Cannot tell the free space of %s", o->settings->store);
+                else
+                        budget = sp.budget;
         }
 
         r = reply_verdict(sock, CP_VERDICT_SEND, NULL, deadline);
@@ -261,7 +281,7 @@ int handle_connection(int sock, const struct receiver_options *o) {
         /* The smaller of the process's RLIMIT_CORE and our ProcessSizeMax=. */
         uint64_t limit = MIN(req.core_limit, o->settings->process_size_max);
         const char *cap = req.core_limit <= o->settings->process_size_max ? "RLIMIT_CORE" : "ProcessSizeMax";
-        r = store_core(dirfd, name, &core_fd, limit, &o->store_opts, &res);
+        r = store_core(dirfd, name, &core_fd, limit, budget, &o->store_opts, &res);
         if (r < 0) {
                 core_metadata_done(&md);
                 reply_outcome(sock, r, NULL, "storing the core failed", deadline);
@@ -288,12 +308,14 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) cred.pid, json_name);
 
         const char *sig = signal_name(md.signal);
+        bool cut_by_space = res.truncated_reason && strcmp(res.truncated_reason, STORE_CUT_NO_SPACE) == 0;
         report_crash(LOG_INFO, &md, o->settings->store, name, &res,
                      "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
                      "stored%s%s)",
                      (int) md.pid, comm, (unsigned) md.uid, md.signal, sig ? sig : "?", o->settings->store, name,
                      (unsigned long long) res.core_size, (unsigned long long) res.stored_size,
-                     res.truncated ? ", truncated at " : "", res.truncated ? cap : "");
+                     !res.truncated ? "" : cut_by_space ? ", truncated: out of space" : ", truncated at ",
+                     res.truncated && !cut_by_space ? cap : "");
         hold_fd = safe_close(hold_fd);
         /* The new core counts now: trim older ones, never this one. */
         _cleanup_close_ int lock = store_lock(dirfd);
