@@ -274,14 +274,21 @@ int store_file_atomic(int dirfd, const char *name, const void *data, size_t len)
  * of the newest window is started, and the window before it (whose writeback was started one
  * step earlier) is waited for and dropped from the cache.
  *
- * Running out of space is not an error but a cut: the output remembers where the last whole
- * frame ends among the bytes known to be in the file (safe), so that the file can be cut back
- * there and still be a valid zstd stream, whatever write failed and however much was staged.
+ * Running out of space is not an error but a cut. The output knows where each whole frame
+ * ends: "safe" is the end of the last whole frame among the bytes known to be in the file,
+ * "pending" the ends of frames still staged. Whatever write fails, and wherever, the file can
+ * be cut back to safe and is still a valid zstd stream.
  */
 #define DIRECT_ALIGN 4096U
 #define DIRECT_BUFFER (1U << 20)
 #define WRITEBACK_WINDOW (8U << 20)
 #define CUT_CHUNK_MIN (64U << 10)
+#define PENDING_MAX 64
+
+struct frame_end {
+        uint64_t end;    /* offset in the file */
+        uint64_t end_in; /* offset in the core */
+};
 
 struct output {
         int fd;
@@ -294,9 +301,11 @@ struct output {
         uint64_t written; /* bytes in the file */
         uint64_t started; /* without direct: writeback started up to here */
         uint64_t dropped; /* without direct: written back and dropped up to here */
-        uint64_t end, end_in;   /* end of the last whole frame accepted, and its uncompressed offset */
-        uint64_t safe, safe_in; /* the same for the last whole frame known to be in the file */
-        uint64_t earlier[8][2]; /* safe and safe_in before the last promotions, newest first */
+        uint64_t end_in;  /* bytes of the core in the whole frames accepted */
+        struct frame_end safe;
+        struct frame_end pending[PENDING_MAX]; /* oldest first, all past written */
+        size_t n_pending;
+        struct frame_end earlier[8]; /* safe before its last advances, newest first */
         bool cut; /* out of space (budget or file system): no more bytes, keep what is whole */
 };
 
@@ -327,16 +336,27 @@ static int output_leave_direct(struct output *o) {
         return 0;
 }
 
-/* Every whole frame accepted is in the file now. The last few such points are remembered, so
- * that a cut can go back further to leave room for the record. */
-static void output_promote(struct output *o) {
-        if (o->safe == o->end)
-                return;
+static void output_set_safe(struct output *o, struct frame_end fe) {
         memmove(o->earlier + 1, o->earlier, sizeof(o->earlier) - sizeof(o->earlier[0]));
-        o->earlier[0][0] = o->safe;
-        o->earlier[0][1] = o->safe_in;
-        o->safe = o->end;
-        o->safe_in = o->end_in;
+        o->earlier[0] = o->safe;
+        o->safe = fe;
+}
+
+/* n more bytes are in the file: the frames that end there now are safe. */
+static void output_advance(struct output *o, size_t n) {
+        size_t k = 0;
+        o->written += n;
+        if (o->raw) {
+                o->safe = (struct frame_end) { o->written, o->written };
+                return;
+        }
+        while (k < o->n_pending && o->pending[k].end <= o->written)
+                k++;
+        if (k == 0)
+                return;
+        output_set_safe(o, o->pending[k - 1]);
+        memmove(o->pending, o->pending + k, (o->n_pending - k) * sizeof(o->pending[0]));
+        o->n_pending -= k;
 }
 
 /* write() until done, counting what reached the file even when a later write fails. An out of
@@ -353,17 +373,18 @@ static int output_write_counted(struct output *o, const uint8_t *p, size_t len) 
                 }
                 p += n;
                 len -= (size_t) n;
-                o->written += (uint64_t) n;
+                output_advance(o, (size_t) n);
         }
         return 0;
 }
 
-/* Writes the staging buffer; falls back to the page cache if the file system refuses. */
-static int output_flush_stage(struct output *o) {
+/* Writes stage[0..upto) (O_DIRECT while the file system takes it, else through the cache) and
+ * moves what follows to the start of the stage. */
+static int output_flush_stage(struct output *o, size_t upto) {
         size_t done = 0;
         int r = 0;
-        while (o->direct && done < o->staged) {
-                ssize_t n = write(o->fd, o->stage + done, o->staged - done);
+        while (o->direct && done < upto) {
+                ssize_t n = write(o->fd, o->stage + done, upto - done);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno != EINVAL) {
@@ -373,7 +394,7 @@ static int output_flush_stage(struct output *o) {
                 }
                 if (n > 0) {
                         done += (size_t) n;
-                        o->written += (uint64_t) n;
+                        output_advance(o, (size_t) n);
                 }
                 /* EINVAL (alignment not accepted) or a short write (the disk filling up):
                  * the rest goes through the cache, which also reports the real error. */
@@ -384,17 +405,18 @@ static int output_flush_stage(struct output *o) {
                 }
         }
         if (r >= 0)
-                r = output_write_counted(o, o->stage + done, o->staged - done);
-        o->staged = 0;
-        if (r >= 0)
-                output_promote(o); /* all accepted bytes are in the file */
-        return r;
+                r = output_write_counted(o, o->stage + done, upto - done);
+        if (r < 0) {
+                o->staged = 0; /* lost: the file ends at safe or before */
+                return r;
+        }
+        memmove(o->stage, o->stage + upto, o->staged - upto);
+        o->staged -= upto;
+        return 0;
 }
 
 static int output_write(struct output *o, const void *data, size_t len) {
         const uint8_t *p = data;
-        if (o->cut)
-                return -ENOSPC;
         o->total += len;
         while (len > 0 && o->direct) {
                 size_t k = MIN(len, DIRECT_BUFFER - o->staged);
@@ -403,7 +425,7 @@ static int output_write(struct output *o, const void *data, size_t len) {
                 p += k;
                 len -= k;
                 if (o->staged == DIRECT_BUFFER) {
-                        int r = output_flush_stage(o);
+                        int r = output_flush_stage(o, o->staged);
                         if (r < 0)
                                 return r;
                 }
@@ -417,27 +439,46 @@ static int output_write(struct output *o, const void *data, size_t len) {
         return 0;
 }
 
-/* A whole frame (or with raw, a run of bytes) holding in_len bytes of the core. */
+/* A whole frame ends at total. While it is staged, its end waits in pending; with many small
+ * frames staged, the aligned part of the stage is written early to make room. */
+static int output_frame_end(struct output *o) {
+        if (o->raw)
+                return 0; /* output_advance() keeps up */
+        if (o->written == o->total) {
+                output_set_safe(o, (struct frame_end) { o->total, o->end_in });
+                return 0;
+        }
+        if (o->n_pending == PENDING_MAX) {
+                int r = output_flush_stage(o, o->staged & ~((size_t) DIRECT_ALIGN - 1));
+                if (r < 0)
+                        return r;
+        }
+        if (o->n_pending == PENDING_MAX) { /* all in the last unaligned bytes: forget the oldest */
+                memmove(o->pending, o->pending + 1, (PENDING_MAX - 1) * sizeof(o->pending[0]));
+                o->n_pending--;
+        }
+        o->pending[o->n_pending++] = (struct frame_end) { o->total, o->end_in };
+        return 0;
+}
+
+/* A whole frame (or with raw, a run of bytes) holding in_len bytes of the core. Past the
+ * budget a frame is not written at all (raw bytes up to the budget are). */
 static int output_put(struct output *o, const void *data, size_t len, size_t in_len) {
         if (o->cut)
                 return -ENOSPC;
         if (len > o->budget - o->total) {
-                if (!o->raw) {
-                        o->cut = true; /* this frame would not fit: the file ends before it */
+                o->cut = true;
+                if (!o->raw)
                         return -ENOSPC;
-                }
                 len = in_len = (size_t) (o->budget - o->total);
-                o->cut = len == 0;
         }
         int r = output_write(o, data, len);
         if (r < 0)
                 return r;
-        o->end = o->total;
         o->end_in += in_len;
-        if (o->staged == 0)
-                output_promote(o);
-        if (o->total == o->budget && o->raw)
-                o->cut = true;
+        r = output_frame_end(o);
+        if (r < 0)
+                return r;
         return o->cut ? -ENOSPC : 0;
 }
 
@@ -454,33 +495,36 @@ static int output_finish(struct output *o) {
                 if (r < 0)
                         return r;
         }
-        return output_flush_stage(o);
+        return output_flush_stage(o, o->staged);
 }
 
 /*
  * After a cut: the file ends at the last whole frame known to be in it (without compression,
- * at its last written byte), whatever partial frame or staged bytes came after. The caller
- * has joined the compressor's threads: nothing writes any more.
+ * at its last written byte), whatever partial frame or staged bytes came after. If it was the
+ * file system that ran out (the budget keeps room otherwise), whole frames are given back,
+ * newest first, until the record fits too. The caller has joined the compressor's threads:
+ * nothing else writes any more.
  */
 static int output_keep_whole(struct output *o) {
-        if (o->raw)
-                o->safe = o->safe_in = o->written;
-        if (o->written != o->safe && ftruncate(o->fd, (off_t) o->safe) < 0)
-                return negative_errno();
-        o->written = o->safe;
-        /* The file system itself ran out (the budget keeps room otherwise): give back whole
-         * frames, newest first, until the record fits too. */
         struct statvfs sv;
-        for (size_t i = 0; i < ELEMENTSOF(o->earlier) && fstatvfs(o->fd, &sv) >= 0; i++) {
+        if (o->written != o->safe.end && ftruncate(o->fd, (off_t) o->safe.end) < 0)
+                return negative_errno();
+        o->written = o->safe.end;
+        for (size_t i = 0; i <= ELEMENTSOF(o->earlier) && fstatvfs(o->fd, &sv) >= 0; i++) {
                 uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
-                uint64_t back = o->raw ? (o->written > STORE_RECORD_RESERVE ? o->written - STORE_RECORD_RESERVE : 0)
-                                       : o->earlier[i][0];
-                if (avail >= STORE_RECORD_RESERVE || back == 0 || back >= o->written)
+                if (avail >= STORE_RECORD_RESERVE)
                         break;
-                if (ftruncate(o->fd, (off_t) back) < 0)
+                struct frame_end back = { 0, 0 };
+                if (o->raw)
+                        back.end = back.end_in = o->written - MIN(o->written, STORE_RECORD_RESERVE - avail);
+                else if (i < ELEMENTSOF(o->earlier))
+                        back = o->earlier[i];
+                if (back.end == 0 || back.end >= o->written)
+                        break;
+                if (ftruncate(o->fd, (off_t) back.end) < 0)
                         return negative_errno();
-                o->written = o->safe = back;
-                o->safe_in = o->raw ? back : o->earlier[i][1];
+                o->written = back.end;
+                o->safe = back;
         }
         return 0;
 }
@@ -613,7 +657,7 @@ static int store_stream(struct core_reader *rd, struct output *out, const struct
                 r = output_keep_whole(out);
                 if (r < 0)
                         return r;
-                if (out->safe_in == 0)
+                if (out->safe.end_in == 0)
                         return -ENOSPC; /* not one frame fit: nothing worth keeping */
         }
         return 0;
@@ -647,7 +691,7 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
         if (r < 0)
                 goto fail;
         *ret = (struct store_result) {
-                .core_size = out.cut ? out.safe_in : rd.offset,
+                .core_size = out.cut ? out.safe.end_in : rd.offset,
                 .read_size = rd.offset,
                 .stored_size = out.written,
                 .truncated = out.cut || rd.truncated,
