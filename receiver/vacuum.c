@@ -179,7 +179,7 @@ static int dirs_open(const struct dirs *d, size_t i) {
 
 /* Oldest first, until both limits hold; never keep_stem in directory keep_dir. */
 static int trim(const struct dirs *dirs, struct entries *e, const struct receiver_settings *s, int keep_dir,
-                const char *keep_stem, struct vacuum_result *ret) {
+                const char *keep_stem, uint64_t extra_free, struct vacuum_result *ret) {
         struct vacuum_result res = { .used = e->used };
         struct statvfs sv;
         int r = 0;
@@ -191,7 +191,7 @@ static int trim(const struct dirs *dirs, struct entries *e, const struct receive
         res.keep_free = size_limit_bytes(&s->keep_free, total);
         if (e->n > 0)
                 qsort(e->list, e->n, sizeof(*e->list), cmp_entry);
-        for (size_t i = 0; i < e->n && (res.used > res.max_use || avail < res.keep_free); i++) {
+        for (size_t i = 0; i < e->n && (res.used > res.max_use || avail < res.keep_free + extra_free); i++) {
                 const struct entry *x = &e->list[i];
                 if (keep_stem && x->dir == keep_dir && strcmp(x->stem, keep_stem) == 0)
                         continue;
@@ -216,9 +216,12 @@ static int trim(const struct dirs *dirs, struct entries *e, const struct receive
 int vacuum_store(int dirfd, const struct receiver_settings *s, const char *keep_stem, struct vacuum_result *ret) {
         struct entries e = { 0 };
         struct dirs dirs = { .rootfd = dirfd, .containersfd = -EBADF, .n = 1 };
+        /* Before a core (no keep_stem), room for a small one too: older cores go to make it,
+         * rather than the new core being refused (store_room()). */
+        uint64_t extra = keep_stem ? 0 : (uint64_t) STORE_RECORD_RESERVE + STORE_MIN_BUDGET;
         int r = collect(dirfd, 0, &e);
         if (r >= 0)
-                r = trim(&dirs, &e, s, 0, keep_stem, ret);
+                r = trim(&dirs, &e, s, 0, keep_stem, extra, ret);
         free(e.list);
         return r;
 }
@@ -290,7 +293,7 @@ int vacuum_tree(int rootfd, const struct receiver_settings *s, int keep_dirfd, c
         if (r >= 0)
                 r = tree_collect(&d, &keep_st, &e, &keep_dir);
         if (r >= 0)
-                r = trim(&d, &e, s, keep_dir, keep_stem, ret);
+                r = trim(&d, &e, s, keep_dir, keep_stem, 0, ret);
         safe_close(d.containersfd);
         free(d.names);
         free(e.list);

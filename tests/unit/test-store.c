@@ -344,6 +344,43 @@ static void check_cut(const char *what, struct run *run, const uint8_t *in, size
         free(back);
 }
 
+static void write_named(int dirfd, const char *name, size_t size) {
+        _cleanup_free_ char *buf = calloc(1, size);
+        int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        (void) write_full(fd, buf, size);
+        close(fd);
+}
+
+/* A store filled by older cores makes room for a new one; filled by something else, it is
+ * full, and store_room() says how full. */
+static void full_fs_room(int dirfd) {
+        struct receiver_settings s;
+        struct store_space sp;
+        struct vacuum_result vr;
+        settings_defaults(&s);
+        s.max_use = (struct size_limit) { .percent = true, .value = 100 };
+        s.keep_free = (struct size_limit) { .value = 100 << 10 };
+        for (int i = 0; i < 3; i++) {
+                char name[64];
+                snprintf(name, sizeof(name), "core.x.0.b.1.%d.zst", 100 + i);
+                write_named(dirfd, name, 300 << 10);
+        }
+        int r0 = store_room(dirfd, &s, &sp);
+        int r = vacuum_store(dirfd, &s, NULL, &vr);
+        int r1 = store_room(dirfd, &s, &sp);
+        CHECK(r0 == 0 && r == 0 && vr.removed == 1 && r1 == 1 && faccessat(dirfd, "core.x.0.b.1.100.zst", F_OK, 0) < 0,
+              "full of older cores: vacuuming before a core removes the oldest to make room (%d %d %u %d)", r0, r,
+              vr.removed, r1);
+        empty_dir(dirfd);
+        write_named(dirfd, "filler", 900 << 10);
+        r = vacuum_store(dirfd, &s, NULL, &vr);
+        r1 = store_room(dirfd, &s, &sp);
+        CHECK(r == 0 && r1 == 0 && sp.keep_free == 100 << 10 && sp.free < (200 << 10) && sp.budget < STORE_MIN_BUDGET,
+              "full of something else: no room (%llu bytes free, KeepFree=%llu, budget %llu)",
+              (unsigned long long) sp.free, (unsigned long long) sp.keep_free, (unsigned long long) sp.budget);
+        empty_dir(dirfd);
+}
+
 static void full_fs(const uint8_t *in, size_t len) {
         if (!need_root("a full file system (tmpfs mounted in a private mount namespace)"))
                 return;
@@ -376,6 +413,7 @@ static void full_fs(const uint8_t *in, size_t len) {
                 free(run.file);
                 free(ob.buf);
         }
+        full_fs_room(dirfd);
         close(dirfd);
         umount2(dir, MNT_DETACH);
         rmdir(dir);
