@@ -404,6 +404,8 @@ static int output_flush_stage(struct output *o, size_t upto) {
                                 break;
                 }
         }
+        if (r >= 0 && !o->direct)
+                upto = o->staged; /* out of O_DIRECT for good: nothing may stay staged behind */
         if (r >= 0)
                 r = output_write_counted(o, o->stage + done, upto - done);
         if (r < 0) {

@@ -381,6 +381,33 @@ static void full_fs_room(int dirfd) {
         empty_dir(dirfd);
 }
 
+/* Many small frames staged at once (more than the output keeps ends of) on a file system that
+ * fills up, and the same with room: the cut still ends on a whole frame, the whole still reads
+ * back byte for byte. */
+static void small_frames(int dirfd) {
+        size_t len = 8u << 20;
+        uint8_t *in = calloc(1, len), *noise = random_bytes(len / 8);
+        for (size_t page = 0; page < len / 4096; page++)
+                memcpy(in + page * 4096, noise + page * 512, 512);
+        struct store_options o = zstd_opts;
+        o.chunk_size = 4096;
+        write_named(dirfd, "filler", 800 << 10);
+        struct run run = store_fed(dirfd, in, len, false, UINT64_MAX, UINT64_MAX, o);
+        check_cut("small frames on a full tmpfs", &run, in, len, true, 1u << 20);
+        free(run.file);
+        empty_dir(dirfd);
+        run = store_fed(dirfd, in, 1u << 20, false, UINT64_MAX, UINT64_MAX, o);
+        uint8_t *back = malloc((1u << 20) + 1);
+        ssize_t k = run.file ? unzstd(run.file, run.file_len, back, (1u << 20) + 1) : -1;
+        CHECK(run.r == 0 && k == 1 << 20 && memcmp(back, in, 1u << 20) == 0 && !run.res.truncated,
+              "256 small frames with room: the whole core, byte for byte (%zd)", k);
+        free(back);
+        free(run.file);
+        empty_dir(dirfd);
+        free(noise);
+        free(in);
+}
+
 static void full_fs(const uint8_t *in, size_t len) {
         if (!need_root("a full file system (tmpfs mounted in a private mount namespace)"))
                 return;
@@ -414,6 +441,7 @@ static void full_fs(const uint8_t *in, size_t len) {
                 free(ob.buf);
         }
         full_fs_room(dirfd);
+        small_frames(dirfd);
         close(dirfd);
         umount2(dir, MNT_DETACH);
         rmdir(dir);
