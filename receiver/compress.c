@@ -100,7 +100,7 @@ static void *writer_main(void *arg) {
                 pthread_mutex_unlock(&c->lock);
 
                 /* After a failure the rest is only released, never written. */
-                int r = failed ? 0 : c->p.write(c->p.userdata, s->out, s->out_len);
+                int r = failed ? 0 : c->p.write(c->p.userdata, s->out, s->out_len, s->len);
 
                 pthread_mutex_lock(&c->lock);
                 if (r < 0)
@@ -122,7 +122,7 @@ static void join_all(struct compressor *c, bool stop) {
         pthread_cond_broadcast(&c->may_compress);
         pthread_cond_broadcast(&c->may_write);
         pthread_mutex_unlock(&c->lock);
-        for (int i = 0; i < c->p.workers; i++)
+        for (int i = 0; c->workers && i < c->p.workers; i++)
                 if (c->workers[i].started) {
                         pthread_join(c->workers[i].thread, NULL);
                         c->workers[i].started = false;
@@ -137,9 +137,11 @@ void compressor_free(struct compressor *c) {
         if (!c)
                 return;
         join_all(c, true);
-        for (int i = 0; i < c->p.workers; i++)
+        /* Also after a failed compressor_new(): either array may be missing, and the slots'
+         * buffers and contexts past the failure are NULL (freeing NULL is a no-op). */
+        for (int i = 0; c->workers && i < c->p.workers; i++)
                 ZSTD_freeCCtx(c->workers[i].cctx);
-        for (size_t i = 0; i < c->n_slots; i++) {
+        for (size_t i = 0; c->slots && i < c->n_slots; i++) {
                 free(c->slots[i].in);
                 free(c->slots[i].out);
         }

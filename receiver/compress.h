@@ -17,8 +17,11 @@
 
 struct compressor;
 
-/* Called by the writer thread with each frame, in order: 0, or a negative errno that ends it. */
-typedef int (*compressor_write_fn)(void *userdata, const void *frame, size_t len);
+/*
+ * Called by the writer thread with each frame, in order (in_len: the uncompressed bytes it
+ * holds): 0, or a negative errno that ends it. After an error no further frame is written.
+ */
+typedef int (*compressor_write_fn)(void *userdata, const void *frame, size_t len, size_t in_len);
 
 struct compressor_params {
         int level;         /* zstd level */
@@ -28,7 +31,8 @@ struct compressor_params {
         void *userdata;
 };
 
-/* Starts the threads. */
+/* Starts the threads: 0, -EINVAL for bad parameters, -ENOMEM, or pthread_create()'s error.
+ * On failure nothing is left allocated or running. */
 int compressor_new(const struct compressor_params *p, struct compressor **ret);
 
 /*

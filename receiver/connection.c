@@ -42,6 +42,8 @@ struct crash {
         char stem[CORE_STEM_MAX], name[CORE_STEM_MAX + 8];
         struct store_result res;
         const char *cap; /* which limit cut the core, if one did */
+        uint64_t budget; /* bytes the core may take in the store (its free space within KeepFree=) */
+        char store_note[512]; /* what opening the store had to say */
         struct core_head *head;
 };
 
@@ -185,14 +187,17 @@ static void gather_store_facts(struct crash *c, struct store_facts *f) {
         const struct receiver_settings *s = c->o->settings;
         *f = (struct store_facts) {
                 .store = s->store,
+                .open_note = c->store_note,
                 .interval_usec = s->interval_usec,
                 .max_per_interval = s->max_cores_per_interval,
         };
-        c->dirfd = open_store_dir(s->store);
+        c->dirfd = open_store_dir(s->store, c->store_note, sizeof(c->store_note));
         if (c->dirfd < 0) {
                 f->open_error = c->dirfd;
                 return;
         }
+        if (c->store_note[0])
+                log_warning("%s", c->store_note);
         _cleanup_close_ int lock = store_lock(c->dirfd);
         int r = lock < 0 ? lock : rate_limit_admit(c->dirfd, s, now_realtime_usec(), &f->recent);
         if (r == 0) {
@@ -202,15 +207,28 @@ static void gather_store_facts(struct crash *c, struct store_facts *f) {
         if (r < 0)
                 log_warning_errno(r, "Rate limit state of %s unusable; admitting pid %d", s->store, (int) c->md.pid);
         vacuum_logged(c->dirfd, s, NULL);
+        /* Room for this core after vacuuming: none at all within KeepFree= is refused before its
+         * first byte (the helper's fallback applies), else the core may take the budget. */
+        struct store_space sp;
+        r = store_room(c->dirfd, s, &sp);
+        if (r < 0)
+                log_warning_errno(r, "Cannot tell the free space of %s", s->store);
+        else if (r == 0) {
+                f->no_room = true;
+                f->free_bytes = sp.free;
+                f->keep_free = sp.keep_free;
+        } else
+                c->budget = sp.budget;
 }
 
 /* A crash accounted for without storing its core: the helper hears the verdict first (the
  * crashed process need not wait for us), then the crash is logged with what /proc can tell. */
 static int account_without_core(struct crash *c, const struct verdict *v) {
         (void) reply_verdict(c, v->verdict, v->reason);
-        if (v->verdict == CP_VERDICT_REFUSE)
-                return log_errno(v->level, -EPERM, "Refusing crash of pid %d (%s): %s", (int) c->md.pid, c->comm,
-                                 v->reason);
+        if (v->verdict == CP_VERDICT_REFUSE) {
+                log_msg(v->level, "%s pid %d (%s): %s", v->verb, (int) c->md.pid, c->comm, v->note);
+                return -EPERM;
+        }
         (void) collect_metadata(c->procfd, &c->md);
         report_crash(c, v->level, NULL, NULL, "Process %d (%s) of user %u crashed with signal %u; %s", (int) c->md.pid,
                      c->comm, (unsigned) c->md.uid, c->md.signal, v->note);
@@ -318,7 +336,7 @@ static int store(struct crash *c) {
         /* The smaller of the process's RLIMIT_CORE and our ProcessSizeMax=. */
         uint64_t limit = MIN(c->req.core_limit, s->process_size_max);
         c->cap = c->req.core_limit <= s->process_size_max ? "RLIMIT_CORE" : "ProcessSizeMax";
-        int r = store_core(c->dirfd, c->name, &c->core_fd, limit, &so, &c->res);
+        int r = store_core(c->dirfd, c->name, &c->core_fd, limit, c->budget, &so, &c->res);
         if (r < 0) {
                 reply_outcome(c, r, NULL, "storing the core failed");
                 return log_error_errno(r, "Failed to store the core of pid %d (%s) in %s", (int) c->md.pid, c->comm,
@@ -366,13 +384,15 @@ static void record(struct crash *c) {
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) c->md.pid, json_name);
 
         const char *sig = signal_name(c->md.signal);
+        bool no_space = c->res.truncated_reason && strcmp(c->res.truncated_reason, STORE_CUT_NO_SPACE) == 0;
         report_crash(c, LOG_INFO, c->name, &c->res,
                      "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
                      "stored%s%s)",
                      (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?",
                      c->o->settings->store, c->name, (unsigned long long) c->res.core_size,
-                     (unsigned long long) c->res.stored_size, c->res.truncated ? ", truncated at " : "",
-                     c->res.truncated ? c->cap : "");
+                     (unsigned long long) c->res.stored_size,
+                     !c->res.truncated ? "" : no_space ? ", truncated: out of space" : ", truncated at ",
+                     c->res.truncated && !no_space ? c->cap : "");
 }
 
 /* The host's fallback store: the same limits over all its directories, so that no container
@@ -438,6 +458,7 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 .core_fd = -EBADF,
                 .pidfd = -EBADF,
                 .hold_fd = -EBADF,
+                .budget = UINT64_MAX,
         };
         int r = serve_crash(&c);
         crash_done(&c);

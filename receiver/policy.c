@@ -12,6 +12,7 @@ static bool decide(struct verdict *v, uint32_t verdict, int level, const char *r
         v->level = level;
         snprintf(v->reason, sizeof(v->reason), "%s", reason);
         snprintf(v->note, sizeof(v->note), "%s", note);
+        v->verb = "Refusing the core of";
         return true;
 }
 
@@ -38,8 +39,12 @@ void policy_with_store(const struct store_facts *s, struct verdict *ret) {
 
         /* A store we cannot use: the host's fallback policy applies. */
         if (s->open_error < 0) {
-                snprintf(reason, sizeof(reason), "store %s unavailable: %s", s->store, strerror(-s->open_error));
+                if (s->open_note && s->open_note[0])
+                        snprintf(reason, sizeof(reason), "%s", s->open_note);
+                else
+                        snprintf(reason, sizeof(reason), "store %s unavailable: %s", s->store, strerror(-s->open_error));
                 decide(ret, CP_VERDICT_REFUSE, LOG_ERR, reason, reason);
+                ret->verb = "Cannot store core of";
                 return;
         }
         /* A crash loop must not fill the store nor the host's: skipped, and logged. */
@@ -53,9 +58,10 @@ void policy_with_store(const struct store_facts *s, struct verdict *ret) {
         /* Not a byte fits within KeepFree=: refused before the first byte, so that the host's
          * fallback policy applies instead of a core cut to nothing. */
         if (s->no_room) {
-                snprintf(reason, sizeof(reason), "store %s full: %llu bytes free, KeepFree=%llu", s->store,
+                snprintf(reason, sizeof(reason), "store full: %llu bytes free, KeepFree=%llu",
                          (unsigned long long) s->free_bytes, (unsigned long long) s->keep_free);
-                decide(ret, CP_VERDICT_REFUSE, LOG_WARNING, reason, reason);
+                snprintf(note, sizeof(note), "%s in %s", reason, s->store);
+                decide(ret, CP_VERDICT_REFUSE, LOG_ERR, reason, note);
                 return;
         }
         decide(ret, CP_VERDICT_SEND, LOG_INFO, "", "");

@@ -26,6 +26,7 @@ struct crash_facts {
 
 struct store_facts {
         int open_error;      /* opening the store failed (negative errno), else 0 */
+        const char *open_note; /* with open_error: why, naming the path, owner and mode ("" if not known) */
         const char *store;   /* its path, for the reason */
         bool over_rate;      /* MaxCoresPerInterval= reached */
         unsigned recent;     /* cores admitted within Interval= */
@@ -40,7 +41,10 @@ struct verdict {
         uint32_t verdict;              /* CP_VERDICT_SEND, _SKIP or _REFUSE */
         int level;                     /* syslog level of the crash's log line */
         char reason[CP_TEXT_MAX + 1];  /* what the helper hears and logs */
-        char note[CP_TEXT_MAX + 64];   /* the receiver's own log line, after "crashed with signal N; " */
+        /* The receiver's own log line: for a skip, what follows "crashed with signal N; "; for a
+         * refusal, "<verb> pid N (comm): <note>". */
+        char note[CP_TEXT_MAX + 64];
+        const char *verb;
 };
 
 /* True when the crash is decided without the store: *ret is the verdict. */

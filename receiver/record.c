@@ -158,6 +158,8 @@ char *record_to_json(const struct core_metadata *m, const struct record_info *in
                 add_uint(o, "core_size", info->result->core_size);
                 add_uint(o, "stored_size", info->result->stored_size);
                 json_object_object_add(o, "truncated", json_object_new_boolean(info->result->truncated));
+                add_string(o, "truncated_reason", info->result->truncated_reason);
+                add_uint(o, "read_size", info->result->read_size);
                 if (info->max_rss_kib > 0)
                         add_uint(o, "receiver_max_rss_kib", (uint64_t) info->max_rss_kib);
                 if (info->cpu_usec > 0)

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "compress.h"
@@ -31,25 +33,182 @@ int core_file_stem(const char *comm, uid_t uid, const char *boot_id, pid_t pid, 
         return 0;
 }
 
-int open_store_dir(const char *path) {
-        char buf[4096];
-        if (path[0] != '/' || strlen(path) >= sizeof(buf))
-                return -EINVAL;
-        strcpy(buf, path);
-        /* mkdir -p, each component 0700: cores are root's business until policy says more. */
-        for (char *p = buf + 1;; p++) {
-                if (*p == '/' || *p == '\0') {
-                        char saved = *p;
-                        *p = '\0';
-                        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                                return negative_errno();
-                        *p = saved;
-                        if (saved == '\0')
-                                break;
-                }
+/* Who may own what the store's path goes through: root, or the receiver itself. */
+static bool trusted_owner(uid_t uid) {
+        return uid == 0 || uid == geteuid();
+}
+
+static void describe(char *note, size_t size, const char *fmt, ...) _printf_(3, 4);
+static void describe(char *note, size_t size, const char *fmt, ...) {
+        va_list ap;
+        if (!note || size == 0)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(note, size, fmt, ap);
+        va_end(ap);
+}
+
+/*
+ * A parent directory of the store (already open): owned by root or us, and if group or others
+ * may write to it, sticky, so that they cannot rename or remove what we own in it (/tmp).
+ * What a stranger may have put there first is found by the checks of the next component.
+ */
+static int check_parent(int fd, const char *path, char *note, size_t size) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!trusted_owner(st.st_uid) || ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))) {
+                describe(note, size, "%s is owned by uid %u, mode %04o: a parent of the store must belong to root", path,
+                         (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+                return -EPERM;
         }
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return fd < 0 ? negative_errno() : fd;
+        return 0;
+}
+
+/*
+ * Opens component name of path below parentfd as a directory, creating it (0700) if missing.
+ * Never follows a link, except, for a parent of the store (not last), a link owned by root or
+ * us: the same rule as the kernel's fs.protected_symlinks, whose target is then checked.
+ */
+static int open_component(int parentfd, const char *name, const char *path, bool last, char *note, size_t size) {
+        for (unsigned attempt = 0; attempt < 8; attempt++) {
+                int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd >= 0)
+                        return fd;
+                if (errno == ENOENT) {
+                        if (mkdirat(parentfd, name, 0700) < 0 && errno != EEXIST) {
+                                int r = negative_errno();
+                                describe(note, size, "cannot create %s: %s", path, strerror(-r));
+                                return r;
+                        }
+                        continue; /* open what is there now, made by us or not */
+                }
+                if (errno != ELOOP && errno != ENOTDIR) {
+                        int r = negative_errno();
+                        describe(note, size, "cannot open %s: %s", path, strerror(-r));
+                        return r;
+                }
+                struct stat st;
+                if (fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue; /* changed meanwhile: look again */
+                if (!S_ISLNK(st.st_mode)) {
+                        describe(note, size, "%s is not a directory (owned by uid %u, mode %06o)", path,
+                                 (unsigned) st.st_uid, (unsigned) st.st_mode);
+                        return -ENOTDIR;
+                }
+                if (last || !trusted_owner(st.st_uid)) {
+                        describe(note, size, "%s is a symbolic link owned by uid %u (mode %04o)%s", path,
+                                 (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777),
+                                 last ? ": the store must be a directory" : "");
+                        return -ELOOP;
+                }
+                fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0) {
+                        int r = negative_errno();
+                        describe(note, size, "cannot open %s (a link): %s", path, strerror(-r));
+                        return r;
+                }
+                return fd;
+        }
+        describe(note, size, "%s keeps changing", path);
+        return -EAGAIN;
+}
+
+/*
+ * The store itself: a directory of our euid. Writable by group or others (a tmpfs mounted with
+ * its default mode 1777, a volume prepared by an image) it is made 0700 through the descriptor
+ * just checked, so no path is involved; what strangers left in it cannot harm us, as every
+ * file of the store is opened O_NOFOLLOW and created O_EXCL. Owned by another user, it is
+ * refused: that user could change it again whatever we do.
+ */
+static int check_store(int fd, const char *path, char *note, size_t size) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (st.st_uid != geteuid()) {
+                describe(note, size, "store %s is owned by uid %u (mode %04o), not by the receiver's uid %u", path,
+                         (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (unsigned) geteuid());
+                return -EPERM;
+        }
+        if (!(st.st_mode & (S_IWGRP | S_IWOTH)))
+                return 0;
+        if (fchmod(fd, 0700) < 0) {
+                int r = negative_errno();
+                describe(note, size, "store %s has mode %04o and cannot be made 0700: %s", path,
+                         (unsigned) (st.st_mode & 07777), strerror(-r));
+                return r;
+        }
+        describe(note, size, "store %s had mode %04o (writable by others); made it 0700", path,
+                 (unsigned) (st.st_mode & 07777));
+        return 0;
+}
+
+int open_store_dir(const char *path, char *note, size_t note_size) {
+        char buf[4096];
+        describe(note, note_size, "%s", "");
+        if (path[0] != '/' || strlen(path) >= sizeof(buf)) {
+                describe(note, note_size, "store %s: not an absolute path", path);
+                return -EINVAL;
+        }
+        _cleanup_close_ int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        int r = check_parent(fd, "/", note, note_size);
+        if (r < 0)
+                return r;
+        strcpy(buf, path);
+        char *p = buf + 1;
+        while (*p) {
+                char *slash = strchrnul(p, '/');
+                bool last = slash[strspn(slash, "/")] == '\0';
+                char saved = *slash;
+                *slash = '\0';
+                if (strcmp(p, "..") == 0 || strcmp(p, ".") == 0) {
+                        describe(note, note_size, "store %s: \".\" and \"..\" are not allowed", path);
+                        return -EINVAL;
+                }
+                if (*p) {
+                        /* buf now ends at this component: the path as far as we are. */
+                        int next = open_component(fd, p, buf, last, note, note_size);
+                        if (next < 0)
+                                return next;
+                        safe_close(fd);
+                        fd = next;
+                        r = last ? check_store(fd, buf, note, note_size) : check_parent(fd, buf, note, note_size);
+                        if (r < 0)
+                                return r;
+                }
+                *slash = saved;
+                p = slash + (saved ? 1 : 0);
+        }
+        return TAKE_FD(fd);
+}
+
+int store_open_own_file(int dirfd, const char *name) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1)
+                return -EBADFD;
+        return TAKE_FD(fd);
+}
+
+int store_room(int dirfd, const struct receiver_settings *s, struct store_space *ret) {
+        struct statvfs sv;
+        if (fstatvfs(dirfd, &sv) < 0)
+                return negative_errno();
+        uint64_t total = (uint64_t) sv.f_blocks * sv.f_frsize;
+        struct store_space sp = {
+                .free = (uint64_t) sv.f_bavail * sv.f_frsize,
+                .keep_free = size_limit_bytes(&s->keep_free, total),
+        };
+        uint64_t floor = sp.keep_free + STORE_RECORD_RESERVE;
+        sp.budget = sp.free > floor ? sp.free - floor : 0;
+        *ret = sp;
+        return sp.budget >= STORE_MIN_BUDGET;
 }
 
 /* An unnamed file in dirfd. Falls back to a hidden named file on file systems without
@@ -114,20 +273,45 @@ int store_file_atomic(int dirfd, const char *name, const void *data, size_t len)
  * Without O_DIRECT, the cache is kept small instead: every WRITEBACK_WINDOW bytes, writeback
  * of the newest window is started, and the window before it (whose writeback was started one
  * step earlier) is waited for and dropped from the cache.
+ *
+ * Running out of space is not an error but a cut. The output knows where each whole frame
+ * ends: "safe" is the end of the last whole frame among the bytes known to be in the file,
+ * "pending" the ends of frames still staged. Whatever write fails, and wherever, the file can
+ * be cut back to safe and is still a valid zstd stream.
  */
 #define DIRECT_ALIGN 4096U
 #define DIRECT_BUFFER (1U << 20)
 #define WRITEBACK_WINDOW (8U << 20)
+#define CUT_CHUNK_MIN (64U << 10)
+#define PENDING_MAX 64
+
+struct frame_end {
+        uint64_t end;    /* offset in the file */
+        uint64_t end_in; /* offset in the core */
+};
 
 struct output {
         int fd;
         bool direct;
+        bool raw;       /* not compressed: every byte is a whole "frame" */
         uint8_t *stage; /* with direct: DIRECT_BUFFER bytes, aligned */
         size_t staged;
-        uint64_t total;   /* bytes accepted */
+        uint64_t budget;  /* bytes the file may take */
+        uint64_t total;   /* bytes accepted (staged or written) */
+        uint64_t written; /* bytes in the file */
         uint64_t started; /* without direct: writeback started up to here */
         uint64_t dropped; /* without direct: written back and dropped up to here */
+        uint64_t end_in;  /* bytes of the core in the whole frames accepted */
+        struct frame_end safe;
+        struct frame_end pending[PENDING_MAX]; /* oldest first, all past written */
+        size_t n_pending;
+        struct frame_end earlier[8]; /* safe before its last advances, newest first */
+        bool cut; /* out of space (budget or file system): no more bytes, keep what is whole */
 };
+
+static bool is_out_of_space(int r) {
+        return r == -ENOSPC || r == -EDQUOT;
+}
 
 static void pacer_update(struct output *o) {
         if (o->total - o->started < WRITEBACK_WINDOW)
@@ -152,28 +336,85 @@ static int output_leave_direct(struct output *o) {
         return 0;
 }
 
-/* Writes the staging buffer; falls back to the page cache if the file system refuses. */
-static int output_flush_stage(struct output *o) {
-        size_t done = 0;
-        while (o->direct && done < o->staged) {
-                ssize_t n = write(o->fd, o->stage + done, o->staged - done);
+static void output_set_safe(struct output *o, struct frame_end fe) {
+        memmove(o->earlier + 1, o->earlier, sizeof(o->earlier) - sizeof(o->earlier[0]));
+        o->earlier[0] = o->safe;
+        o->safe = fe;
+}
+
+/* n more bytes are in the file: the frames that end there now are safe. */
+static void output_advance(struct output *o, size_t n) {
+        size_t k = 0;
+        o->written += n;
+        if (o->raw) {
+                o->safe = (struct frame_end) { o->written, o->written };
+                return;
+        }
+        while (k < o->n_pending && o->pending[k].end <= o->written)
+                k++;
+        if (k == 0)
+                return;
+        output_set_safe(o, o->pending[k - 1]);
+        memmove(o->pending, o->pending + k, (o->n_pending - k) * sizeof(o->pending[0]));
+        o->n_pending -= k;
+}
+
+/* write() until done, counting what reached the file even when a later write fails. An out of
+ * space error marks the output cut. */
+static int output_write_counted(struct output *o, const uint8_t *p, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(o->fd, p, len);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0 && errno != EINVAL)
-                        return negative_errno();
-                if (n > 0)
+                if (n <= 0) {
+                        int r = n < 0 ? negative_errno() : -EIO;
+                        o->cut = o->cut || is_out_of_space(r);
+                        return r;
+                }
+                p += n;
+                len -= (size_t) n;
+                output_advance(o, (size_t) n);
+        }
+        return 0;
+}
+
+/* Writes stage[0..upto) (O_DIRECT while the file system takes it, else through the cache) and
+ * moves what follows to the start of the stage. */
+static int output_flush_stage(struct output *o, size_t upto) {
+        size_t done = 0;
+        int r = 0;
+        while (o->direct && done < upto) {
+                ssize_t n = write(o->fd, o->stage + done, upto - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno != EINVAL) {
+                        r = negative_errno();
+                        o->cut = o->cut || is_out_of_space(r);
+                        break;
+                }
+                if (n > 0) {
                         done += (size_t) n;
+                        output_advance(o, (size_t) n);
+                }
                 /* EINVAL (alignment not accepted) or a short write (the disk filling up):
                  * the rest goes through the cache, which also reports the real error. */
                 if (n <= 0 || done % DIRECT_ALIGN != 0) {
-                        int r = output_leave_direct(o);
+                        r = output_leave_direct(o);
                         if (r < 0)
-                                return r;
+                                break;
                 }
         }
-        int r = write_full(o->fd, o->stage + done, o->staged - done);
-        o->staged = 0;
-        return r;
+        if (r >= 0 && !o->direct)
+                upto = o->staged; /* out of O_DIRECT for good: nothing may stay staged behind */
+        if (r >= 0)
+                r = output_write_counted(o, o->stage + done, upto - done);
+        if (r < 0) {
+                o->staged = 0; /* lost: the file ends at safe or before */
+                return r;
+        }
+        memmove(o->stage, o->stage + upto, o->staged - upto);
+        o->staged -= upto;
+        return 0;
 }
 
 static int output_write(struct output *o, const void *data, size_t len) {
@@ -186,86 +427,256 @@ static int output_write(struct output *o, const void *data, size_t len) {
                 p += k;
                 len -= k;
                 if (o->staged == DIRECT_BUFFER) {
-                        int r = output_flush_stage(o);
+                        int r = output_flush_stage(o, o->staged);
                         if (r < 0)
                                 return r;
                 }
         }
         if (len == 0)
                 return 0;
-        int r = write_full(o->fd, p, len);
+        int r = output_write_counted(o, p, len);
         if (r < 0)
                 return r;
         pacer_update(o);
         return 0;
 }
 
+/* A whole frame ends at total. While it is staged, its end waits in pending; with many small
+ * frames staged, the aligned part of the stage is written early to make room. */
+static int output_frame_end(struct output *o) {
+        if (o->raw)
+                return 0; /* output_advance() keeps up */
+        if (o->written == o->total) {
+                output_set_safe(o, (struct frame_end) { o->total, o->end_in });
+                return 0;
+        }
+        if (o->n_pending == PENDING_MAX) {
+                int r = output_flush_stage(o, o->staged & ~((size_t) DIRECT_ALIGN - 1));
+                if (r < 0)
+                        return r;
+        }
+        if (o->n_pending == PENDING_MAX) { /* all in the last unaligned bytes: forget the oldest */
+                memmove(o->pending, o->pending + 1, (PENDING_MAX - 1) * sizeof(o->pending[0]));
+                o->n_pending--;
+        }
+        o->pending[o->n_pending++] = (struct frame_end) { o->total, o->end_in };
+        return 0;
+}
+
+/* A whole frame (or with raw, a run of bytes) holding in_len bytes of the core. Past the
+ * budget a frame is not written at all (raw bytes up to the budget are). */
+static int output_put(struct output *o, const void *data, size_t len, size_t in_len) {
+        if (o->cut)
+                return -ENOSPC;
+        if (len > o->budget - o->total) {
+                o->cut = true;
+                if (!o->raw)
+                        return -ENOSPC;
+                len = in_len = (size_t) (o->budget - o->total);
+        }
+        int r = output_write(o, data, len);
+        if (r < 0)
+                return r;
+        o->end_in += in_len;
+        r = output_frame_end(o);
+        if (r < 0)
+                return r;
+        return o->cut ? -ENOSPC : 0;
+}
+
+static int output_frame(void *userdata, const void *frame, size_t len, size_t in_len) {
+        return output_put(userdata, frame, len, in_len);
+}
+
 /* Writes what is staged (the tail, through the cache). */
 static int output_finish(struct output *o) {
-        if (o->direct && o->staged > 0) {
+        if (o->staged == 0)
+                return 0;
+        if (o->direct) {
                 int r = output_leave_direct(o);
                 if (r < 0)
                         return r;
         }
-        return o->staged > 0 ? output_flush_stage(o) : 0;
+        return output_flush_stage(o, o->staged);
 }
 
-static int output_write_frame(void *userdata, const void *frame, size_t len) {
-        return output_write(userdata, frame, len);
+/*
+ * After a cut: the file ends at the last whole frame known to be in it (without compression,
+ * at its last written byte), whatever partial frame or staged bytes came after. If it was the
+ * file system that ran out (the budget keeps room otherwise), whole frames are given back,
+ * newest first, until the record fits too. The caller has joined the compressor's threads:
+ * nothing else writes any more.
+ */
+static int output_keep_whole(struct output *o) {
+        struct statvfs sv;
+        if (o->written != o->safe.end && ftruncate(o->fd, (off_t) o->safe.end) < 0)
+                return negative_errno();
+        o->written = o->safe.end;
+        for (size_t i = 0; i <= ELEMENTSOF(o->earlier) && fstatvfs(o->fd, &sv) >= 0; i++) {
+                uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+                if (avail >= STORE_RECORD_RESERVE)
+                        break;
+                struct frame_end back = { 0, 0 };
+                if (o->raw)
+                        back.end = back.end_in = o->written - MIN(o->written, STORE_RECORD_RESERVE - avail);
+                else if (i < ELEMENTSOF(o->earlier))
+                        back = o->earlier[i];
+                if (back.end == 0 || back.end >= o->written)
+                        break;
+                if (ftruncate(o->fd, (off_t) back.end) < 0)
+                        return negative_errno();
+                o->written = back.end;
+                o->safe = back;
+        }
+        return 0;
 }
 
 static void compressor_freep(struct compressor **c) {
         compressor_free(*c);
 }
 
+/* The core pipe, read in order, each chunk shown to the observer before it goes anywhere. */
+struct core_reader {
+        int *fd;
+        uint64_t limit;
+        uint64_t offset; /* bytes read */
+        bool at_end;     /* end of the core, or the limit */
+        bool truncated;  /* the core went on past the limit */
+        uint64_t released_usec;
+        const struct store_options *o;
+};
+
 /*
  * Reads up to want bytes (at most up to the limit) into buf, looping over short reads: a pipe
- * gives at most what it holds. *at_end is set at the end of the core, or at the limit.
+ * gives at most what it holds. at_end is set at the end of the core, or at the limit.
  */
-static ssize_t read_chunk(int fd, void *buf, size_t want, uint64_t limit, struct store_result *res, bool *at_end) {
+static ssize_t reader_next(struct core_reader *rd, void *buf, size_t want) {
         size_t got = 0;
         while (got < want) {
-                if (res->core_size >= limit) {
+                if (rd->offset + got >= rd->limit) {
                         /* At the limit: one probe tells whether the core goes on. */
                         char probe;
-                        ssize_t k = read(fd, &probe, 1);
+                        ssize_t k = read(*rd->fd, &probe, 1);
                         if (k < 0 && errno == EINTR)
                                 continue;
-                        res->truncated = k > 0;
-                        *at_end = true;
+                        rd->truncated = k > 0;
+                        rd->at_end = true;
                         break;
                 }
-                size_t n_want = want - got;
-                if (limit - res->core_size < n_want)
-                        n_want = (size_t) (limit - res->core_size);
-                ssize_t n = read(fd, (char *) buf + got, n_want);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
+                size_t n_want = (size_t) MIN((uint64_t) (want - got), rd->limit - rd->offset - got);
+                ssize_t n = read(*rd->fd, (char *) buf + got, n_want);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
                         return negative_errno();
-                }
                 if (n == 0) {
-                        *at_end = true;
+                        rd->at_end = true;
                         break;
                 }
                 got += (size_t) n;
-                res->core_size += (uint64_t) n;
         }
+        if (got > 0 && rd->o->observe)
+                rd->o->observe(rd->o->observe_userdata, rd->offset, buf, got);
+        rd->offset += got;
         return (ssize_t) got;
 }
 
-int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, const struct store_options *o,
-               struct store_result *ret) {
-        struct store_result res = { 0 };
-        char tmpname[128];
-        bool named = false, at_end = false;
+/* Lets the crashed process go: nothing more will be read. */
+static void reader_release(struct core_reader *rd) {
+        if (*rd->fd < 0)
+                return;
+        *rd->fd = safe_close(*rd->fd);
+        rd->released_usec = now_monotonic_usec();
+}
+
+/*
+ * Each chunk is read straight into a buffer that a worker then compresses; the writer thread
+ * appends the frames to out. The compressor lives in this function's scope only: on every
+ * return its threads are joined before the caller frees out's buffer or closes its file.
+ */
+static int pump_compressed(struct core_reader *rd, struct output *out, const struct store_options *o, size_t chunk) {
         _cleanup_(compressor_freep) struct compressor *comp = NULL;
-        _cleanup_free_ void *buf = NULL, *stage = NULL;
-        struct output out = { .fd = -EBADF };
-        ssize_t n;
+        struct compressor_params cp = {
+                .level = o->compress_level,
+                .workers = o->workers,
+                .chunk_size = chunk,
+                .write = output_frame,
+                .userdata = out,
+        };
+        int r = compressor_new(&cp, &comp);
+        if (r < 0)
+                return r;
+        while (!rd->at_end) {
+                void *buf = compressor_buffer(comp);
+                if (!buf)
+                        break; /* writing failed or the space ran out; compressor_finish() says */
+                ssize_t n = reader_next(rd, buf, chunk);
+                if (n < 0)
+                        return (int) n;
+                if (n > 0)
+                        compressor_submit(comp, (size_t) n);
+        }
+        /* The last byte is read (or writing stopped): let the crashed process go before the
+         * slow tail. */
+        reader_release(rd);
+        return compressor_finish(comp);
+}
+
+static int pump_raw(struct core_reader *rd, struct output *out, size_t chunk) {
+        _cleanup_free_ void *buf = malloc(chunk);
+        if (!buf)
+                return -ENOMEM;
+        while (!rd->at_end) {
+                ssize_t n = reader_next(rd, buf, chunk);
+                if (n < 0)
+                        return (int) n;
+                int r = output_put(out, buf, (size_t) n, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Frames small enough that a cut for space loses at most an eighth of the budget. */
+static size_t chunk_for_budget(size_t chunk, uint64_t budget) {
+        if (budget / 8 >= chunk)
+                return chunk;
+        size_t c = (size_t) MAX(budget / 8, (uint64_t) CUT_CHUNK_MIN) & ~((size_t) DIRECT_ALIGN - 1);
+        return MIN(c, chunk);
+}
+
+/* Streams the core into out; a cut for space is not an error here (out->cut says it). */
+static int store_stream(struct core_reader *rd, struct output *out, const struct store_options *o) {
+        int r = o->compress ? pump_compressed(rd, out, o, chunk_for_budget(o->chunk_size, out->budget))
+                            : pump_raw(rd, out, o->chunk_size);
+        reader_release(rd);
+        if (r < 0 && !out->cut)
+                return r;
+        r = output_finish(out);
+        if (r < 0 && !out->cut)
+                return r;
+        if (out->cut) {
+                r = output_keep_whole(out);
+                if (r < 0)
+                        return r;
+                if (out->safe.end_in == 0)
+                        return -ENOSPC; /* not one frame fit: nothing worth keeping */
+        }
+        return 0;
+}
+
+int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64_t budget,
+               const struct store_options *o, struct store_result *ret) {
+        /* Declared before anything that uses them: freed last, after every thread is gone. */
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ void *stage = NULL;
+        struct output out = { .fd = -EBADF, .raw = !o->compress, .budget = budget };
+        struct core_reader rd = { .fd = core_fd, .limit = limit, .o = o };
+        char tmpname[128];
+        bool named = false;
         int r;
 
-        _cleanup_close_ int fd = open_unnamed(dirfd, tmpname, sizeof(tmpname), &named);
+        fd = open_unnamed(dirfd, tmpname, sizeof(tmpname), &named);
         if (fd < 0) {
                 r = fd;
                 goto fail;
@@ -276,71 +687,23 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, const 
                 out.stage = stage;
                 out.direct = flags >= 0 && fcntl(fd, F_SETFL, flags | O_DIRECT) >= 0;
         }
-
-        if (o->compress) {
-                /* Each chunk is read straight into a buffer that a worker then compresses. */
-                struct compressor_params cp = {
-                        .level = o->compress_level,
-                        .workers = o->workers,
-                        .chunk_size = o->chunk_size,
-                        .write = output_write_frame,
-                        .userdata = &out,
-                };
-                r = compressor_new(&cp, &comp);
-                if (r < 0)
-                        goto fail;
-                while (!at_end) {
-                        void *chunk = compressor_buffer(comp);
-                        if (!chunk)
-                                break; /* writing failed; compressor_finish() says how */
-                        n = read_chunk(*core_fd, chunk, o->chunk_size, limit, &res, &at_end);
-                        if (n < 0) {
-                                r = (int) n;
-                                goto fail;
-                        }
-                        if (n > 0)
-                                compressor_submit(comp, (size_t) n);
-                }
-        } else {
-                buf = malloc(o->chunk_size);
-                if (!buf) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                while (!at_end) {
-                        n = read_chunk(*core_fd, buf, o->chunk_size, limit, &res, &at_end);
-                        if (n < 0) {
-                                r = (int) n;
-                                goto fail;
-                        }
-                        r = output_write(&out, buf, (size_t) n);
-                        if (r < 0)
-                                goto fail;
-                }
-        }
-
-        /* The last byte is read (or writing failed): let the crashed process go before the
-         * slow tail. */
-        *core_fd = safe_close(*core_fd);
-        res.released_usec = now_monotonic_usec();
-
-        if (comp) {
-                r = compressor_finish(comp);
-                if (r < 0)
-                        goto fail;
-        }
-        r = output_finish(&out);
+        r = store_stream(&rd, &out, o);
+        if (r >= 0)
+                r = link_into_place(dirfd, fd, named, tmpname, name);
         if (r < 0)
                 goto fail;
-        res.stored_size = out.total;
-        r = link_into_place(dirfd, fd, named, tmpname, name);
-        if (r < 0)
-                goto fail;
-        *ret = res;
+        *ret = (struct store_result) {
+                .core_size = out.cut ? out.safe.end_in : rd.offset,
+                .read_size = rd.offset,
+                .stored_size = out.written,
+                .truncated = out.cut || rd.truncated,
+                .truncated_reason = out.cut ? STORE_CUT_NO_SPACE : rd.truncated ? STORE_CUT_SIZE_LIMIT : NULL,
+                .released_usec = rd.released_usec,
+        };
         return 0;
 
 fail:
-        *core_fd = safe_close(*core_fd);
+        reader_release(&rd);
         if (named)
                 (void) unlinkat(dirfd, tmpname, 0);
         return r;

@@ -14,6 +14,7 @@
 
 #include "fdio.h"
 #include "macro.h"
+#include "store.h"
 
 #define RATE_FILE ".rate"
 #define RATE_MAX 100000
@@ -73,16 +74,55 @@ static int cmp_entry(const void *a, const void *b) {
         return x->usec < y->usec ? -1 : x->usec > y->usec ? 1 : strcmp(x->stem, y->stem);
 }
 
+/*
+ * Whether the receiver may count and remove dirfd/name as part of a core: a regular file with
+ * one link. A hard link to a file elsewhere (whoever could write into the store once may have
+ * made one) is not ours: removing it would free nothing, and counting it would make us remove
+ * real cores for space it does not take in the store.
+ */
+static bool own_entry(const struct stat *st) {
+        return S_ISREG(st->st_mode) && st->st_nlink == 1;
+}
+
+/* Removes the core's files; names that are not ours (see own_entry()) are left alone, links
+ * and other strays of the core's name are removed (unlinkat never follows a link). */
 static int remove_stem(int dirfd, const char *stem) {
         static const char *const suffixes[] = { ".zst", "", ".json" };
         char name[300];
         int r = 0;
         for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                struct stat st;
                 snprintf(name, sizeof(name), "%s%s", stem, suffixes[i]);
+                if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode) ||
+                    (S_ISREG(st.st_mode) && !own_entry(&st)))
+                        continue;
                 if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
                         r = negative_errno();
         }
         return r;
+}
+
+static int entries_add(struct entries *e, int dir_index, const char *stem, uint64_t usec, uint64_t bytes) {
+        size_t i;
+        e->used += bytes;
+        for (i = 0; i < e->n; i++)
+                if (e->list[i].dir == dir_index && strcmp(e->list[i].stem, stem) == 0)
+                        break;
+        if (i == e->n) {
+                if (e->n == e->cap) {
+                        size_t cap = e->cap ? e->cap * 2 : 64;
+                        struct entry *nl = realloc(e->list, cap * sizeof(*nl));
+                        if (!nl)
+                                return -ENOMEM;
+                        e->list = nl;
+                        e->cap = cap;
+                }
+                e->list[e->n] = (struct entry) { .dir = dir_index, .usec = usec };
+                snprintf(e->list[e->n].stem, sizeof(e->list[e->n].stem), "%s", stem);
+                e->n++;
+        }
+        e->list[i].bytes += bytes;
+        return 0;
 }
 
 /* Adds the cores of one directory to e. */
@@ -92,51 +132,58 @@ static int collect(int dirfd, int dir_index, struct entries *e) {
                 return negative_errno();
         DIR *d = fdopendir(dfd);
         if (!d) {
+                int r = negative_errno();
                 close(dfd);
-                return -ENOMEM;
+                return r;
         }
         struct dirent *de;
-        while ((de = readdir(d))) {
+        int r = 0;
+        while (r >= 0 && (de = readdir(d))) {
                 char stem[256];
                 uint64_t usec;
                 struct stat st;
                 if (!stem_of(de->d_name, stem, sizeof(stem), &usec))
                         continue;
-                if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !own_entry(&st))
                         continue;
-                uint64_t bytes = (uint64_t) st.st_blocks * 512;
-                e->used += bytes;
-                size_t i;
-                for (i = 0; i < e->n; i++)
-                        if (e->list[i].dir == dir_index && strcmp(e->list[i].stem, stem) == 0)
-                                break;
-                if (i == e->n) {
-                        if (e->n == e->cap) {
-                                size_t cap = e->cap ? e->cap * 2 : 64;
-                                struct entry *nl = realloc(e->list, cap * sizeof(*nl));
-                                if (!nl) {
-                                        closedir(d);
-                                        return -ENOMEM;
-                                }
-                                e->list = nl;
-                                e->cap = cap;
-                        }
-                        e->list[e->n] = (struct entry) { .dir = dir_index, .usec = usec };
-                        snprintf(e->list[e->n].stem, sizeof(e->list[e->n].stem), "%s", stem);
-                        e->n++;
-                }
-                e->list[i].bytes += bytes;
+                r = entries_add(e, dir_index, stem, usec, (uint64_t) st.st_blocks * 512);
         }
         closedir(d);
-        return 0;
+        return r;
+}
+
+/*
+ * The directories being vacuumed, opened one at a time: a store holds one; a fallback tree
+ * holds host/ and every containers/<name>/, however many, so that the number of containers
+ * never meets the limit of open descriptors (each is opened again, by name, to remove a core).
+ */
+struct dirs {
+        int rootfd;       /* the store, or the tree's root */
+        bool tree;
+        int containersfd; /* tree: containers/, or -EBADF */
+        char (*names)[256]; /* tree: [0] = "host", then the containers' names */
+        size_t n, cap;
+};
+
+/* A new descriptor of directory i, or a negative errno (-ENOENT: it is gone). */
+static int dirs_open(const struct dirs *d, size_t i) {
+        int fd;
+        if (!d->tree)
+                fd = openat(d->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        else if (i == 0)
+                fd = openat(d->rootfd, "host", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        else
+                fd = openat(d->containersfd, d->names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
 }
 
 /* Oldest first, until both limits hold; never keep_stem in directory keep_dir. */
-static int trim(const int *dirfds, struct entries *e, const struct receiver_settings *s, int keep_dir,
-                const char *keep_stem, struct vacuum_result *ret) {
+static int trim(const struct dirs *dirs, struct entries *e, const struct receiver_settings *s, int keep_dir,
+                const char *keep_stem, uint64_t extra_free, struct vacuum_result *ret) {
         struct vacuum_result res = { .used = e->used };
         struct statvfs sv;
-        if (fstatvfs(dirfds[0], &sv) < 0)
+        int r = 0;
+        if (fstatvfs(dirs->rootfd, &sv) < 0)
                 return negative_errno();
         uint64_t total = (uint64_t) sv.f_blocks * sv.f_frsize;
         uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
@@ -144,18 +191,23 @@ static int trim(const int *dirfds, struct entries *e, const struct receiver_sett
         res.keep_free = size_limit_bytes(&s->keep_free, total);
         if (e->n > 0)
                 qsort(e->list, e->n, sizeof(*e->list), cmp_entry);
-        for (size_t i = 0; i < e->n && (res.used > res.max_use || avail < res.keep_free); i++) {
+        for (size_t i = 0; i < e->n && (res.used > res.max_use || avail < res.keep_free + extra_free); i++) {
                 const struct entry *x = &e->list[i];
                 if (keep_stem && x->dir == keep_dir && strcmp(x->stem, keep_stem) == 0)
                         continue;
-                int r = remove_stem(dirfds[x->dir], x->stem);
-                if (r < 0)
-                        return r;
+                _cleanup_close_ int fd = dirs_open(dirs, (size_t) x->dir);
+                int k = fd < 0 ? fd : remove_stem(fd, x->stem);
+                if (k < 0) {
+                        r = r < 0 ? r : k; /* go on with the next: one stuck core must not block the rest */
+                        continue;
+                }
                 res.removed++;
                 res.freed += x->bytes;
                 res.used -= MIN(res.used, x->bytes);
                 avail += x->bytes;
         }
+        if (r < 0)
+                return r;
         if (ret)
                 *ret = res;
         return 0;
@@ -163,63 +215,137 @@ static int trim(const int *dirfds, struct entries *e, const struct receiver_sett
 
 int vacuum_store(int dirfd, const struct receiver_settings *s, const char *keep_stem, struct vacuum_result *ret) {
         struct entries e = { 0 };
+        struct dirs dirs = { .rootfd = dirfd, .containersfd = -EBADF, .n = 1 };
+        /* Before a core (no keep_stem), room for a small one too: older cores go to make it,
+         * rather than the new core being refused (store_room()). */
+        uint64_t extra = keep_stem ? 0 : (uint64_t) STORE_RECORD_RESERVE + STORE_MIN_BUDGET;
         int r = collect(dirfd, 0, &e);
         if (r >= 0)
-                r = trim(&dirfd, &e, s, 0, keep_stem, ret);
+                r = trim(&dirs, &e, s, 0, keep_stem, extra, ret);
         free(e.list);
         return r;
 }
 
-#define TREE_DIRS_MAX 4096
+/* The names of host/ and of every directory in containers/ (names only: nothing held open). */
+static int tree_list(struct dirs *d) {
+        d->cap = 16;
+        d->names = calloc(d->cap, sizeof(*d->names));
+        if (!d->names)
+                return -ENOMEM;
+        snprintf(d->names[d->n++], sizeof(d->names[0]), "host");
+        d->containersfd = openat(d->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (d->containersfd < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        int fd = fcntl(d->containersfd, F_DUPFD_CLOEXEC, 3);
+        DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!dir) {
+                int r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        struct dirent *de;
+        int r = 0;
+        while (r >= 0 && (de = readdir(dir))) {
+                if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(d->names[0]))
+                        continue;
+                if (d->n == d->cap) {
+                        void *nl = realloc(d->names, d->cap * 2 * sizeof(*d->names));
+                        if (!nl) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        d->names = nl;
+                        d->cap *= 2;
+                }
+                snprintf(d->names[d->n++], sizeof(d->names[0]), "%s", de->d_name);
+        }
+        closedir(dir);
+        return r;
+}
+
+/* Collects every directory of the tree; keep_st names the directory of the core just written. */
+static int tree_collect(const struct dirs *d, const struct stat *keep_st, struct entries *e, int *ret_keep_dir) {
+        int keep_dir = -1;
+        for (size_t i = 0; i < d->n; i++) {
+                struct stat st;
+                _cleanup_close_ int fd = dirs_open(d, i);
+                if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
+                        continue; /* gone meanwhile, or not a directory of ours */
+                if (fd < 0)
+                        return fd; /* out of descriptors or worse: say so, never skip it silently */
+                if (fstat(fd, &st) >= 0 && st.st_dev == keep_st->st_dev && st.st_ino == keep_st->st_ino)
+                        keep_dir = (int) i;
+                int r = collect(fd, (int) i, e);
+                if (r < 0)
+                        return r;
+        }
+        *ret_keep_dir = keep_dir;
+        return 0;
+}
 
 int vacuum_tree(int rootfd, const struct receiver_settings *s, int keep_dirfd, const char *keep_stem,
                 struct vacuum_result *ret) {
         struct entries e = { 0 };
-        _cleanup_free_ int *fds = calloc(TREE_DIRS_MAX, sizeof(int));
-        size_t n_fds = 0;
-        int keep_dir = -1, r = 0;
-        struct stat keep_st, st;
-
-        if (!fds)
-                return -ENOMEM;
-        if (fstat(keep_dirfd, &keep_st) < 0)
-                return negative_errno();
-        /* root itself first (statvfs), then host/ and every containers/<name>/. */
-        fds[n_fds++] = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int hostfd = openat(rootfd, "host", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (hostfd >= 0)
-                fds[n_fds++] = hostfd;
-        int cfd = openat(rootfd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        DIR *d = cfd >= 0 ? fdopendir(cfd) : NULL;
-        if (cfd >= 0 && !d)
-                close(cfd);
-        struct dirent *de;
-        while (d && (de = readdir(d)) && n_fds < TREE_DIRS_MAX) {
-                if (de->d_name[0] == '.')
-                        continue;
-                int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd >= 0)
-                        fds[n_fds++] = fd;
-        }
-        if (d)
-                closedir(d);
-        if (fds[0] < 0) {
-                r = -errno;
-                goto done;
-        }
-        for (size_t i = 1; i < n_fds; i++) {
-                if (fstat(fds[i], &st) >= 0 && st.st_dev == keep_st.st_dev && st.st_ino == keep_st.st_ino)
-                        keep_dir = (int) i;
-                r = collect(fds[i], (int) i, &e);
-                if (r < 0)
-                        goto done;
-        }
-        r = trim(fds, &e, s, keep_dir, keep_stem, ret);
-done:
-        for (size_t i = 0; i < n_fds; i++)
-                safe_close(fds[i]);
+        struct dirs d = { .rootfd = rootfd, .tree = true, .containersfd = -EBADF };
+        struct stat keep_st;
+        int keep_dir = -1;
+        int r = fstat(keep_dirfd, &keep_st) < 0 ? negative_errno() : tree_list(&d);
+        if (r >= 0)
+                r = tree_collect(&d, &keep_st, &e, &keep_dir);
+        if (r >= 0)
+                r = trim(&d, &e, s, keep_dir, keep_stem, 0, ret);
+        safe_close(d.containersfd);
+        free(d.names);
         free(e.list);
         return r;
+}
+
+/* The stamps still within the interval, oldest first, from the state file. A state file that
+ * is not a regular file of ours (a link, a FIFO, a directory someone planted) counts as empty:
+ * it is replaced by the rename below (unless it is a directory). */
+static size_t rate_load(int dirfd, const struct receiver_settings *s, uint64_t now_usec, uint64_t *stamps,
+                        size_t max, char *text, size_t text_size) {
+        size_t n = 0;
+        _cleanup_close_ int fd = store_open_own_file(dirfd, RATE_FILE);
+        ssize_t len = fd < 0 ? -1 : read_full(fd, text, text_size - 1);
+        if (len < 0)
+                return 0;
+        text[len] = '\0';
+        for (char *p = text, *line; (line = strsep(&p, "\n"));) {
+                char *end;
+                unsigned long long v = strtoull(line, &end, 10);
+                if (end == line || *end != '\0')
+                        continue;
+                if (v + s->interval_usec > now_usec && v <= now_usec && n < max)
+                        stamps[n++] = v;
+        }
+        return n;
+}
+
+/* Writes the state under a fresh name and renames it over the old one. The name is created,
+ * never reused (O_EXCL, O_NOFOLLOW): whatever stood there is removed first, as a name. */
+static int rate_save(int dirfd, const uint64_t *stamps, size_t n) {
+        char tmp[64];
+        snprintf(tmp, sizeof(tmp), "%s.%d", RATE_FILE, (int) getpid());
+        (void) unlinkat(dirfd, tmp, 0);
+        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return negative_errno();
+        FILE *f = fdopen(fd, "w");
+        if (!f) {
+                int r = negative_errno();
+                close(fd);
+                (void) unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%llu\n", (unsigned long long) stamps[i]);
+        if (fclose(f) != 0 || renameat(dirfd, tmp, dirfd, RATE_FILE) < 0) {
+                int r = negative_errno();
+                (void) unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        return 0;
 }
 
 int rate_limit_admit(int dirfd, const struct receiver_settings *s, uint64_t now_usec, unsigned *ret_recent) {
@@ -231,41 +357,13 @@ int rate_limit_admit(int dirfd, const struct receiver_settings *s, uint64_t now_
         size_t max = MIN(s->max_cores_per_interval, (unsigned) RATE_MAX);
         _cleanup_free_ uint64_t *stamps = calloc(max + 1, sizeof(uint64_t));
         _cleanup_free_ char *text = malloc(max * 24 + 1);
-        size_t n = 0, len = 0;
         if (!stamps || !text)
                 return -ENOMEM;
-        int r = read_small_file_at(dirfd, RATE_FILE, text, max * 24 + 1, &len);
-        if (r >= 0)
-                for (char *p = text, *line; (line = strsep(&p, "\n"));) {
-                        char *end;
-                        unsigned long long v = strtoull(line, &end, 10);
-                        if (end == line || *end != '\0')
-                                continue;
-                        if (v + s->interval_usec > now_usec && v <= now_usec && n < max)
-                                stamps[n++] = v;
-                }
+        size_t n = rate_load(dirfd, s, now_usec, stamps, max, text, max * 24 + 1);
         *ret_recent = (unsigned) n;
         if (n >= max)
                 return 0;
         stamps[n++] = now_usec;
-
-        char tmp[64];
-        snprintf(tmp, sizeof(tmp), "%s.%d", RATE_FILE, (int) getpid());
-        FILE *f = NULL;
-        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0)
-                f = fdopen(fd, "w");
-        if (!f) {
-                if (fd >= 0)
-                        close(fd);
-                return -errno;
-        }
-        for (size_t i = 0; i < n; i++)
-                fprintf(f, "%llu\n", (unsigned long long) stamps[i]);
-        if (fclose(f) != 0 || renameat(dirfd, tmp, dirfd, RATE_FILE) < 0) {
-                r = negative_errno();
-                (void) unlinkat(dirfd, tmp, 0);
-                return r;
-        }
-        return 1;
+        int r = rate_save(dirfd, stamps, n);
+        return r < 0 ? r : 1;
 }

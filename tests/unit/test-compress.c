@@ -70,7 +70,7 @@ struct sink {
         int fail_at; /* the frame (1-based) whose write fails; 0: never */
 };
 
-static int sink_write(void *userdata, const void *frame, size_t len) {
+static int sink_write(void *userdata, const void *frame, size_t len, size_t in_len) {
         struct sink *s = userdata;
         if (++s->frames == s->fail_at)
                 return -ENOSPC;
@@ -186,7 +186,7 @@ static uint8_t *store_via_pipe(const char *dir, const uint8_t *in, size_t size, 
         int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         struct store_options o = { .compress = compress, .compress_level = 1, .workers = 2, .chunk_size = 1 << 20 };
         int core = p[0];
-        *ret = store_core(dirfd, "core.test", &core, limit, &o, res);
+        *ret = store_core(dirfd, "core.test", &core, limit, UINT64_MAX, &o, res);
         pthread_join(t, NULL);
         uint8_t *buf = NULL;
         int fd = openat(dirfd, "core.test", O_RDONLY | O_CLOEXEC);
