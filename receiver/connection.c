@@ -41,8 +41,8 @@ struct crash {
         int hold_fd; /* a second reader of the core pipe: the crashed process stays until closed */
         char stem[CORE_STEM_MAX], name[CORE_STEM_MAX + 8];
         struct store_result res;
-        const char *cap; /* which limit cut the core, if one did */
-        uint64_t budget; /* bytes the core may take in the store (its free space within KeepFree=) */
+        const char *cap;      /* which limit cut the core, if one did */
+        uint64_t budget;      /* bytes the core may take in the store (its free space within KeepFree=) */
         char store_note[512]; /* what opening the store had to say */
         struct core_head *head;
 };
@@ -67,7 +67,7 @@ static int reply_verdict(const struct crash *c, uint32_t verdict, const char *re
 
 static void reply_outcome(const struct crash *c, int error, const struct store_result *res, const char *text) {
         uint8_t buf[CP_MSG_MAX];
-        struct cp_outcome out = { .error = error < 0 ? -error : error };
+        struct cp_outcome out = {.error = error < 0 ? -error : error};
         if (res) {
                 out.core_size = res->core_size;
                 out.stored_size = res->stored_size;
@@ -185,7 +185,7 @@ static void vacuum_logged(int dirfd, const struct receiver_settings *s, const ch
  * the rate limit, then room for this core after vacuuming. */
 static void gather_store_facts(struct crash *c, struct store_facts *f) {
         const struct receiver_settings *s = c->o->settings;
-        *f = (struct store_facts) {
+        *f = (struct store_facts){
                 .store = s->store,
                 .open_note = c->store_note,
                 .interval_usec = s->interval_usec,
@@ -262,7 +262,7 @@ static int give_verdict(struct crash *c) {
 /* Step 3: the core pipe and the pidfd, checked. */
 static int receive_handover(struct crash *c) {
         uint8_t buf[CP_MSG_MAX];
-        int fds[CP_MAX_FDS] = { -EBADF, -EBADF };
+        int fds[CP_MAX_FDS] = {-EBADF, -EBADF};
         size_t len, n_fds = 0;
         const char *why = NULL;
 
@@ -270,7 +270,8 @@ static int receive_handover(struct crash *c) {
         int r = recv_message(c->sock, buf, sizeof(buf), c->deadline, &len, fds, CP_MAX_FDS, &n_fds, NULL, NULL);
         if (r == -ETOOMANYREFS)
                 return log_warning("Malformed hand-over for pid %d (%s): more than %d descriptors", (int) c->md.pid,
-                                   c->comm, CP_MAX_FDS), r;
+                                   c->comm, CP_MAX_FDS),
+                       r;
         if (r < 0)
                 return log_warning_errno(r, "No hand-over for pid %d (%s)", (int) c->md.pid, c->comm);
         c->core_fd = fds[0];
@@ -357,15 +358,16 @@ static void fill_from_notes(struct crash *c) {
                 log_info("Core of pid %d (%s): its ELF notes are unusable: %s", (int) c->md.pid, c->comm, strerror(-r));
         char missing[256];
         if (metadata_missing_fields(&c->md, missing, sizeof(missing)) > 0)
-                log_warning("Crash of pid %d (%s): %s unknown: neither /proc/%d (no ptrace rights over the process) nor "
-                            "the core's notes tell",
-                            (int) c->md.pid, c->comm, missing, (int) c->md.pid);
+                log_warning(
+                        "Crash of pid %d (%s): %s unknown: neither /proc/%d (no ptrace rights over the process) nor "
+                        "the core's notes tell",
+                        (int) c->md.pid, c->comm, missing, (int) c->md.pid);
 }
 
 /* Step 6: the record beside the core, and the crash's log line (or journal entry). */
 static void record(struct crash *c) {
         fill_from_notes(c);
-        struct rusage ru = { 0 };
+        struct rusage ru = {0};
         (void) getrusage(RUSAGE_SELF, &ru);
         struct record_info info = {
                 .max_rss_kib = ru.ru_maxrss,
@@ -385,14 +387,16 @@ static void record(struct crash *c) {
 
         const char *sig = signal_name(c->md.signal);
         bool no_space = c->res.truncated_reason && strcmp(c->res.truncated_reason, STORE_CUT_NO_SPACE) == 0;
-        report_crash(c, LOG_INFO, c->name, &c->res,
-                     "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
-                     "stored%s%s)",
-                     (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?",
-                     c->o->settings->store, c->name, (unsigned long long) c->res.core_size,
-                     (unsigned long long) c->res.stored_size,
-                     !c->res.truncated ? "" : no_space ? ", truncated: out of space" : ", truncated at ",
-                     c->res.truncated && !no_space ? c->cap : "");
+        report_crash(
+                c, LOG_INFO, c->name, &c->res,
+                "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
+                "stored%s%s)",
+                (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?", c->o->settings->store,
+                c->name, (unsigned long long) c->res.core_size, (unsigned long long) c->res.stored_size,
+                !c->res.truncated ? ""
+                : no_space        ? ", truncated: out of space"
+                                  : ", truncated at ",
+                c->res.truncated && !no_space ? c->cap : "");
 }
 
 /* The host's fallback store: the same limits over all its directories, so that no container

@@ -16,8 +16,8 @@ enum release_policy {
 
 struct receiver_options {
         const struct receiver_settings *settings; /* store, Storage=, limits (required) */
-        bool fallback;              /* started by the host helper as its fallback */
-        const char *fallback_root;  /* the whole host fallback store, bounded in total */
+        bool fallback;                            /* started by the host helper as its fallback */
+        const char *fallback_root;                /* the whole host fallback store, bounded in total */
         struct store_options store_opts;
         uint64_t request_timeout_usec; /* how long a client may take for each message */
         enum release_policy release;

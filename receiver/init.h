@@ -15,12 +15,12 @@
 #define INIT_USER_NAME_MAX 256
 
 struct init_command {
-        char **argv;               /* NULL-terminated; argv[0] is looked up in PATH */
-        bool switch_user;          /* run as uid/gid instead of the receiver's own */
+        char **argv;      /* NULL-terminated; argv[0] is looked up in PATH */
+        bool switch_user; /* run as uid/gid instead of the receiver's own */
         uid_t uid;
         gid_t gid;
         char user[INIT_USER_NAME_MAX]; /* the user's name, for its supplementary groups ("" if none) */
-        struct rlimit core_limit;  /* RLIMIT_CORE as the receiver was started with */
+        struct rlimit core_limit;      /* RLIMIT_CORE as the receiver was started with */
 };
 
 /*

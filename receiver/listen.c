@@ -19,7 +19,7 @@
 #include "macro.h"
 
 int listen_socket_create(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         struct stat st;
         int one = 1;
 
@@ -62,10 +62,10 @@ struct server {
         const struct receiver_options *o;
         unsigned max_handlers, n_handlers;
         pid_t *handlers;
-        pid_t app;       /* init mode: the command, 0 once reaped (or without one) */
-        bool init_mode;  /* the command ran: stop once it is reaped and every core is in */
-        int app_status;  /* its wait status */
-        bool stopping;   /* no new connections; done when the last handler is */
+        pid_t app;      /* init mode: the command, 0 once reaped (or without one) */
+        bool init_mode; /* the command ran: stop once it is reaped and every core is in */
+        int app_status; /* its wait status */
+        bool stopping;  /* no new connections; done when the last handler is */
         sigset_t old_mask;
 };
 
@@ -141,13 +141,12 @@ static void accept_one(struct server *s) {
 /* Is a connection waiting? In init mode, once the command is gone, a crash still being handed
  * over is served before the receiver (the namespace's init) exits and takes it down. */
 static bool connection_pending(int listen_fd) {
-        struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+        struct pollfd p = {.fd = listen_fd, .events = POLLIN};
         return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
 static bool server_done(struct server *s) {
-        if (s->init_mode && s->app == 0 && !s->stopping && s->n_handlers == 0 &&
-            !connection_pending(s->listen_fd))
+        if (s->init_mode && s->app == 0 && !s->stopping && s->n_handlers == 0 && !connection_pending(s->listen_fd))
                 s->stopping = true;
         return s->stopping && s->n_handlers == 0;
 }
@@ -156,8 +155,8 @@ static int server_run(struct server *s) {
         while (!server_done(s)) {
                 bool may_accept = !s->stopping && s->n_handlers < s->max_handlers;
                 struct pollfd p[2] = {
-                        { .fd = s->sfd, .events = POLLIN },
-                        { .fd = s->listen_fd, .events = may_accept ? POLLIN : 0 },
+                        {.fd = s->sfd, .events = POLLIN},
+                        {.fd = s->listen_fd, .events = may_accept ? POLLIN : 0},
                 };
                 if (poll(p, 2, -1) < 0) {
                         if (errno == EINTR)
@@ -183,7 +182,7 @@ static void server_signals(bool init_mode, sigset_t *ret) {
                 return;
         }
         sigfillset(ret);
-        int keep[] = { SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT, SIGTTIN, SIGTTOU };
+        int keep[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT, SIGTTIN, SIGTTOU};
         for (size_t i = 0; i < ELEMENTSOF(keep); i++)
                 sigdelset(ret, keep[i]);
 }
@@ -191,7 +190,7 @@ static void server_signals(bool init_mode, sigset_t *ret) {
 static int server_serve(int listen_fd, unsigned max_children, const struct receiver_options *o,
                         const struct init_command *cmd, int *ret_status) {
         _cleanup_free_ pid_t *handlers = calloc(max_children, sizeof(pid_t));
-        struct server s = { .listen_fd = listen_fd, .o = o, .max_handlers = max_children, .handlers = handlers };
+        struct server s = {.listen_fd = listen_fd, .o = o, .max_handlers = max_children, .handlers = handlers};
         sigset_t mask;
         if (!handlers)
                 return -ENOMEM;

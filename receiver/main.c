@@ -40,15 +40,15 @@
 static const struct {
         const char *option, *key;
 } setting_options[] = {
-        { "store", "Store" },
-        { "storage", "Storage" },
-        { "compress", "Compress" },
-        { "compress-level", "CompressLevel" },
-        { "process-size-max", "ProcessSizeMax" },
-        { "max-use", "MaxUse" },
-        { "keep-free", "KeepFree" },
-        { "max-cores-per-interval", "MaxCoresPerInterval" },
-        { "interval", "Interval" },
+        {"store", "Store"},
+        {"storage", "Storage"},
+        {"compress", "Compress"},
+        {"compress-level", "CompressLevel"},
+        {"process-size-max", "ProcessSizeMax"},
+        {"max-use", "MaxUse"},
+        {"keep-free", "KeepFree"},
+        {"max-cores-per-interval", "MaxCoresPerInterval"},
+        {"interval", "Interval"},
 };
 
 enum mode { MODE_ACTIVATED, MODE_LISTEN, MODE_INIT };
@@ -204,23 +204,24 @@ static int check_args(int argc, char *argv[], struct args *a) {
 
 static int parse_args(int argc, char *argv[], struct args *a, struct receiver_options *o) {
         struct option options[32] = {
-                { "listen", optional_argument, NULL, ARG_LISTEN },
-                { "background", no_argument, NULL, ARG_BACKGROUND },
-                { "init", no_argument, NULL, ARG_INIT },
-                { "user", required_argument, NULL, ARG_USER },
-                { "group", required_argument, NULL, ARG_GROUP },
-                { "release", required_argument, NULL, ARG_RELEASE },
-                { "config", required_argument, NULL, ARG_CONFIG },
-                { "fallback", no_argument, NULL, ARG_FALLBACK },
-                { "fallback-root", required_argument, NULL, ARG_FALLBACK_ROOT },
-                { "max-connections", required_argument, NULL, ARG_MAX_CONN },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
+                {"listen", optional_argument, NULL, ARG_LISTEN},
+                {"background", no_argument, NULL, ARG_BACKGROUND},
+                {"init", no_argument, NULL, ARG_INIT},
+                {"user", required_argument, NULL, ARG_USER},
+                {"group", required_argument, NULL, ARG_GROUP},
+                {"release", required_argument, NULL, ARG_RELEASE},
+                {"config", required_argument, NULL, ARG_CONFIG},
+                {"fallback", no_argument, NULL, ARG_FALLBACK},
+                {"fallback-root", required_argument, NULL, ARG_FALLBACK_ROOT},
+                {"max-connections", required_argument, NULL, ARG_MAX_CONN},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
         };
         size_t n = 12;
         int c, r;
         for (size_t i = 0; i < ELEMENTSOF(setting_options); i++)
-                options[n++] = (struct option) { setting_options[i].option, required_argument, NULL, ARG_SETTING + (int) i };
+                options[n++] =
+                        (struct option){setting_options[i].option, required_argument, NULL, ARG_SETTING + (int) i};
         /* "+": options end at the first argument that is not one (the command of --init). */
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
                 if ((r = take_option(c, argc, argv, a, o)) != 0)
@@ -297,7 +298,7 @@ static int run_listen(const struct args *a, const struct receiver_options *o) {
 }
 
 static int run_init(const struct args *a, const struct receiver_options *o, const struct rlimit *core_limit) {
-        struct init_command cmd = { .argv = a->command, .core_limit = *core_limit };
+        struct init_command cmd = {.argv = a->command, .core_limit = *core_limit};
         char err[512];
         if (init_command_resolve_user(&cmd, a->user, a->group, err, sizeof(err)) < 0)
                 return usage_error("%s", err);
@@ -341,14 +342,14 @@ static int run_activated(const struct args *a, const struct receiver_options *o)
 
 int main(int argc, char *argv[]) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        struct args a = { .config_path = CORE_PIPE_RECEIVER_CONFIG_PATH, .max_connections = DEFAULT_MAX_CONNECTIONS };
+        struct args a = {.config_path = CORE_PIPE_RECEIVER_CONFIG_PATH, .max_connections = DEFAULT_MAX_CONNECTIONS};
         struct receiver_settings settings;
         struct receiver_options o = {
-                .store_opts = { .workers = (int) MAX(1, MIN(cpus, 4)), .chunk_size = 2 * 1024 * 1024 },
+                .store_opts = {.workers = (int) MAX(1, MIN(cpus, 4)), .chunk_size = 2 * 1024 * 1024},
                 .request_timeout_usec = 10 * USEC_PER_SEC,
                 .settings = &settings,
         };
-        struct rlimit core_limit = { 0, 0 };
+        struct rlimit core_limit = {0, 0};
 
         int r = parse_args(argc, argv, &a, &o);
         if (r != 0)
@@ -367,7 +368,7 @@ int main(int argc, char *argv[]) {
          * the command of --init gets the limit we were started with. */
         (void) getrlimit(RLIMIT_CORE, &core_limit);
         (void) prctl(PR_SET_DUMPABLE, 0);
-        (void) setrlimit(RLIMIT_CORE, &(struct rlimit) { 0, core_limit.rlim_max });
+        (void) setrlimit(RLIMIT_CORE, &(struct rlimit){0, core_limit.rlim_max});
         signal(SIGPIPE, SIG_IGN);
 
         log_set_target(log_default_target());

@@ -42,7 +42,8 @@ void policy_with_store(const struct store_facts *s, struct verdict *ret) {
                 if (s->open_note && s->open_note[0])
                         snprintf(reason, sizeof(reason), "%s", s->open_note);
                 else
-                        snprintf(reason, sizeof(reason), "store %s unavailable: %s", s->store, strerror(-s->open_error));
+                        snprintf(reason, sizeof(reason), "store %s unavailable: %s", s->store,
+                                 strerror(-s->open_error));
                 decide(ret, CP_VERDICT_REFUSE, LOG_ERR, reason, reason);
                 ret->verb = "Cannot store core of";
                 return;

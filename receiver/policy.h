@@ -25,11 +25,11 @@ struct crash_facts {
 };
 
 struct store_facts {
-        int open_error;      /* opening the store failed (negative errno), else 0 */
+        int open_error;        /* opening the store failed (negative errno), else 0 */
         const char *open_note; /* with open_error: why, naming the path, owner and mode ("" if not known) */
-        const char *store;   /* its path, for the reason */
-        bool over_rate;      /* MaxCoresPerInterval= reached */
-        unsigned recent;     /* cores admitted within Interval= */
+        const char *store;     /* its path, for the reason */
+        bool over_rate;        /* MaxCoresPerInterval= reached */
+        unsigned recent;       /* cores admitted within Interval= */
         uint64_t interval_usec;
         unsigned max_per_interval;
         bool no_room;        /* not one block fits within KeepFree= */
@@ -38,9 +38,9 @@ struct store_facts {
 };
 
 struct verdict {
-        uint32_t verdict;              /* CP_VERDICT_SEND, _SKIP or _REFUSE */
-        int level;                     /* syslog level of the crash's log line */
-        char reason[CP_TEXT_MAX + 1];  /* what the helper hears and logs */
+        uint32_t verdict;             /* CP_VERDICT_SEND, _SKIP or _REFUSE */
+        int level;                    /* syslog level of the crash's log line */
+        char reason[CP_TEXT_MAX + 1]; /* what the helper hears and logs */
         /* The receiver's own log line: for a skip, what follows "crashed with signal N; "; for a
          * refusal, "<verb> pid N (comm): <note>". */
         char note[CP_TEXT_MAX + 64];
