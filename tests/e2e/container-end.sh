@@ -11,6 +11,8 @@ tap_init
 require_root_kernel
 
 install_pattern
+# CONTAINER_END_RUNS, CONTAINER_END_SETUPS and END_RECEIVER_ARGS (e.g. --release=read, to see the
+# cores lost without the hold) narrow or vary the test by hand.
 RUNS=${CONTAINER_END_RUNS:-4}
 CATATONIT=$(command -v catatonit || echo /usr/libexec/podman/catatonit)
 
@@ -25,7 +27,9 @@ one_run() {
         local init=${*//NAME/$name}
         CT_VAR=$var CT_INIT="$init" container_start "end$n" || return 1
         if [ "$setup" != init-mode ]; then
-                start_receiver "end$n" ${END_RECEIVER_ARGS:-} || return 1
+                local extra
+                read -ra extra <<<"${END_RECEIVER_ARGS:-}"
+                start_receiver "end$n" "${extra[@]}" || return 1
                 touch "$(ct_root "end$n")/run/go"
         fi
         pid=$(ct_pid "end$n")
