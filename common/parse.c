@@ -222,6 +222,78 @@ static void set_id(struct container_identity *r, const char *runtime, const char
         r->id[n] = '\0';
 }
 
+/* An LXC container name as it appears in a cgroup path: printable ASCII, no "/" (a path
+ * component cannot hold one), and short enough to be kept whole. A name cut short would name
+ * another container: a longer one is no identity at all. */
+static bool is_lxc_name(const char *s, size_t n, size_t room) {
+        if (n == 0 || n >= room)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] <= ' ' || s[i] > '~')
+                        return false;
+        return true;
+}
+
+/* A containerd identifier (namespace or container id): alphanumeric runs joined by single
+ * ".", "_" or "-", as containerd itself validates them. */
+static bool is_containerd_identifier(const char *s, size_t n) {
+        if (n == 0 || n > 76)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                bool alnum =
+                        (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z');
+                bool sep = s[i] == '.' || s[i] == '_' || s[i] == '-';
+                /* A separator only between two alphanumerics. */
+                if (!alnum && !(sep && i > 0 && i + 1 < n && !strchr("._-", s[i - 1])))
+                        return false;
+        }
+        return true;
+}
+
+/*
+ * LXC (4.0 and later) puts a container's processes in "lxc.payload.<name>" (lxc-attach adds a
+ * ".lxc" child on the unified hierarchy) and its monitor, a host process, in
+ * "lxc.monitor.<name>", which is not the container. LXC before 4.0 and LXD before 4.0 used
+ * "lxc/<name>". When the cgroup already exists LXC appends "-1", "-2", ...: that suffix is part
+ * of what the path says and stays in the name.
+ */
+static bool take_lxc(const char *c, size_t n, bool after_lxc, struct container_identity *r) {
+        static const char payload[] = "lxc.payload.";
+        const size_t p = sizeof(payload) - 1;
+        if (n > p && memcmp(c, payload, p) == 0 && is_lxc_name(c + p, n - p, sizeof(r->id))) {
+                set_id(r, "lxc", c + p, n - p);
+                return true;
+        }
+        if (after_lxc && is_lxc_name(c, n, sizeof(r->id))) {
+                set_id(r, "lxc", c, n);
+                return true;
+        }
+        return false;
+}
+
+/*
+ * containerd without an orchestrator ("ctr run", nerdctl with the cgroupfs driver) puts a
+ * container in "/<namespace>/<id>". Any two-level cgroup looks like that, so only the namespace
+ * ctr uses unless told otherwise, "default", at the top of the hierarchy counts; the id is kept
+ * with its namespace ("default/<id>"), as ctr -n names it.
+ */
+static bool take_containerd_ctr(const char *path, const char *c, size_t n, const char *end,
+                                struct container_identity *r) {
+        static const char ns[] = "default";
+        const size_t k = sizeof(ns) - 1;
+        if (c != path + 1 || path[0] != '/' || n != k || memcmp(c, ns, k) != 0 || c + n >= end)
+                return false;
+        const char *id = c + n + 1;
+        const char *slash = memchr(id, '/', (size_t) (end - id));
+        size_t m = slash ? (size_t) (slash - id) : (size_t) (end - id);
+        if (!is_containerd_identifier(id, m) || k + 1 + m >= sizeof(r->id))
+                return false;
+        snprintf(r->runtime, sizeof(r->runtime), "containerd");
+        memcpy(r->id, c, k + 1 + m);
+        r->id[k + 1 + m] = '\0';
+        return true;
+}
+
 /* Pod uids: 36 characters of hex and "-" (cgroupfs) or "_" (systemd driver). */
 static bool take_pod_uid(const char *s, size_t n, struct container_identity *r) {
         if (n != 36)
@@ -237,10 +309,42 @@ static bool take_pod_uid(const char *s, size_t n, struct container_identity *r) 
         return true;
 }
 
+/* systemd-nspawn's "machine-<name>.scope"; systemd escapes "-" in unit names as "\x2d". */
+static bool take_nspawn(const char *c, size_t n, struct container_identity *r) {
+        if (n <= 15 || memcmp(c, "machine-", 8) != 0 || memcmp(c + n - 6, ".scope", 6) != 0)
+                return false;
+        char name[sizeof(r->id)];
+        size_t o = 0;
+        for (size_t i = 8; i < n - 6 && o < sizeof(name) - 1; i++) {
+                if (i + 3 < n - 6 && memcmp(c + i, "\\x2d", 4) == 0) {
+                        name[o++] = '-';
+                        i += 3;
+                } else
+                        name[o++] = c[i];
+        }
+        set_id(r, "nspawn", name, o);
+        return true;
+}
+
+/* "pod<uid>" (cgroupfs) or "kubepods-<qos>-pod<uid>.slice" (systemd). */
+static void take_kubepods_pod(const char *c, size_t n, struct container_identity *r) {
+        const char *pod = NULL;
+        for (size_t i = 0; i + 3 <= n; i++)
+                if (memcmp(c + i, "pod", 3) == 0 && (i == 0 || c[i - 1] == '-'))
+                        pod = c + i + 3;
+        if (pod) {
+                size_t m = (size_t) (c + n - pod);
+                if (m > 6 && memcmp(pod + m - 6, ".slice", 6) == 0)
+                        m -= 6;
+                (void) take_pod_uid(pod, m, r);
+        }
+}
+
+/* Each component may name a container; the innermost one that does wins. */
 bool container_identity_from_cgroup(const char *path, size_t len, struct container_identity *ret) {
         struct container_identity r;
         memset(&r, 0, sizeof(r));
-        bool after_docker = false, in_kubepods = false;
+        bool after_docker = false, after_lxc = false, in_kubepods = false;
         const char *end = path + len;
 
         for (const char *c = path; c < end;) {
@@ -260,32 +364,13 @@ bool container_identity_from_cgroup(const char *path, size_t len, struct contain
                         set_id(&r, "podman", id, 64);
                 else if (in_kubepods && hex_between(c, n, "", "", &id))
                         set_id(&r, "kubernetes", id, 64);
-                else if (n > 15 && memcmp(c, "machine-", 8) == 0 && memcmp(c + n - 6, ".scope", 6) == 0) {
-                        /* systemd escapes "-" in unit names as "\x2d". */
-                        char name[65];
-                        size_t o = 0;
-                        for (size_t i = 8; i < n - 6 && o < sizeof(name) - 1; i++) {
-                                if (i + 3 < n - 6 && memcmp(c + i, "\\x2d", 4) == 0) {
-                                        name[o++] = '-';
-                                        i += 3;
-                                } else
-                                        name[o++] = c[i];
-                        }
-                        set_id(&r, "nspawn", name, o);
-                } else if (in_kubepods) {
-                        /* "pod<uid>" (cgroupfs) or "kubepods-<qos>-pod<uid>.slice" (systemd). */
-                        const char *pod = NULL;
-                        for (size_t i = 0; i + 3 <= n; i++)
-                                if (memcmp(c + i, "pod", 3) == 0 && (i == 0 || c[i - 1] == '-'))
-                                        pod = c + i + 3;
-                        if (pod) {
-                                size_t m = (size_t) (c + n - pod);
-                                if (m > 6 && memcmp(pod + m - 6, ".slice", 6) == 0)
-                                        m -= 6;
-                                (void) take_pod_uid(pod, m, &r);
-                        }
-                }
+                else if (take_nspawn(c, n, &r) || take_lxc(c, n, after_lxc, &r) ||
+                         take_containerd_ctr(path, c, n, end, &r))
+                        ;
+                else if (in_kubepods)
+                        take_kubepods_pod(c, n, &r);
                 after_docker = n == 6 && memcmp(c, "docker", 6) == 0;
+                after_lxc = n == 3 && memcmp(c, "lxc", 3) == 0;
                 c += n + 1;
         }
         if (r.pod_uid[0] && !r.runtime[0])

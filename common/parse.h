@@ -38,15 +38,21 @@ int proc_field_int64(const char *text, const char *key, unsigned index, int64_t 
 /*
  * What a cgroup path says about the container a process runs in, independent of its image:
  * the runtime's container id (docker, containerd, CRI-O, podman/libpod: 64 hex digits), a
- * systemd-nspawn machine name, and a Kubernetes pod uid where the path has one. Matches the
- * systemd driver's names ("docker-<id>.scope", "kubepods-burstable-pod<uid>.slice", ...) and
- * the cgroupfs driver's ("/docker/<id>", "/kubepods/burstable/pod<uid>/<id>"). Empty fields
- * when nothing is known; returns true if anything was found.
+ * systemd-nspawn machine name, an LXC container name, containerd's "<namespace>/<id>" for
+ * containers started without Kubernetes ("ctr run"), and a Kubernetes pod uid where the path
+ * has one. Matches the systemd driver's names ("docker-<id>.scope", "libpod-<id>.scope", also
+ * below a user's user@<uid>.service for rootless podman, "kubepods-burstable-pod<uid>.slice",
+ * ...), the cgroupfs driver's ("/docker/<id>", "/kubepods/burstable/pod<uid>/<id>",
+ * "/default/<id>"), and LXC's ("/lxc.payload.<name>", "/lxc/<name>" before LXC 4.0; never the
+ * monitor's "lxc.monitor.<name>"). The innermost component that names a container wins. Empty
+ * fields when nothing is known (rootless podman on cgroup v1 creates no cgroup: its containers
+ * stay in their starter's); returns true if anything was found.
  */
 struct container_identity {
-        char runtime[16];  /* "docker", "containerd", "cri-o", "podman", "nspawn", "kubernetes" */
-        char id[65];       /* container id, or the machine name for nspawn */
-        char pod_uid[37];  /* Kubernetes pod uid, with dashes */
+        char runtime[16]; /* "docker", "containerd", "cri-o", "podman", "nspawn", "lxc", "kubernetes" */
+        char id[129];     /* container id; the machine name (nspawn), container name (lxc), or
+                           * "<namespace>/<id>" (containerd without Kubernetes) */
+        char pod_uid[37]; /* Kubernetes pod uid, with dashes */
 };
 bool container_identity_from_cgroup(const char *path, size_t len, struct container_identity *ret);
 

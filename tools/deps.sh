@@ -8,6 +8,7 @@ PACKAGES=(
         scdoc man-db                                # man pages, and rendering them in the tests
         util-linux binutils zstd gdb python3        # tests: unshare/nsenter, readelf, cores, JSON
         debootstrap                                 # tests: Debian roots for the real engines
+        lxc containerd runc                         # tests: real LXC, and containerd run by ctr
         systemd-container systemd-coredump          # tests: nspawn containers, coredumpctl
         pigz                                        # bench: one of the handlers compared
 )
