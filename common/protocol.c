@@ -2,6 +2,7 @@
 #include "protocol.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static void put_u16(uint8_t *p, uint16_t v) {
@@ -51,8 +52,25 @@ static int encode_header(uint16_t type, size_t body_len, uint8_t *buf, size_t si
         return 0;
 }
 
+/* "RUNTIME ID [POD_UID]" into text (CP_TEXT_MAX + 1 bytes), "" without a runtime. */
+static int container_to_text(const struct container_identity *c, char *text) {
+        const char *pod = c->pod_uid;
+        text[0] = '\0';
+        if (!c->runtime[0])
+                return 0;
+        if (!c->id[0] || strchr(c->runtime, ' ') || strchr(c->id, ' ') || strchr(pod, ' '))
+                return -EINVAL;
+        snprintf(text, CP_TEXT_MAX + 1, "%s %s%s%s", c->runtime, c->id, pod[0] ? " " : "", pod);
+        return cp_text_valid(text, strlen(text)) ? 0 : -EINVAL;
+}
+
 int cp_encode_request(const struct cp_request *req, uint8_t *buf, size_t size) {
-        int r = encode_header(CP_MSG_REQUEST, CP_REQUEST_BODY_SIZE, buf, size);
+        char text[CP_TEXT_MAX + 1];
+        int r = container_to_text(&req->container, text);
+        if (r < 0)
+                return r;
+        size_t n = strlen(text);
+        r = encode_header(CP_MSG_REQUEST, CP_REQUEST_BODY_SIZE + n, buf, size);
         if (r < 0)
                 return r;
         uint8_t *b = buf + CP_HEADER_SIZE;
@@ -60,7 +78,8 @@ int cp_encode_request(const struct cp_request *req, uint8_t *buf, size_t size) {
         put_u32(b + 4, req->dump_mode);
         put_u64(b + 8, req->dump_time);
         put_u64(b + 16, req->core_limit);
-        return CP_HEADER_SIZE + CP_REQUEST_BODY_SIZE;
+        memcpy(b + CP_REQUEST_BODY_SIZE, text, n);
+        return (int) (CP_HEADER_SIZE + CP_REQUEST_BODY_SIZE + n);
 }
 
 int cp_encode_verdict(uint32_t verdict, const char *reason, uint8_t *buf, size_t size) {
@@ -85,8 +104,7 @@ int cp_encode_handover(uint8_t *buf, size_t size) {
 
 int cp_encode_outcome(const struct cp_outcome *out, uint8_t *buf, size_t size) {
         size_t n = strnlen(out->text, sizeof(out->text));
-        if (n > CP_TEXT_MAX || !cp_text_valid(out->text, n) || out->error < 0 ||
-            (out->flags & ~CP_OUTCOME_FLAGS_ALL))
+        if (n > CP_TEXT_MAX || !cp_text_valid(out->text, n) || out->error < 0 || (out->flags & ~CP_OUTCOME_FLAGS_ALL))
                 return -EINVAL;
         int r = encode_header(CP_MSG_OUTCOME, CP_OUTCOME_FIXED_SIZE + n, buf, size);
         if (r < 0)
@@ -127,11 +145,45 @@ static int expect(const uint8_t *buf, size_t len, int type) {
         return (int) (len - CP_HEADER_SIZE);
 }
 
+static int decode_text(const uint8_t *p, size_t n, char *out) {
+        if (n > CP_TEXT_MAX || !cp_text_valid((const char *) p, n))
+                return -EBADMSG;
+        memcpy(out, p, n);
+        out[n] = '\0';
+        return 0;
+}
+
+/* One space-separated field of text into out (size bytes): -EBADMSG if it does not fit. */
+static int take_field(const char **p, char *out, size_t size) {
+        size_t n = strcspn(*p, " ");
+        if (n >= size)
+                return -EBADMSG;
+        memcpy(out, *p, n);
+        out[n] = '\0';
+        *p += n + ((*p)[n] == ' ');
+        return 0;
+}
+
+static int container_from_text(const uint8_t *p, size_t n, struct container_identity *ret) {
+        char text[CP_TEXT_MAX + 1];
+        struct container_identity c;
+        memset(&c, 0, sizeof(c));
+        if (decode_text(p, n, text) < 0)
+                return -EBADMSG;
+        const char *t = text;
+        if (n > 0 && (text[n - 1] == ' ' || take_field(&t, c.runtime, sizeof(c.runtime)) < 0 ||
+                      take_field(&t, c.id, sizeof(c.id)) < 0 || take_field(&t, c.pod_uid, sizeof(c.pod_uid)) < 0 ||
+                      *t || !c.runtime[0] || !c.id[0]))
+                return -EBADMSG;
+        *ret = c;
+        return 0;
+}
+
 int cp_decode_request(const uint8_t *buf, size_t len, struct cp_request *ret) {
         int n = expect(buf, len, CP_MSG_REQUEST);
         if (n < 0)
                 return n;
-        if (n != CP_REQUEST_BODY_SIZE)
+        if (n < CP_REQUEST_BODY_SIZE)
                 return -EBADMSG;
         const uint8_t *b = buf + CP_HEADER_SIZE;
         struct cp_request req = {
@@ -143,15 +195,9 @@ int cp_decode_request(const uint8_t *buf, size_t len, struct cp_request *ret) {
         /* Signal numbers fit in 1..64 on Linux; anything else did not come from the kernel. */
         if (req.signal < 1 || req.signal > 64)
                 return -EBADMSG;
-        *ret = req;
-        return 0;
-}
-
-static int decode_text(const uint8_t *p, size_t n, char *out) {
-        if (n > CP_TEXT_MAX || !cp_text_valid((const char *) p, n))
+        if (container_from_text(b + CP_REQUEST_BODY_SIZE, (size_t) n - CP_REQUEST_BODY_SIZE, &req.container) < 0)
                 return -EBADMSG;
-        memcpy(out, p, n);
-        out[n] = '\0';
+        *ret = req;
         return 0;
 }
 
@@ -161,7 +207,7 @@ int cp_decode_verdict(const uint8_t *buf, size_t len, struct cp_verdict_msg *ret
                 return n;
         if (n < 4)
                 return -EBADMSG;
-        struct cp_verdict_msg v = { .verdict = get_u32(buf + CP_HEADER_SIZE) };
+        struct cp_verdict_msg v = {.verdict = get_u32(buf + CP_HEADER_SIZE)};
         if (v.verdict < CP_VERDICT_SEND || v.verdict > CP_VERDICT_REFUSE)
                 return -EBADMSG;
         if (decode_text(buf + CP_HEADER_SIZE + 4, (size_t) n - 4, v.reason) < 0)

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parse.h"
+
 #define CP_PROTOCOL_VERSION 1
 #define CP_MAGIC 0x50495043U /* "CPIP" read as little endian */
 
@@ -58,7 +60,12 @@ struct cp_request {
         uint32_t dump_mode;  /* %d: 1 = normal (only those are forwarded) */
         uint64_t dump_time;  /* %t, seconds since the epoch */
         uint64_t core_limit; /* %c, RLIMIT_CORE of the crashed process; UINT64_MAX = unlimited */
+        /* The container as the host's cgroup path names it (runtime "" when none): a receiver
+         * in a cgroup namespace of its own (LXC, docker on cgroup v2) cannot see it. */
+        struct container_identity container;
 };
+/* The fixed part; then, optionally, text "RUNTIME ID [POD_UID]" (a helper of before it sends
+ * none, and every receiver takes both). */
 #define CP_REQUEST_BODY_SIZE 24
 
 struct cp_verdict_msg {
@@ -70,10 +77,10 @@ struct cp_verdict_msg {
 #define CP_OUTCOME_FLAGS_ALL CP_OUTCOME_TRUNCATED
 
 struct cp_outcome {
-        int32_t error;       /* 0 = stored, else a positive errno value */
-        uint32_t flags;      /* CP_OUTCOME_* */
-        uint64_t core_size;  /* bytes of core read from the pipe */
-        uint64_t stored_size;/* bytes written to the store (compressed) */
+        int32_t error;              /* 0 = stored, else a positive errno value */
+        uint32_t flags;             /* CP_OUTCOME_* */
+        uint64_t core_size;         /* bytes of core read from the pipe */
+        uint64_t stored_size;       /* bytes written to the store (compressed) */
         char text[CP_TEXT_MAX + 1]; /* stored file name, or what went wrong */
 };
 #define CP_OUTCOME_FIXED_SIZE 24

@@ -240,6 +240,7 @@ int main(int argc, char *argv[]) {
                 .dump_mode = a.dump_mode,
                 .dump_time = a.time,
                 .core_limit = a.core_limit,
+                .container = p.container,
         };
         /* The kernel translates these into the receiver's namespaces: a container's receiver
          * sees the pid, uid and gid the container knows. */

@@ -156,6 +156,7 @@ static int receive_request(struct crash *c) {
         c->md.dump_time = c->req.dump_time;
         c->md.core_limit = c->req.core_limit;
         c->md.received_usec = now_realtime_usec();
+        c->md.host_container = c->req.container;
 
         char procpath[32];
         snprintf(procpath, sizeof(procpath), "/proc/%d", (int) c->cred.pid);

@@ -28,6 +28,7 @@ struct core_metadata {
         uint64_t dump_time;
         uint64_t core_limit;
         uint64_t received_usec; /* CLOCK_REALTIME when the request arrived */
+        struct container_identity host_container; /* as the helper read the host's cgroup path */
 
         /* From /proc/<pid>; empty when unreadable. */
         char comm[64];

@@ -59,25 +59,30 @@ static struct json_object *core_mapped_files(const struct core_metadata *m) {
         return split_nul(m->core_files, m->core_files_len);
 }
 
-/* The cgroup, the container and the systemd unit it names, as this receiver sees it: inside a
- * cgroup namespace the path may say nothing. */
+static void add_container(struct json_object *o, const struct container_identity *c, const char *seen_by) {
+        json_object *co = json_object_new_object();
+        add_string(co, "runtime", c->runtime);
+        add_string(co, "id", c->id);
+        add_string(co, "pod_uid", c->pod_uid);
+        add_string(co, "seen_by", seen_by);
+        json_object_object_add(o, "container", co);
+}
+
+/* The cgroup, the container and the systemd unit it names. The container as the host helper saw
+ * it (the whole cgroup path) comes first; else as this receiver sees it: inside a cgroup
+ * namespace (LXC, docker on cgroup v2) the path may say nothing. */
 static void add_cgroup(struct json_object *o, const struct core_metadata *m) {
-        const char *path;
+        const char *path = NULL;
         struct container_identity c;
         struct cgroup_unit u;
+        size_t n = m->cgroup ? cgroup_path_from_text(m->cgroup, &path) : 0;
+        if (m->host_container.runtime[0])
+                add_container(o, &m->host_container, "host");
+        else if (n > 0 && container_identity_from_cgroup(path, n, &c))
+                add_container(o, &c, "receiver");
         if (!m->cgroup)
                 return;
         add_string(o, "cgroup", m->cgroup);
-        size_t n = cgroup_path_from_text(m->cgroup, &path);
-        if (n > 0 && container_identity_from_cgroup(path, n, &c)) {
-                json_object *co = json_object_new_object();
-                add_string(co, "runtime", c.runtime);
-                if (c.id[0])
-                        add_string(co, "id", c.id);
-                if (c.pod_uid[0])
-                        add_string(co, "pod_uid", c.pod_uid);
-                json_object_object_add(o, "container", co);
-        }
         if (n > 0 && cgroup_unit_from_path(path, n, &u) >= 0) {
                 add_string(o, "unit", u.unit);
                 add_string(o, "slice", u.slice);

@@ -37,6 +37,10 @@ crash_in_lxc() {
         check "$kind: gdb shows crash_here" shows_crash_here "$core"
         check "$kind: record: pid as the container sees it ($pid)" test "$(json_field "$json" pid)" = "${pid:-none}"
         check "$kind: record: hostname $ct" test "$(json_field "$json" hostname)" = "$ct"
+        # LXC gives the container a cgroup namespace: only the host's view can name it.
+        check "$kind: record: container lxc:$ct, as the host saw it" \
+                python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["container"]; sys.exit(not (c["runtime"], c["id"], c["seen_by"]) == ("lxc", sys.argv[2], "host"))' \
+                "$json" "$ct"
         check "$kind: host log: stored by the container's receiver, container=\"lxc:$ct\"" \
                 wait_for_log "comm=\"$comm\" .*container=\"lxc:$ct\" .*outcome=stored receiver=container file=\"core\\.$comm\\."
         check "$kind: nothing reached the host's fallback store" test ! -e "$T/hoststore"

@@ -5,6 +5,47 @@
 #include "protocol.h"
 #include "tap.h"
 
+/* A request with this text after the fixed body; the decoder's answer. */
+static int decode_with_text(const char *text, struct cp_request *out) {
+        uint8_t buf[CP_MSG_MAX];
+        struct cp_request in = { .signal = 11, .dump_mode = 1, .dump_time = 1, .core_limit = 2 };
+        int n = cp_encode_request(&in, buf, sizeof(buf));
+        size_t k = strlen(text);
+        memcpy(buf + n, text, k);
+        uint32_t body = (uint32_t) (CP_REQUEST_BODY_SIZE + k);
+        memcpy(buf + 8, &body, 4); /* little endian on x86 */
+        return cp_decode_request(buf, (size_t) n + k, out);
+}
+
+static void test_request_container(void) {
+        uint8_t buf[CP_MSG_MAX];
+        struct cp_request in = { .signal = 6, .dump_mode = 1, .container = { "lxc", "web-1", "" } }, out;
+        int n = cp_encode_request(&in, buf, sizeof(buf));
+        CHECK(n == CP_HEADER_SIZE + CP_REQUEST_BODY_SIZE + 9 && memcmp(buf + n - 9, "lxc web-1", 9) == 0,
+              "the host's container identity follows the fixed body as \"RUNTIME ID\"");
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == 0 && strcmp(out.container.runtime, "lxc") == 0 &&
+                      strcmp(out.container.id, "web-1") == 0 && out.container.pod_uid[0] == '\0',
+              "the identity round-trips");
+        in.container = (struct container_identity) { "kubernetes", "abc", "0b9b6a3e-1f7e-4c2a-9d0e-5a3b2c1d0e9f" };
+        n = cp_encode_request(&in, buf, sizeof(buf));
+        CHECK(n > 0 && cp_decode_request(buf, (size_t) n, &out) == 0 &&
+                      strcmp(out.container.pod_uid, "0b9b6a3e-1f7e-4c2a-9d0e-5a3b2c1d0e9f") == 0,
+              "a pod uid round-trips");
+        in.container = (struct container_identity) { "docker", "a b", "" };
+        CHECK(cp_encode_request(&in, buf, sizeof(buf)) == -EINVAL, "an id with a space is never encoded");
+        CHECK(decode_with_text("", &out) == 0 && out.container.runtime[0] == '\0',
+              "a request without one (an older helper) is taken");
+        const char *bad[] = { "docker", "docker ", " docker x", "docker  x", "docker x ", "a b c d",
+                              "averyveryverylongruntime x", "docker x\ty", "docker \x01" };
+        bool all = true;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (decode_with_text(bad[i], &out) != -EBADMSG) {
+                        CHECK(0, "malformed identity \"%s\" is rejected", bad[i]);
+                        all = false;
+                }
+        CHECK(all, "every malformed identity text is rejected");
+}
+
 static void test_request(void) {
         uint8_t buf[CP_MSG_MAX];
         struct cp_request in = { .signal = 11, .dump_mode = 1, .dump_time = 1795395118, .core_limit = UINT64_MAX }, out;
@@ -103,6 +144,7 @@ static void test_outcome_and_handover(void) {
 
 int main(void) {
         test_request();
+        test_request_container();
         test_verdict();
         test_outcome_and_handover();
         return tap_done();
