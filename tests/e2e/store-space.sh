@@ -29,7 +29,7 @@ CORE=${JSON%.json}.zst
 check "some room: record says truncated" test "$(json_field "$JSON" truncated)" = true
 check "some room: record says why: out of space" test "$(json_field "$JSON" truncated_reason)" = "out of space"
 check "some room: the stored file is what the record says" \
-        test "$(stat -c %s "$CORE")" = "$(json_field "$JSON" stored_size)"
+        test -s "$CORE" -a "$(stat -c %s "$CORE")" = "$(json_field "$JSON" stored_size)"
 check "some room: the stored file is a valid zstd stream" zstd -q -t "$CORE"
 check "some room: it holds core_size bytes of the core" \
         test "$(zstd -q -d -c "$CORE" | wc -c)" = "$(json_field "$JSON" core_size)"
