@@ -35,8 +35,10 @@ ct_exec links /bin/sh -ec '
 as_user links /bin/sh -ec '
         cd /var/lib/core_pipe
         ln -s /var/secret .rate
-        # The rate state is written under .rate.<pid>: every pid the receiver may get.
-        for i in $(seq 1 600); do ln -s /var/secret ".rate.$i"; done
+        # The rate state is written under .rate.<pid>: every pid the receiver may get, planted
+        # by one process (a process per link would push the receiver'\''s pid past them).
+        python3 -c "import os
+for i in range(1, 5001): os.symlink(\"/var/secret\", \".rate.%d\" % i)"
         ln -s /var/secret .lock
         for n in core.cpt-links.0.x.1.1 core.cpt-links.0.x.1.1.zst core.cpt-links.0.x.1.1.json .#core-1-1.tmp; do
                 ln -s /var/secret "$n"
@@ -47,6 +49,8 @@ BEFORE=$(fingerprint "$R/var/secret")
 start_receiver links --max-use=1
 timed_crash links sh-l1-$$ --size 1
 check "links: the core and its record are stored" wait_for_file "$STORE/core.sh-l1-$$.*.json"
+check "links: the receiver's temporary name was one of the planted links (4999 of 5000 left)" \
+        test "$(find "$STORE" -maxdepth 1 -name '.rate.*' | wc -l)" = 4999
 check "links: the root-only file outside the store is untouched (content, size, links, times)" \
         test "$(fingerprint "$R/var/secret")" = "$BEFORE"
 check "links: the store is 0700 now" test "$(stat -c %a "$STORE")" = 700
