@@ -146,8 +146,8 @@ static int check_store(int fd, const char *path, char *note, size_t size) {
 int open_store_dir(const char *path, char *note, size_t note_size) {
         char buf[4096];
         describe(note, note_size, "%s", "");
-        if (path[0] != '/' || strlen(path) >= sizeof(buf)) {
-                describe(note, note_size, "store %s: not an absolute path", path);
+        if (path[0] != '/' || path[strspn(path, "/")] == '\0' || strlen(path) >= sizeof(buf)) {
+                describe(note, note_size, "store %s: not an absolute path below /", path);
                 return -EINVAL;
         }
         _cleanup_close_ int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -35,8 +35,10 @@ ct_exec links /bin/sh -ec '
 as_user links /bin/sh -ec '
         cd /var/lib/core_pipe
         ln -s /var/secret .rate
-        # The rate state is written under .rate.<pid>: every pid the receiver may get.
-        for i in $(seq 1 600); do ln -s /var/secret ".rate.$i"; done
+        # The rate state is written under .rate.<pid>: every pid the receiver may get, planted
+        # by one process (a process per link would push the receiver'\''s pid past them).
+        python3 -c "import os
+for i in range(1, 5001): os.symlink(\"/var/secret\", \".rate.%d\" % i)"
         ln -s /var/secret .lock
         for n in core.cpt-links.0.x.1.1 core.cpt-links.0.x.1.1.zst core.cpt-links.0.x.1.1.json .#core-1-1.tmp; do
                 ln -s /var/secret "$n"
@@ -45,8 +47,10 @@ R=$(ct_root links)
 STORE=$R/var/lib/core_pipe
 BEFORE=$(fingerprint "$R/var/secret")
 start_receiver links --max-use=1
-timed_crash links cpt-links-$$ --size 1
-check "links: the core and its record are stored" wait_for_file "$STORE/core.cpt-links-$$.*.json"
+timed_crash links sh-l1-$$ --size 1
+check "links: the core and its record are stored" wait_for_file "$STORE/core.sh-l1-$$.*.json"
+check "links: the receiver's temporary name was one of the planted links (4999 of 5000 left)" \
+        test "$(find "$STORE" -maxdepth 1 -name '.rate.*' | wc -l)" = 4999
 check "links: the root-only file outside the store is untouched (content, size, links, times)" \
         test "$(fingerprint "$R/var/secret")" = "$BEFORE"
 check "links: the store is 0700 now" test "$(stat -c %a "$STORE")" = 700
@@ -57,10 +61,10 @@ check "links: .rate is the receiver's own regular file now" \
 check "links: the planted lock, core and record links are still links to the file (never followed)" \
         sh -c "for n in .lock core.cpt-links.0.x.1.1.zst core.cpt-links.0.x.1.1.json; do test \"\$(readlink '$STORE'/\$n)\" = /var/secret || exit 1; done"
 check "links: the host log says stored in the container" \
-        wait_for_log "comm=\"cpt-links-$$\" .*origin=container .*outcome=stored receiver=container"
-timed_crash links cpt-links2-$$ --size 1
-check "links: a second core is stored" wait_for_file "$STORE/core.cpt-links2-$$.*.json"
-check "links: MaxUse= vacuuming removed the first core" sh -c "! ls '$STORE' | grep -q '^core\.cpt-links-$$\.'"
+        wait_for_log "comm=\"sh-l1-$$\" .*origin=container .*outcome=stored receiver=container"
+timed_crash links sh-l2-$$ --size 1
+check "links: a second core is stored" wait_for_file "$STORE/core.sh-l2-$$.*.json"
+check "links: MaxUse= vacuuming removed the first core" sh -c "! ls '$STORE' | grep -q '^core\.sh-l1-$$\.'"
 check "links: after vacuuming among the links, the file outside is still untouched" \
         test "$(fingerprint "$R/var/secret")" = "$BEFORE"
 
@@ -70,9 +74,9 @@ ct_exec fifo /bin/sh -ec 'mkdir -p /var/lib/core_pipe; mount -t tmpfs -o size=64
 as_user fifo mkfifo /var/lib/core_pipe/.rate
 start_receiver fifo
 R=$(ct_root fifo)
-timed_crash fifo cpt-fifo-$$ --size 0
+timed_crash fifo sh-fifo-$$ --size 0
 check "FIFO as .rate: the crashed process was released (${ELAPSED_MS} ms < 30000)" test "$ELAPSED_MS" -lt 30000
-check "FIFO as .rate: the core is stored" wait_for_file "$R/var/lib/core_pipe/core.cpt-fifo-$$.*.json"
+check "FIFO as .rate: the core is stored" wait_for_file "$R/var/lib/core_pipe/core.sh-fifo-$$.*.json"
 check "FIFO as .rate: replaced by the receiver's own state file" \
         sh -c "test -f '$R/var/lib/core_pipe/.rate' && test ! -p '$R/var/lib/core_pipe/.rate'"
 
@@ -81,22 +85,22 @@ container_start owned
 ct_exec owned /bin/sh -ec 'mkdir -p /var/lib/core_pipe; chown 1000:1000 /var/lib/core_pipe; chmod 0755 /var/lib/core_pipe'
 start_receiver owned
 R=$(ct_root owned)
-timed_crash owned cpt-owned-$$ --size 0
+timed_crash owned sh-own-$$ --size 0
 check "owned by uid 1000: refused, naming path, owner and mode" \
-        grep -q "Cannot store core of pid [0-9]* (cpt-owned-$$): store /var/lib/core_pipe is owned by uid 1000 (mode 0755), not by the receiver's uid 0" \
+        grep -q "Cannot store core of pid [0-9]* (sh-own-$$): store /var/lib/core_pipe is owned by uid 1000 (mode 0755), not by the receiver's uid 0" \
         "$R/run/receiver.log"
 check "owned by uid 1000: nothing written into it" test -z "$(ls -A "$R/var/lib/core_pipe")"
 check "owned by uid 1000: the fallback stored it, and the host log says why" \
-        wait_for_log "comm=\"cpt-owned-$$\" .*outcome=stored receiver=fallback .*why=\"receiver in its root refused: store /var/lib/core_pipe is owned by uid 1000 \\(mode 0755\\)"
+        wait_for_log "comm=\"sh-own-$$\" .*outcome=stored receiver=fallback .*why=\"receiver in its root refused: store /var/lib/core_pipe is owned by uid 1000 \\(mode 0755\\)"
 
 # 4. The store's parent is uid 1000's link to uid 1000's directory (with a store ready in it).
 container_start parent
 as_user parent /bin/sh -ec 'mkdir -m 0777 /tmp/evil /tmp/evil/store; ln -s /tmp/evil /tmp/u'
 start_receiver parent --store=/tmp/u/store
 R=$(ct_root parent)
-timed_crash parent cpt-parent-$$ --size 0
+timed_crash parent sh-par-$$ --size 0
 check "parent is a stranger's link: refused, naming the link and its owner" \
-        grep -q "Cannot store core of pid [0-9]* (cpt-parent-$$): /tmp/u is a symbolic link owned by uid 1000" "$R/run/receiver.log"
+        grep -q "Cannot store core of pid [0-9]* (sh-par-$$): /tmp/u is a symbolic link owned by uid 1000" "$R/run/receiver.log"
 check "parent is a stranger's link: nothing written through it" test -z "$(ls -A "$R/tmp/evil/store")"
 check "parent is a stranger's link: the fallback stored it" \
-        wait_for_log "comm=\"cpt-parent-$$\" .*outcome=stored receiver=fallback .*why=\"receiver in its root refused: /tmp/u is a symbolic link owned by uid 1000"
+        wait_for_log "comm=\"sh-par-$$\" .*outcome=stored receiver=fallback .*why=\"receiver in its root refused: /tmp/u is a symbolic link owned by uid 1000"
