@@ -146,46 +146,58 @@ static void watch_dump(int sock, int pidfd, const struct conversation_limits *li
         }
 }
 
-void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
-              const struct conversation_limits *lim, struct conversation *ret) {
-        uint64_t verdict_deadline = lim->verdict_deadline;
+/* Sends the request with the crashed process's credentials and waits for the verdict until the
+ * deadline. Returns true when the receiver asked for the core; otherwise ret says why not
+ * (refused, skipped, or the exchange failed). */
+static bool ask_for_verdict(int sock, const struct cp_request *req, const struct ucred *cred, uint64_t verdict_deadline,
+                            struct conversation *ret) {
         uint8_t buf[CP_MSG_MAX];
         size_t len;
         int r;
 
-        *ret = (struct conversation) { .state = CONVERSATION_FAILED };
-
         r = cp_encode_request(req, buf, sizeof(buf));
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "encoding the request", r);
-                return;
+                return false;
         }
         r = send_message(sock, buf, (size_t) r, NULL, 0, cred, verdict_deadline);
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "sending the request", r);
-                return;
+                return false;
         }
 
         r = recv_message(sock, buf, sizeof(buf), verdict_deadline, &len, NULL, 0, NULL, NULL, NULL);
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "waiting for the verdict", r);
-                return;
+                return false;
         }
         struct cp_verdict_msg v;
         r = cp_decode_verdict(buf, len, &v);
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "malformed verdict", r);
-                return;
+                return false;
         }
         snprintf(ret->reason, sizeof(ret->reason), "%s", v.reason);
         if (v.verdict == CP_VERDICT_REFUSE) {
                 ret->state = CONVERSATION_REFUSED;
-                return;
+                return false;
         }
         if (v.verdict == CP_VERDICT_SKIP) {
                 ret->state = CONVERSATION_SKIPPED;
-                return;
+                return false;
         }
+        return true;
+}
+
+void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
+              const struct conversation_limits *lim, struct conversation *ret) {
+        uint8_t buf[CP_MSG_MAX];
+        int r;
+
+        *ret = (struct conversation) { .state = CONVERSATION_FAILED };
+
+        if (!ask_for_verdict(sock, req, cred, lim->verdict_deadline, ret))
+                return;
 
         r = cp_encode_handover(buf, sizeof(buf));
         if (r < 0) {
@@ -193,7 +205,7 @@ void converse(int sock, const struct cp_request *req, const struct ucred *cred, 
                 return;
         }
         int fds[2] = { *core_fd, *pidfd };
-        r = send_message(sock, buf, (size_t) r, fds, 2, NULL, verdict_deadline);
+        r = send_message(sock, buf, (size_t) r, fds, 2, NULL, lim->verdict_deadline);
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "handing over the core", r);
                 return;

@@ -192,12 +192,51 @@ static void run_fallback(const struct pipe_config *cfg, const struct crashed_pro
         snprintf(log->outcome, sizeof(log->outcome), "%s dir=\"%s\" why=\"%s\"", result, dir, why);
 }
 
+/* The config named by C= or the built-in path; a file that cannot be read leaves the defaults. */
+static void load_config(const struct kernel_args *a, struct pipe_config *cfg) {
+        int r;
+
+        pipe_config_defaults(cfg);
+        const char *config_path = a->config_path[0] ? a->config_path : CORE_PIPE_CONFIG_PATH;
+        r = pipe_config_load(config_path, cfg, report_config_problem);
+        if (r < 0)
+                hostlog_sendf(LOG_WARNING, IDENT, "%s: cannot read: %s; using defaults", config_path, strerror(-r));
+}
+
+/* Hands the core of the pinned process to the receiver in its root, or to the host fallback;
+ * log->outcome says what became of it. */
+static void forward_core(const struct pipe_config *cfg, const struct kernel_args *a, struct crashed_process *p,
+                         int *core_fd, struct crash_log *log) {
+        char why[1024];
+
+        struct cp_request req = {
+                .signal = a->signal,
+                .dump_mode = a->dump_mode,
+                .dump_time = a->time,
+                .core_limit = a->core_limit,
+                .container = p->container,
+        };
+        /* The kernel translates these into the receiver's namespaces: a container's receiver
+         * sees the pid, uid and gid the container knows. */
+        struct ucred cred = { .pid = a->pid, .uid = a->uid, .gid = a->gid };
+
+        bool done = false;
+        if (a->dump_mode != 1)
+                /* suid_dumpable=2 dumps are readable by host root only: a container must never
+                 * receive one (a host setuid program may have crashed with its pid swapped). */
+                snprintf(why, sizeof(why), "dump mode %u (privileged process): never forwarded", a->dump_mode);
+        else
+                done = try_container_receiver(cfg, p, &req, &cred, core_fd, &p->pidfd, log, why, sizeof(why));
+        if (!done)
+                run_fallback(cfg, p, &req, &cred, core_fd, &p->pidfd, why, log);
+}
+
 int main(int argc, char *argv[]) {
         struct kernel_args a;
         struct pipe_config cfg;
         struct crashed_process p = CRASHED_PROCESS_NULL;
         struct crash_log log = { 0 };
-        char err[512], why[1024];
+        char err[512];
         const char *pin_why = "";
         int core_fd = STDIN_FILENO;
         int r;
@@ -215,11 +254,7 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
 
-        pipe_config_defaults(&cfg);
-        const char *config_path = a.config_path[0] ? a.config_path : CORE_PIPE_CONFIG_PATH;
-        r = pipe_config_load(config_path, &cfg, report_config_problem);
-        if (r < 0)
-                hostlog_sendf(LOG_WARNING, IDENT, "%s: cannot read: %s; using defaults", config_path, strerror(-r));
+        load_config(&a, &cfg);
 
         r = pin_process(&a, &p, &pin_why);
         if (r < 0) {
@@ -235,26 +270,7 @@ int main(int argc, char *argv[]) {
          * wait for us, and a core that fits the pipe would let the process exit first. */
         (void) fcntl(core_fd, F_SETPIPE_SZ, CORE_PIPE_BUFFER_SIZE);
 
-        struct cp_request req = {
-                .signal = a.signal,
-                .dump_mode = a.dump_mode,
-                .dump_time = a.time,
-                .core_limit = a.core_limit,
-                .container = p.container,
-        };
-        /* The kernel translates these into the receiver's namespaces: a container's receiver
-         * sees the pid, uid and gid the container knows. */
-        struct ucred cred = { .pid = a.pid, .uid = a.uid, .gid = a.gid };
-
-        bool done = false;
-        if (a.dump_mode != 1)
-                /* suid_dumpable=2 dumps are readable by host root only: a container must never
-                 * receive one (a host setuid program may have crashed with its pid swapped). */
-                snprintf(why, sizeof(why), "dump mode %u (privileged process): never forwarded", a.dump_mode);
-        else
-                done = try_container_receiver(&cfg, &p, &req, &cred, &core_fd, &p.pidfd, &log, why, sizeof(why));
-        if (!done)
-                run_fallback(&cfg, &p, &req, &cred, &core_fd, &p.pidfd, why, &log);
+        forward_core(&cfg, &a, &p, &core_fd, &log);
 
         int priority = strstr(log.outcome, "outcome=stored") || strstr(log.outcome, "outcome=skipped") ? LOG_INFO
                                                                                                            : LOG_WARNING;

@@ -86,9 +86,9 @@ uint64_t size_limit_bytes(const struct size_limit *l, uint64_t total) {
         return total / 100 * l->value + total % 100 * l->value / 100;
 }
 
-int settings_set(struct receiver_settings *s, const char *key, const char *value, const char **ret_expect) {
+/* The keys that say where and how cores are stored. Returns -ENOKEY for any other key. */
+static int set_storage_key(struct receiver_settings *s, const char *key, const char *value, const char **ret_expect) {
         uint32_t u32;
-        uint64_t u64;
         int b;
 
         if (strcmp(key, "Storage") == 0) {
@@ -116,6 +116,21 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
                 s->compress_level = (int) u32;
                 return 0;
         }
+        if (strcmp(key, "Store") == 0) {
+                *ret_expect = "an absolute path";
+                if (value[0] != '/' || strlen(value) >= sizeof(s->store))
+                        return -EINVAL;
+                snprintf(s->store, sizeof(s->store), "%s", value);
+                return 0;
+        }
+        return -ENOKEY;
+}
+
+/* The keys that bound what is stored: sizes, space and rate. Returns -ENOKEY for any other key. */
+static int set_limit_key(struct receiver_settings *s, const char *key, const char *value, const char **ret_expect) {
+        uint32_t u32;
+        uint64_t u64;
+
         if (strcmp(key, "ProcessSizeMax") == 0) {
                 *ret_expect = "a size in bytes (K, M, G, T suffixes) or \"infinity\"";
                 if (parse_size(value, &u64) < 0)
@@ -141,13 +156,18 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
                 s->interval_usec = u64;
                 return 0;
         }
-        if (strcmp(key, "Store") == 0) {
-                *ret_expect = "an absolute path";
-                if (value[0] != '/' || strlen(value) >= sizeof(s->store))
-                        return -EINVAL;
-                snprintf(s->store, sizeof(s->store), "%s", value);
-                return 0;
-        }
+        return -ENOKEY;
+}
+
+int settings_set(struct receiver_settings *s, const char *key, const char *value, const char **ret_expect) {
+        int r;
+
+        r = set_storage_key(s, key, value, ret_expect);
+        if (r != -ENOKEY)
+                return r;
+        r = set_limit_key(s, key, value, ret_expect);
+        if (r != -ENOKEY)
+                return r;
         *ret_expect = NULL;
         return -ENOKEY;
 }
