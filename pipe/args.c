@@ -107,8 +107,8 @@ static int parse_value(char key, const char *v, struct kernel_args *a) {
 }
 
 int parse_kernel_args(int argc, char *const *argv, struct kernel_args *ret, char *err, size_t errsize) {
-        struct kernel_args a = { .pidfd = -EBADF };
-        char seen[128] = { 0 };
+        struct kernel_args a = {.pidfd = -EBADF};
+        char seen[128] = {0};
         int r;
 
         for (int i = 1; i < argc; i++) {

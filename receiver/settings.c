@@ -13,13 +13,13 @@
 #define DEFAULT_STORE "/var/lib/core_pipe"
 
 void settings_defaults(struct receiver_settings *s) {
-        *s = (struct receiver_settings) {
+        *s = (struct receiver_settings){
                 .storage = STORAGE_EXTERNAL,
                 .compress = true,
                 .compress_level = 1,
                 .process_size_max = UINT64_C(32) << 30,
-                .max_use = { .percent = true, .value = 10 },
-                .keep_free = { .percent = true, .value = 15 },
+                .max_use = {.percent = true, .value = 10},
+                .keep_free = {.percent = true, .value = 15},
                 .max_cores_per_interval = 20,
                 .interval_usec = 60 * USEC_PER_SEC,
         };
@@ -30,7 +30,7 @@ int parse_size(const char *s, uint64_t *ret) {
         static const struct {
                 char suffix;
                 unsigned shift;
-        } units[] = { { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 } };
+        } units[] = {{'K', 10}, {'M', 20}, {'G', 30}, {'T', 40}};
         char num[32];
         size_t n = strlen(s);
 
@@ -69,14 +69,14 @@ static int parse_size_limit(const char *s, struct size_limit *ret) {
                 num[n - 1] = '\0';
                 if (parse_uint32(num, &v) < 0 || v > 100)
                         return -EINVAL;
-                *ret = (struct size_limit) { .percent = true, .value = v };
+                *ret = (struct size_limit){.percent = true, .value = v};
                 return 0;
         }
         uint64_t v;
         int r = parse_size(s, &v);
         if (r < 0)
                 return r;
-        *ret = (struct size_limit) { .percent = false, .value = v };
+        *ret = (struct size_limit){.percent = false, .value = v};
         return 0;
 }
 
@@ -175,8 +175,8 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
 /* libinih reads line by line through this, so that errors can name their line. */
 struct load_ctx {
         FILE *f;
-        unsigned line;      /* the line being parsed */
-        unsigned newlines;  /* lines read so far */
+        unsigned line;     /* the line being parsed */
+        unsigned newlines; /* lines read so far */
         struct receiver_settings *s;
         char *err;
         size_t errsize;
@@ -222,7 +222,7 @@ static int handler(void *user, const char *section, const char *name, const char
 }
 
 int settings_load(const char *path, struct receiver_settings *s, char *err, size_t errsize) {
-        struct load_ctx ctx = { .s = s, .err = err, .errsize = errsize, .path = path };
+        struct load_ctx ctx = {.s = s, .err = err, .errsize = errsize, .path = path};
         ctx.f = fopen(path, "re");
         if (!ctx.f) {
                 if (errno == ENOENT)
