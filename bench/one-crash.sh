@@ -6,7 +6,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 SIZE=${1:-1024}
-export CORE_PIPE_BUILD=$(realpath "${2:-build}")
+CORE_PIPE_BUILD=$(realpath "${2:-build}")
+export CORE_PIPE_BUILD
 . tests/lib/lib.sh
 T=$(mktemp -d /var/tmp/core_pipe-bench.XXXXXX)
 trap 'containers_stop_all; restore_kernel_settings; rm -rf "$T"' EXIT

@@ -73,10 +73,10 @@ int main(int argc, char *argv[]) {
                         _exit(3);
                 fill(mem, mib << 20);
                 prctl(PR_SET_NAME, name);
-                setrlimit(RLIMIT_CORE, &(struct rlimit) { RLIM_INFINITY, RLIM_INFINITY });
+                setrlimit(RLIMIT_CORE, &(struct rlimit){RLIM_INFINITY, RLIM_INFINITY});
                 struct rusage ru;
                 getrusage(RUSAGE_SELF, &ru);
-                double t[3] = { now(), clock_s(CLOCK_REALTIME), cpu_s(&ru) };
+                double t[3] = {now(), clock_s(CLOCK_REALTIME), cpu_s(&ru)};
                 if (write(p[1], t, sizeof(t)) != sizeof(t))
                         _exit(4);
                 *(volatile int *) 0 = 1;

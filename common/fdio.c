@@ -37,7 +37,7 @@ int fd_wait_until(int fd, short events, uint64_t deadline_usec) {
                                 return -ETIMEDOUT;
                         timeout_ms = (int) MIN((deadline_usec - now + 999) / 1000, (uint64_t) 60000);
                 }
-                struct pollfd p = { .fd = fd, .events = events };
+                struct pollfd p = {.fd = fd, .events = events};
                 int r = poll(&p, 1, timeout_ms);
                 if (r < 0) {
                         if (errno == EINTR)
@@ -53,14 +53,14 @@ int fd_wait_until(int fd, short events, uint64_t deadline_usec) {
         }
 }
 
-int send_message(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
-                 const struct ucred *cred, uint64_t deadline_usec) {
+int send_message(int sock, const void *buf, size_t len, const int *fds, size_t n_fds, const struct ucred *cred,
+                 uint64_t deadline_usec) {
         union {
                 struct cmsghdr align;
                 uint8_t buf[CMSG_SPACE(sizeof(int) * CP_MAX_FDS) + CMSG_SPACE(sizeof(struct ucred))];
         } control;
-        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct iovec iov = {.iov_base = (void *) buf, .iov_len = len};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         size_t clen = 0;
 
         if (n_fds > CP_MAX_FDS)
@@ -110,16 +110,15 @@ static void close_many(int *fds, size_t n) {
                 fds[i] = safe_close(fds[i]);
 }
 
-int recv_message(int sock, void *buf, size_t size, uint64_t deadline_usec, size_t *ret_len,
-                 int *ret_fds, size_t max_fds, size_t *ret_n_fds, struct ucred *ret_cred,
-                 bool *ret_have_cred) {
+int recv_message(int sock, void *buf, size_t size, uint64_t deadline_usec, size_t *ret_len, int *ret_fds,
+                 size_t max_fds, size_t *ret_n_fds, struct ucred *ret_cred, bool *ret_have_cred) {
         union {
                 struct cmsghdr align;
                 /* Room for more descriptors than we accept, so that extra ones arrive (and
                  * are closed) instead of silently truncating the control message. */
                 uint8_t buf[CMSG_SPACE(sizeof(int) * 16) + CMSG_SPACE(sizeof(struct ucred))];
         } control;
-        struct iovec iov = { .iov_base = buf, .iov_len = size };
+        struct iovec iov = {.iov_base = buf, .iov_len = size};
         struct msghdr mh = {
                 .msg_iov = &iov,
                 .msg_iovlen = 1,
@@ -128,7 +127,7 @@ int recv_message(int sock, void *buf, size_t size, uint64_t deadline_usec, size_
         };
         int got[16];
         size_t n_got = 0;
-        struct ucred cred = { 0 };
+        struct ucred cred = {0};
         bool have_cred = false;
         ssize_t n;
         int r;
@@ -158,8 +157,7 @@ int recv_message(int sock, void *buf, size_t size, uint64_t deadline_usec, size_
                                 else
                                         safe_close(fd);
                         }
-                } else if (c->cmsg_type == SCM_CREDENTIALS &&
-                           c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+                } else if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
                         memcpy(&cred, CMSG_DATA(c), sizeof(cred));
                         have_cred = true;
                 }

@@ -23,8 +23,8 @@ int fd_wait_until(int fd, short events, uint64_t deadline_usec);
  * MSG_NOSIGNAL is always set; a full socket is waited on until deadline_usec (CLOCK_MONOTONIC).
  * Returns 0 or a negative errno (-EMSGSIZE on a short send, -ETIMEDOUT).
  */
-int send_message(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
-                 const struct ucred *cred, uint64_t deadline_usec);
+int send_message(int sock, const void *buf, size_t len, const int *fds, size_t n_fds, const struct ucred *cred,
+                 uint64_t deadline_usec);
 
 /*
  * Receives one datagram, waiting until deadline_usec (CLOCK_MONOTONIC). Descriptors are
@@ -32,9 +32,8 @@ int send_message(int sock, const void *buf, size_t len, const int *fds, size_t n
  * any error, are closed). A truncated datagram or control message is -EMSGSIZE; a closed peer
  * is -ECONNRESET. ret_cred may be NULL; *ret_have_cred tells whether credentials came.
  */
-int recv_message(int sock, void *buf, size_t size, uint64_t deadline_usec, size_t *ret_len,
-                 int *ret_fds, size_t max_fds, size_t *ret_n_fds, struct ucred *ret_cred,
-                 bool *ret_have_cred);
+int recv_message(int sock, void *buf, size_t size, uint64_t deadline_usec, size_t *ret_len, int *ret_fds,
+                 size_t max_fds, size_t *ret_n_fds, struct ucred *ret_cred, bool *ret_have_cred);
 
 /* Reads from fd until EOF or size bytes; returns the count or a negative errno. */
 ssize_t read_full(int fd, void *buf, size_t size);

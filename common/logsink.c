@@ -14,7 +14,7 @@
 #include "fdio.h"
 
 static int send_to_syslog_socket(const char *line, size_t len) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return negative_errno();
@@ -42,8 +42,7 @@ int hostlog_send(int priority, const char *ident, const char *message) {
         /* The classic BSD syslog form, which journald and every syslog daemon parse. */
         localtime_r(&t, &tm);
         strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-        int n = snprintf(line, sizeof(line), "<%d>%s %s[%d]: %s", pri, stamp, ident, (int) getpid(),
-                         message);
+        int n = snprintf(line, sizeof(line), "<%d>%s %s[%d]: %s", pri, stamp, ident, (int) getpid(), message);
         if (n < 0)
                 return -EINVAL;
         size_t len = MIN((size_t) n, sizeof(line) - 1);

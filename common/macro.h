@@ -42,20 +42,20 @@ static inline void closep(int *fd) {
 }
 #define _cleanup_close_ _cleanup_(closep)
 
-#define TAKE_FD(fd)                     \
-        __extension__({                              \
-                int *_pfd_ = &(fd);     \
-                int _fd_ = *_pfd_;      \
-                *_pfd_ = -EBADF;        \
-                _fd_;                   \
+#define TAKE_FD(fd)                                                                                                    \
+        __extension__({                                                                                                \
+                int *_pfd_ = &(fd);                                                                                    \
+                int _fd_ = *_pfd_;                                                                                     \
+                *_pfd_ = -EBADF;                                                                                       \
+                _fd_;                                                                                                  \
         })
 
-#define TAKE_PTR(p)                              \
-        __extension__({                                       \
-                __typeof__(p) *_pp_ = &(p);      \
-                __typeof__(p) _p_ = *_pp_;       \
-                *_pp_ = NULL;                    \
-                _p_;                             \
+#define TAKE_PTR(p)                                                                                                    \
+        __extension__({                                                                                                \
+                __typeof__(p) *_pp_ = &(p);                                                                            \
+                __typeof__(p) _p_ = *_pp_;                                                                             \
+                *_pp_ = NULL;                                                                                          \
+                _p_;                                                                                                   \
         })
 
 /* Returns -errno for the libc convention "returns -1 and sets errno". Never returns 0. */

@@ -58,9 +58,8 @@ int parse_timespan_usec(const char *s, uint64_t *ret) {
                 const char *suffix;
                 uint64_t usec;
         } units[] = {
-                { "", USEC_PER_SEC },       { "s", USEC_PER_SEC },    { "sec", USEC_PER_SEC },
-                { "ms", USEC_PER_MSEC },    { "msec", USEC_PER_MSEC }, { "us", 1 },
-                { "min", 60 * USEC_PER_SEC },
+                {"", USEC_PER_SEC},      {"s", USEC_PER_SEC}, {"sec", USEC_PER_SEC},      {"ms", USEC_PER_MSEC},
+                {"msec", USEC_PER_MSEC}, {"us", 1},           {"min", 60 * USEC_PER_SEC},
         };
         char num[32];
         size_t i = 0;
@@ -89,7 +88,7 @@ int parse_timespan_usec(const char *s, uint64_t *ret) {
 }
 
 int parse_boolean(const char *s) {
-        static const char *yes[] = { "1", "yes", "true", "on", "y" }, *no[] = { "0", "no", "false", "off", "n" };
+        static const char *yes[] = {"1", "yes", "true", "on", "y"}, *no[] = {"0", "no", "false", "off", "n"};
         for (size_t i = 0; i < ELEMENTSOF(yes); i++)
                 if (strcasecmp(s, yes[i]) == 0)
                         return 1;

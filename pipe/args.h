@@ -24,15 +24,15 @@
 #define KERNEL_PATH_MAX 256
 
 struct kernel_args {
-        bool have_pidfd;      /* F= carried a descriptor (Linux >= 6.16) */
-        int pidfd;            /* %F */
-        pid_t pid;            /* %P, in the initial pid namespace */
-        uid_t uid;            /* %u, real uid in the initial user namespace */
-        gid_t gid;            /* %g */
-        uint32_t signal;      /* %s */
-        uint64_t time;        /* %t */
-        uint64_t core_limit;  /* %c (UINT64_MAX for unlimited) */
-        uint32_t dump_mode;   /* %d */
+        bool have_pidfd;                        /* F= carried a descriptor (Linux >= 6.16) */
+        int pidfd;                              /* %F */
+        pid_t pid;                              /* %P, in the initial pid namespace */
+        uid_t uid;                              /* %u, real uid in the initial user namespace */
+        gid_t gid;                              /* %g */
+        uint32_t signal;                        /* %s */
+        uint64_t time;                          /* %t */
+        uint64_t core_limit;                    /* %c (UINT64_MAX for unlimited) */
+        uint32_t dump_mode;                     /* %d */
         char hostname[KERNEL_HOSTNAME_MAX + 1]; /* %h, attacker text */
         char comm[KERNEL_COMM_MAX + 1];         /* %e, attacker text */
         char config_path[KERNEL_PATH_MAX + 1];  /* C=, empty for the default */

@@ -23,7 +23,7 @@
 #define CONFIG_SIZE_MAX 65536
 
 void pipe_config_defaults(struct pipe_config *c) {
-        *c = (struct pipe_config) {
+        *c = (struct pipe_config){
                 .fallback = FALLBACK_STORE,
                 .timeout_usec = 3 * USEC_PER_SEC,
                 .outcome_timeout_usec = 60 * USEC_PER_SEC,

@@ -40,7 +40,7 @@ int resolve_socket_in_root(int rootfd, uid_t owner_uid) {
 }
 
 int connect_resolved_socket(int pathfd, uint64_t deadline_usec) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         /* Connecting through our own descriptor's /proc/self/fd entry reaches exactly the
          * inode we resolved and checked; nothing the container renames afterwards matters. */
         snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", pathfd);
@@ -58,7 +58,7 @@ int connect_resolved_socket(int pathfd, uint64_t deadline_usec) {
                         return negative_errno();
                 if (now_monotonic_usec() >= deadline_usec)
                         return -ETIMEDOUT;
-                struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+                struct timespec ts = {.tv_nsec = 10 * 1000 * 1000};
                 nanosleep(&ts, NULL);
         }
 }
@@ -97,8 +97,8 @@ static void watch_dump(int sock, int pidfd, const struct conversation_limits *li
 
         for (;;) {
                 struct pollfd p[2] = {
-                        { .fd = sock_done ? -1 : sock, .events = POLLIN },
-                        { .fd = released ? -1 : pidfd, .events = POLLIN },
+                        {.fd = sock_done ? -1 : sock, .events = POLLIN},
+                        {.fd = released ? -1 : pidfd, .events = POLLIN},
                 };
                 if (poll(p, 2, 200) < 0 && errno != EINTR)
                         break;
@@ -146,54 +146,66 @@ static void watch_dump(int sock, int pidfd, const struct conversation_limits *li
         }
 }
 
-void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
-              const struct conversation_limits *lim, struct conversation *ret) {
-        uint64_t verdict_deadline = lim->verdict_deadline;
+/* Sends the request with the crashed process's credentials and waits for the verdict until the
+ * deadline. Returns true when the receiver asked for the core; otherwise ret says why not
+ * (refused, skipped, or the exchange failed). */
+static bool ask_for_verdict(int sock, const struct cp_request *req, const struct ucred *cred, uint64_t verdict_deadline,
+                            struct conversation *ret) {
         uint8_t buf[CP_MSG_MAX];
         size_t len;
         int r;
 
-        *ret = (struct conversation) { .state = CONVERSATION_FAILED };
-
         r = cp_encode_request(req, buf, sizeof(buf));
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "encoding the request", r);
-                return;
+                return false;
         }
         r = send_message(sock, buf, (size_t) r, NULL, 0, cred, verdict_deadline);
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "sending the request", r);
-                return;
+                return false;
         }
 
         r = recv_message(sock, buf, sizeof(buf), verdict_deadline, &len, NULL, 0, NULL, NULL, NULL);
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "waiting for the verdict", r);
-                return;
+                return false;
         }
         struct cp_verdict_msg v;
         r = cp_decode_verdict(buf, len, &v);
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "malformed verdict", r);
-                return;
+                return false;
         }
         snprintf(ret->reason, sizeof(ret->reason), "%s", v.reason);
         if (v.verdict == CP_VERDICT_REFUSE) {
                 ret->state = CONVERSATION_REFUSED;
-                return;
+                return false;
         }
         if (v.verdict == CP_VERDICT_SKIP) {
                 ret->state = CONVERSATION_SKIPPED;
-                return;
+                return false;
         }
+        return true;
+}
+
+void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
+              const struct conversation_limits *lim, struct conversation *ret) {
+        uint8_t buf[CP_MSG_MAX];
+        int r;
+
+        *ret = (struct conversation){.state = CONVERSATION_FAILED};
+
+        if (!ask_for_verdict(sock, req, cred, lim->verdict_deadline, ret))
+                return;
 
         r = cp_encode_handover(buf, sizeof(buf));
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "encoding the hand-over", r);
                 return;
         }
-        int fds[2] = { *core_fd, *pidfd };
-        r = send_message(sock, buf, (size_t) r, fds, 2, NULL, verdict_deadline);
+        int fds[2] = {*core_fd, *pidfd};
+        r = send_message(sock, buf, (size_t) r, fds, 2, NULL, lim->verdict_deadline);
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "handing over the core", r);
                 return;
@@ -237,10 +249,10 @@ int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir
                 if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
                         _exit(127);
                 snprintf(listen_pid, sizeof(listen_pid), "LISTEN_PID=%d", (int) getpid());
-                char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LISTEN_FDS=1", listen_pid, NULL };
+                char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LISTEN_FDS=1", listen_pid, NULL};
                 snprintf(config, sizeof(config), "--config=%s", cfg->receiver_config);
                 snprintf(root, sizeof(root), "--fallback-root=%s", cfg->fallback_store);
-                char *argv[] = { "core_pipe-receiver", "--fallback", config, root, "--store", (char *) store_dir, NULL };
+                char *argv[] = {"core_pipe-receiver", "--fallback", config, root, "--store", (char *) store_dir, NULL};
                 execve(cfg->receiver, argv, envp);
                 _exit(127);
         }

@@ -24,9 +24,9 @@ int resolve_socket_in_root(int rootfd, uid_t owner_uid);
 int connect_resolved_socket(int pathfd, uint64_t deadline_usec);
 
 enum conversation_state {
-        CONVERSATION_FAILED,    /* no usable answer: the core may go to the fallback */
-        CONVERSATION_REFUSED,   /* the receiver refused: fallback */
-        CONVERSATION_SKIPPED,   /* the receiver accounted for it and stores nothing: done */
+        CONVERSATION_FAILED,  /* no usable answer: the core may go to the fallback */
+        CONVERSATION_REFUSED, /* the receiver refused: fallback */
+        CONVERSATION_SKIPPED, /* the receiver accounted for it and stores nothing: done */
         CONVERSATION_HANDED_OVER,
 };
 
@@ -35,8 +35,8 @@ struct conversation {
         char reason[CP_TEXT_MAX + 1]; /* receiver's reason, or our description of the failure */
         bool have_outcome;
         struct cp_outcome outcome;
-        bool interrupted;             /* the dump stalled in the receiver's hands and was ended */
-        uint64_t stalled_at;          /* bytes the process had written when it was ended */
+        bool interrupted;    /* the dump stalled in the receiver's hands and was ended */
+        uint64_t stalled_at; /* bytes the process had written when it was ended */
 };
 
 struct conversation_limits {

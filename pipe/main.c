@@ -58,8 +58,8 @@ static void describe_crash(const struct kernel_args *a, const struct crashed_pro
         char comm[4 * KERNEL_COMM_MAX + 8];
         escape_for_log(a->comm, strlen(a->comm), comm, sizeof(comm));
         if (!p) {
-                snprintf(log->head, sizeof(log->head), "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u", (int) a->pid,
-                         comm, a->uid, a->gid, a->signal);
+                snprintf(log->head, sizeof(log->head), "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u", (int) a->pid, comm,
+                         a->uid, a->gid, a->signal);
                 return;
         }
         char container[256] = "", id[4 * sizeof(p->container.id) + 8];
@@ -89,11 +89,12 @@ static void describe_state(const char *where, const struct conversation *c, char
                 }
                 escape_for_log(c->outcome.text, strlen(c->outcome.text), text, sizeof(text));
                 if (c->outcome.error == 0)
-                        snprintf(out, size,
-                                 "outcome=stored receiver=%s file=\"%s\" core_bytes=%llu stored_bytes=%llu truncated=%s",
-                                 where, text, (unsigned long long) c->outcome.core_size,
-                                 (unsigned long long) c->outcome.stored_size,
-                                 c->outcome.flags & CP_OUTCOME_TRUNCATED ? "yes" : "no");
+                        snprintf(
+                                out, size,
+                                "outcome=stored receiver=%s file=\"%s\" core_bytes=%llu stored_bytes=%llu truncated=%s",
+                                where, text, (unsigned long long) c->outcome.core_size,
+                                (unsigned long long) c->outcome.stored_size,
+                                c->outcome.flags & CP_OUTCOME_TRUNCATED ? "yes" : "no");
                 else
                         snprintf(out, size, "outcome=failed receiver=%s error=\"%s\" reason=\"%s\"", where,
                                  strerror(c->outcome.error), text);
@@ -116,7 +117,7 @@ static void describe_conversation(const char *where, const struct conversation *
 
 /* The bounds of one conversation, its verdict deadline counted from now. */
 static struct conversation_limits conversation_limits(const struct pipe_config *cfg, const struct crashed_process *p) {
-        return (struct conversation_limits) {
+        return (struct conversation_limits){
                 .verdict_deadline = now_monotonic_usec() + cfg->timeout_usec,
                 .outcome_timeout_usec = cfg->outcome_timeout_usec,
                 .stall_usec = cfg->stall_timeout_usec,
@@ -162,9 +163,8 @@ static bool try_container_receiver(const struct pipe_config *cfg, struct crashed
         return false;
 }
 
-static void run_fallback(const struct pipe_config *cfg, const struct crashed_process *p,
-                         const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
-                         const char *why, struct crash_log *log) {
+static void run_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const struct cp_request *req,
+                         const struct ucred *cred, int *core_fd, int *pidfd, const char *why, struct crash_log *log) {
         char dir[PIPE_CONFIG_PATH_MAX + 64], result[1024];
         struct conversation c;
 
@@ -182,8 +182,9 @@ static void run_fallback(const struct pipe_config *cfg, const struct crashed_pro
 
         _cleanup_close_ int sock = spawn_fallback_receiver(cfg, dir, NULL);
         if (sock < 0) {
-                snprintf(log->outcome, sizeof(log->outcome), "outcome=dropped reason=\"%s\" fallback=\"cannot start %s: %s\"",
-                         why, cfg->receiver, strerror(-sock));
+                snprintf(log->outcome, sizeof(log->outcome),
+                         "outcome=dropped reason=\"%s\" fallback=\"cannot start %s: %s\"", why, cfg->receiver,
+                         strerror(-sock));
                 return;
         }
         struct conversation_limits lim = conversation_limits(cfg, p);
@@ -192,12 +193,51 @@ static void run_fallback(const struct pipe_config *cfg, const struct crashed_pro
         snprintf(log->outcome, sizeof(log->outcome), "%s dir=\"%s\" why=\"%s\"", result, dir, why);
 }
 
+/* The config named by C= or the built-in path; a file that cannot be read leaves the defaults. */
+static void load_config(const struct kernel_args *a, struct pipe_config *cfg) {
+        int r;
+
+        pipe_config_defaults(cfg);
+        const char *config_path = a->config_path[0] ? a->config_path : CORE_PIPE_CONFIG_PATH;
+        r = pipe_config_load(config_path, cfg, report_config_problem);
+        if (r < 0)
+                hostlog_sendf(LOG_WARNING, IDENT, "%s: cannot read: %s; using defaults", config_path, strerror(-r));
+}
+
+/* Hands the core of the pinned process to the receiver in its root, or to the host fallback;
+ * log->outcome says what became of it. */
+static void forward_core(const struct pipe_config *cfg, const struct kernel_args *a, struct crashed_process *p,
+                         int *core_fd, struct crash_log *log) {
+        char why[1024];
+
+        struct cp_request req = {
+                .signal = a->signal,
+                .dump_mode = a->dump_mode,
+                .dump_time = a->time,
+                .core_limit = a->core_limit,
+                .container = p->container,
+        };
+        /* The kernel translates these into the receiver's namespaces: a container's receiver
+         * sees the pid, uid and gid the container knows. */
+        struct ucred cred = {.pid = a->pid, .uid = a->uid, .gid = a->gid};
+
+        bool done = false;
+        if (a->dump_mode != 1)
+                /* suid_dumpable=2 dumps are readable by host root only: a container must never
+                 * receive one (a host setuid program may have crashed with its pid swapped). */
+                snprintf(why, sizeof(why), "dump mode %u (privileged process): never forwarded", a->dump_mode);
+        else
+                done = try_container_receiver(cfg, p, &req, &cred, core_fd, &p->pidfd, log, why, sizeof(why));
+        if (!done)
+                run_fallback(cfg, p, &req, &cred, core_fd, &p->pidfd, why, log);
+}
+
 int main(int argc, char *argv[]) {
         struct kernel_args a;
         struct pipe_config cfg;
         struct crashed_process p = CRASHED_PROCESS_NULL;
-        struct crash_log log = { 0 };
-        char err[512], why[1024];
+        struct crash_log log = {0};
+        char err[512];
         const char *pin_why = "";
         int core_fd = STDIN_FILENO;
         int r;
@@ -215,11 +255,7 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
 
-        pipe_config_defaults(&cfg);
-        const char *config_path = a.config_path[0] ? a.config_path : CORE_PIPE_CONFIG_PATH;
-        r = pipe_config_load(config_path, &cfg, report_config_problem);
-        if (r < 0)
-                hostlog_sendf(LOG_WARNING, IDENT, "%s: cannot read: %s; using defaults", config_path, strerror(-r));
+        load_config(&a, &cfg);
 
         r = pin_process(&a, &p, &pin_why);
         if (r < 0) {
@@ -235,29 +271,10 @@ int main(int argc, char *argv[]) {
          * wait for us, and a core that fits the pipe would let the process exit first. */
         (void) fcntl(core_fd, F_SETPIPE_SZ, CORE_PIPE_BUFFER_SIZE);
 
-        struct cp_request req = {
-                .signal = a.signal,
-                .dump_mode = a.dump_mode,
-                .dump_time = a.time,
-                .core_limit = a.core_limit,
-                .container = p.container,
-        };
-        /* The kernel translates these into the receiver's namespaces: a container's receiver
-         * sees the pid, uid and gid the container knows. */
-        struct ucred cred = { .pid = a.pid, .uid = a.uid, .gid = a.gid };
-
-        bool done = false;
-        if (a.dump_mode != 1)
-                /* suid_dumpable=2 dumps are readable by host root only: a container must never
-                 * receive one (a host setuid program may have crashed with its pid swapped). */
-                snprintf(why, sizeof(why), "dump mode %u (privileged process): never forwarded", a.dump_mode);
-        else
-                done = try_container_receiver(&cfg, &p, &req, &cred, &core_fd, &p.pidfd, &log, why, sizeof(why));
-        if (!done)
-                run_fallback(&cfg, &p, &req, &cred, &core_fd, &p.pidfd, why, &log);
+        forward_core(&cfg, &a, &p, &core_fd, &log);
 
         int priority = strstr(log.outcome, "outcome=stored") || strstr(log.outcome, "outcome=skipped") ? LOG_INFO
-                                                                                                           : LOG_WARNING;
+                                                                                                       : LOG_WARNING;
         hostlog_sendf(priority, IDENT, "%s %s", log.head, log.outcome);
         crashed_process_done(&p);
         safe_close(core_fd);

@@ -127,13 +127,11 @@ static void read_cgroup_for_log(int procfd, char *out, size_t size, struct conta
         }
 }
 
-int pin_process(const struct kernel_args *a, struct crashed_process *ret, const char **why) {
-        struct crashed_process p = CRASHED_PROCESS_NULL;
-        char path[64];
-        struct stat st, ours;
+/* Takes the kernel's pidfd (F=), or opens one for P= when the kernel has no %F. On success
+ * p->pidfd names the process; the kernel's pidfd is marked as not ours to close. */
+static int pin_pidfd(const struct kernel_args *a, struct crashed_process *p, const char **why) {
         int r;
 
-        p.pid = a->pid;
         if (a->have_pidfd) {
                 int pid;
                 r = pidfd_get_pid(a->pidfd, &pid);
@@ -141,69 +139,107 @@ int pin_process(const struct kernel_args *a, struct crashed_process *ret, const 
                         return *why = "F= is not a pidfd", r;
                 if (pid != a->pid)
                         return *why = "pidfd does not name P=", -ESRCH;
-                p.pidfd = a->pidfd;
-                p.pidfd_from_kernel = true;
+                p->pidfd = a->pidfd;
+                p->pidfd_from_kernel = true;
         } else {
                 r = pidfd_open_pid(a->pid);
                 if (r < 0)
                         return *why = "process is gone", r == -EINVAL ? -ESRCH : r;
-                p.pidfd = r;
+                p->pidfd = r;
         }
+        return 0;
+}
+
+/* Opens /proc/<pid> into p->procfd and proves that it is the pinned process's directory. */
+static int open_proc_dir(const struct kernel_args *a, struct crashed_process *p, const char **why) {
+        char path[64];
+        int r;
 
         snprintf(path, sizeof(path), "/proc/%d", (int) a->pid);
-        p.procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (p.procfd < 0) {
+        p->procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (p->procfd < 0) {
                 r = negative_errno();
                 *why = "cannot open /proc/<pid>";
-                goto fail;
+                return r;
         }
         /* The pidfd's process is alive after procfd was opened, so pid P was not reused in
          * between: procfd is that process's directory. */
-        r = pidfd_check_alive(p.pidfd);
+        r = pidfd_check_alive(p->pidfd);
         if (r < 0) {
                 *why = "process is gone";
-                goto fail;
+                return r;
         }
-        if (!p.pidfd_from_kernel) {
-                r = verify_identity(a, p.procfd, why);
+        if (!p->pidfd_from_kernel) {
+                r = verify_identity(a, p->procfd, why);
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
+        return 0;
+}
+
+/* Opens the process's root into p->rootfd and notes whether it is the host's. */
+static int open_process_root(struct crashed_process *p, const char **why) {
+        struct stat st, ours;
+        int r;
 
         /* The one magic link the helper follows: the kernel's own record of the root. */
-        p.rootfd = openat(p.procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (p.rootfd < 0) {
+        p->rootfd = openat(p->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (p->rootfd < 0) {
                 r = negative_errno();
                 *why = "cannot open its root";
-                goto fail;
+                return r;
         }
-        if (fstat(p.rootfd, &st) < 0 || stat("/", &ours) < 0) {
+        if (fstat(p->rootfd, &st) < 0 || stat("/", &ours) < 0) {
                 r = negative_errno();
                 *why = "cannot stat roots";
-                goto fail;
+                return r;
         }
-        p.root_is_ours = st.st_dev == ours.st_dev && st.st_ino == ours.st_ino;
+        p->root_is_ours = st.st_dev == ours.st_dev && st.st_ino == ours.st_ino;
+        return 0;
+}
 
-        if (fstatat(p.procfd, "ns/mnt", &st, 0) >= 0 && stat("/proc/self/ns/mnt", &ours) >= 0) {
-                p.mntns = st.st_ino;
-                p.mntns_is_ours = st.st_ino == ours.st_ino && st.st_dev == ours.st_dev;
+/* What the log line and the request say about the process, each piece best effort: its mount
+ * namespace, the host uid of its user namespace's root, its root path and its cgroup. */
+static void read_process_facts(struct crashed_process *p) {
+        struct stat st, ours;
+
+        if (fstatat(p->procfd, "ns/mnt", &st, 0) >= 0 && stat("/proc/self/ns/mnt", &ours) >= 0) {
+                p->mntns = st.st_ino;
+                p->mntns_is_ours = st.st_ino == ours.st_ino && st.st_dev == ours.st_dev;
         }
 
         char map[4096];
         uint32_t root_uid;
-        if (read_small_file_at(p.procfd, "uid_map", map, sizeof(map), NULL) >= 0 &&
+        if (read_small_file_at(p->procfd, "uid_map", map, sizeof(map), NULL) >= 0 &&
             map_id_from_inside(map, 0, &root_uid) >= 0) {
-                p.have_root_uid = true;
-                p.root_uid = root_uid;
+                p->have_root_uid = true;
+                p->root_uid = root_uid;
         }
 
         char target[256];
-        ssize_t n = readlinkat(p.procfd, "root", target, sizeof(target));
+        ssize_t n = readlinkat(p->procfd, "root", target, sizeof(target));
         if (n < 0)
-                snprintf(p.root_path, sizeof(p.root_path), "?");
+                snprintf(p->root_path, sizeof(p->root_path), "?");
         else
-                escape_for_log(target, (size_t) n, p.root_path, sizeof(p.root_path));
-        read_cgroup_for_log(p.procfd, p.cgroup, sizeof(p.cgroup), &p.container);
+                escape_for_log(target, (size_t) n, p->root_path, sizeof(p->root_path));
+        read_cgroup_for_log(p->procfd, p->cgroup, sizeof(p->cgroup), &p->container);
+}
+
+int pin_process(const struct kernel_args *a, struct crashed_process *ret, const char **why) {
+        struct crashed_process p = CRASHED_PROCESS_NULL;
+        int r;
+
+        p.pid = a->pid;
+        r = pin_pidfd(a, &p, why);
+        if (r < 0)
+                return r;
+        r = open_proc_dir(a, &p, why);
+        if (r < 0)
+                goto fail;
+        r = open_process_root(&p, why);
+        if (r < 0)
+                goto fail;
+        read_process_facts(&p);
         /* A plain file, harmless in a receiver's hands, and the one thing still read later. */
         p.iofd = openat(p.procfd, "io", O_RDONLY | O_CLOEXEC);
 

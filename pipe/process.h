@@ -26,13 +26,13 @@ struct crashed_process {
         uint64_t mntns;         /* inode of its mount namespace */
         bool mntns_is_ours;
         bool have_root_uid;
-        uid_t root_uid;         /* host uid of uid 0 in the process's user namespace */
-        char root_path[256];    /* readlink of /proc/<pid>/root, for the log only */
-        char cgroup[256];       /* its cgroup (unified or name=systemd), for the log only */
+        uid_t root_uid;                      /* host uid of uid 0 in the process's user namespace */
+        char root_path[256];                 /* readlink of /proc/<pid>/root, for the log only */
+        char cgroup[256];                    /* its cgroup (unified or name=systemd), for the log only */
         struct container_identity container; /* what the cgroup says of its container */
 };
 
-#define CRASHED_PROCESS_NULL \
+#define CRASHED_PROCESS_NULL                                                                                           \
         { .pidfd = -EBADF, .procfd = -EBADF, .rootfd = -EBADF, .iofd = -EBADF }
 
 /*

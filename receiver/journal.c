@@ -25,7 +25,7 @@ static void add(struct journal_fields *f, const char *fmt, ...) {
                 f->oom = true;
                 return;
         }
-        f->iov[f->n++] = (struct iovec) { .iov_base = s, .iov_len = (size_t) n };
+        f->iov[f->n++] = (struct iovec){.iov_base = s, .iov_len = (size_t) n};
 }
 
 /* A field whose value may hold any byte (a command line with spaces, newlines). */
@@ -41,7 +41,7 @@ static void add_bytes(struct journal_fields *f, const char *name, const char *va
         memcpy(s, name, nlen);
         s[nlen] = '=';
         memcpy(s + nlen + 1, value, len);
-        f->iov[f->n++] = (struct iovec) { .iov_base = s, .iov_len = nlen + 1 + len };
+        f->iov[f->n++] = (struct iovec){.iov_base = s, .iov_len = nlen + 1 + len};
 }
 
 /* journald shows the command line with spaces between the arguments (from the core, pr_psargs
@@ -91,7 +91,7 @@ void journal_fields_done(struct journal_fields *f) {
 
 int journal_crash_fields(int priority, const struct core_metadata *m, const char *core_path,
                          const struct store_result *res, const char *message, struct journal_fields *ret) {
-        struct journal_fields f = { .n = 0 };
+        struct journal_fields f = {.n = 0};
         const char *sig = signal_name(m->signal);
 
         add(&f, "MESSAGE_ID=%s", COREDUMP_MESSAGE_ID);

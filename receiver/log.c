@@ -31,7 +31,7 @@ void log_set_max_level(int level) {
 }
 
 static void log_write(int level, const char *msg) {
-        static const char *names[] = { "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug" };
+        static const char *names[] = {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"};
         if (level > max_level)
                 return;
         if (target == LOG_TARGET_HOST) {

@@ -27,33 +27,33 @@ struct core_metadata {
         uint32_t signal;
         uint64_t dump_time;
         uint64_t core_limit;
-        uint64_t received_usec; /* CLOCK_REALTIME when the request arrived */
+        uint64_t received_usec;                   /* CLOCK_REALTIME when the request arrived */
         struct container_identity host_container; /* as the helper read the host's cgroup path */
 
         /* From /proc/<pid>; empty when unreadable. */
         char comm[64];
         char *exe;
-        char *cmdline;          /* raw, NUL-separated arguments */
+        char *cmdline; /* raw, NUL-separated arguments */
         size_t cmdline_len;
         char *cwd;
-        char *cgroup;           /* the whole /proc/<pid>/cgroup text */
+        char *cgroup; /* the whole /proc/<pid>/cgroup text */
         uid_t euid;
         gid_t egid;
         pid_t ppid;
         uint32_t threads;
-        char *maps;             /* /proc/<pid>/maps: which files were mapped where */
+        char *maps; /* /proc/<pid>/maps: which files were mapped where */
         size_t maps_len;
 
         /* Where comm, exe, cmdline, the mapped files and threads came from. From the core,
          * cmdline is pr_psargs: the first 80 bytes of the arguments joined by spaces, one string. */
         enum metadata_source comm_source, exe_source, cmdline_source, files_source, threads_source;
-        char *core_files;           /* NT_FILE's paths, NUL-separated, when maps was unreadable */
+        char *core_files; /* NT_FILE's paths, NUL-separated, when maps was unreadable */
         size_t core_files_len;
         uint64_t core_expected_size; /* what the whole core's length must be (0: unknown) */
 
         /* From the receiver's own view of the system (the container's). */
         char hostname[65];
-        char boot_id[33];       /* 32 hex digits */
+        char boot_id[33]; /* 32 hex digits */
         char machine_id[33];
         char kernel_release[65];
 };

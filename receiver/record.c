@@ -113,12 +113,8 @@ static void add_cmdline(struct json_object *o, const struct core_metadata *m) {
                 json_object_object_add(o, "cmdline", split_nul(m->cmdline, m->cmdline_len));
 }
 
-char *record_to_json(const struct core_metadata *m, const struct record_info *info) {
-        struct json_object *o = json_object_new_object();
-        if (!o)
-                return NULL;
-
-        add_uint(o, "format", 1);
+/* Who crashed and how: the ids as the receiver's namespaces see them, and the signal. */
+static void add_process(struct json_object *o, const struct core_metadata *m) {
         add_uint(o, "pid", (uint64_t) m->pid);
         add_uint(o, "uid", m->uid);
         add_uint(o, "gid", m->gid);
@@ -132,6 +128,33 @@ char *record_to_json(const struct core_metadata *m, const struct record_info *in
                 snprintf(name, sizeof(name), "SIG%s", sig);
                 add_string(o, "signal_name", name);
         }
+}
+
+/* Where the core went and what storing it cost. */
+static void add_store_result(struct json_object *o, const struct record_info *info) {
+        add_string(o, "handled_by", info->handled_by);
+        add_string(o, "core_file", info->core_file);
+        if (!info->result)
+                return;
+        add_string(o, "compression", info->compressed ? "zstd" : "none");
+        add_uint(o, "core_size", info->result->core_size);
+        add_uint(o, "stored_size", info->result->stored_size);
+        json_object_object_add(o, "truncated", json_object_new_boolean(info->result->truncated));
+        add_string(o, "truncated_reason", info->result->truncated_reason);
+        add_uint(o, "read_size", info->result->read_size);
+        if (info->max_rss_kib > 0)
+                add_uint(o, "receiver_max_rss_kib", (uint64_t) info->max_rss_kib);
+        if (info->cpu_usec > 0)
+                add_uint(o, "receiver_cpu_usec", info->cpu_usec);
+}
+
+char *record_to_json(const struct core_metadata *m, const struct record_info *info) {
+        struct json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+
+        add_uint(o, "format", 1);
+        add_process(o, m);
         add_uint(o, "dump_time", m->dump_time);
         add_uint(o, "received_usec", m->received_usec);
         if (m->core_limit == UINT64_MAX)
@@ -156,20 +179,7 @@ char *record_to_json(const struct core_metadata *m, const struct record_info *in
         if (m->core_expected_size > 0)
                 add_uint(o, "core_expected_size", m->core_expected_size);
 
-        add_string(o, "handled_by", info->handled_by);
-        add_string(o, "core_file", info->core_file);
-        if (info->result) {
-                add_string(o, "compression", info->compressed ? "zstd" : "none");
-                add_uint(o, "core_size", info->result->core_size);
-                add_uint(o, "stored_size", info->result->stored_size);
-                json_object_object_add(o, "truncated", json_object_new_boolean(info->result->truncated));
-                add_string(o, "truncated_reason", info->result->truncated_reason);
-                add_uint(o, "read_size", info->result->read_size);
-                if (info->max_rss_kib > 0)
-                        add_uint(o, "receiver_max_rss_kib", (uint64_t) info->max_rss_kib);
-                if (info->cpu_usec > 0)
-                        add_uint(o, "receiver_cpu_usec", info->cpu_usec);
-        }
+        add_store_result(o, info);
 
         const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         char *copy = text ? strdup(text) : NULL;

@@ -9,11 +9,11 @@
 #include "store.h"
 
 struct record_info {
-        const char *core_file;   /* file name of the core in the store, NULL if none */
-        const char *handled_by;  /* "container" or "host-fallback" */
-        bool compressed;         /* zstd, or the core as the kernel wrote it */
-        long max_rss_kib;        /* the receiver's peak resident memory for this core */
-        uint64_t cpu_usec;       /* the receiver's CPU time (user + system, all threads) */
+        const char *core_file;  /* file name of the core in the store, NULL if none */
+        const char *handled_by; /* "container" or "host-fallback" */
+        bool compressed;        /* zstd, or the core as the kernel wrote it */
+        long max_rss_kib;       /* the receiver's peak resident memory for this core */
+        uint64_t cpu_usec;      /* the receiver's CPU time (user + system, all threads) */
         const struct store_result *result;
 };
 

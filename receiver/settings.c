@@ -13,13 +13,13 @@
 #define DEFAULT_STORE "/var/lib/core_pipe"
 
 void settings_defaults(struct receiver_settings *s) {
-        *s = (struct receiver_settings) {
+        *s = (struct receiver_settings){
                 .storage = STORAGE_EXTERNAL,
                 .compress = true,
                 .compress_level = 1,
                 .process_size_max = UINT64_C(32) << 30,
-                .max_use = { .percent = true, .value = 10 },
-                .keep_free = { .percent = true, .value = 15 },
+                .max_use = {.percent = true, .value = 10},
+                .keep_free = {.percent = true, .value = 15},
                 .max_cores_per_interval = 20,
                 .interval_usec = 60 * USEC_PER_SEC,
         };
@@ -30,7 +30,7 @@ int parse_size(const char *s, uint64_t *ret) {
         static const struct {
                 char suffix;
                 unsigned shift;
-        } units[] = { { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 } };
+        } units[] = {{'K', 10}, {'M', 20}, {'G', 30}, {'T', 40}};
         char num[32];
         size_t n = strlen(s);
 
@@ -69,14 +69,14 @@ static int parse_size_limit(const char *s, struct size_limit *ret) {
                 num[n - 1] = '\0';
                 if (parse_uint32(num, &v) < 0 || v > 100)
                         return -EINVAL;
-                *ret = (struct size_limit) { .percent = true, .value = v };
+                *ret = (struct size_limit){.percent = true, .value = v};
                 return 0;
         }
         uint64_t v;
         int r = parse_size(s, &v);
         if (r < 0)
                 return r;
-        *ret = (struct size_limit) { .percent = false, .value = v };
+        *ret = (struct size_limit){.percent = false, .value = v};
         return 0;
 }
 
@@ -86,9 +86,9 @@ uint64_t size_limit_bytes(const struct size_limit *l, uint64_t total) {
         return total / 100 * l->value + total % 100 * l->value / 100;
 }
 
-int settings_set(struct receiver_settings *s, const char *key, const char *value, const char **ret_expect) {
+/* The keys that say where and how cores are stored. Returns -ENOKEY for any other key. */
+static int set_storage_key(struct receiver_settings *s, const char *key, const char *value, const char **ret_expect) {
         uint32_t u32;
-        uint64_t u64;
         int b;
 
         if (strcmp(key, "Storage") == 0) {
@@ -116,6 +116,21 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
                 s->compress_level = (int) u32;
                 return 0;
         }
+        if (strcmp(key, "Store") == 0) {
+                *ret_expect = "an absolute path";
+                if (value[0] != '/' || strlen(value) >= sizeof(s->store))
+                        return -EINVAL;
+                snprintf(s->store, sizeof(s->store), "%s", value);
+                return 0;
+        }
+        return -ENOKEY;
+}
+
+/* The keys that bound what is stored: sizes, space and rate. Returns -ENOKEY for any other key. */
+static int set_limit_key(struct receiver_settings *s, const char *key, const char *value, const char **ret_expect) {
+        uint32_t u32;
+        uint64_t u64;
+
         if (strcmp(key, "ProcessSizeMax") == 0) {
                 *ret_expect = "a size in bytes (K, M, G, T suffixes) or \"infinity\"";
                 if (parse_size(value, &u64) < 0)
@@ -141,13 +156,18 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
                 s->interval_usec = u64;
                 return 0;
         }
-        if (strcmp(key, "Store") == 0) {
-                *ret_expect = "an absolute path";
-                if (value[0] != '/' || strlen(value) >= sizeof(s->store))
-                        return -EINVAL;
-                snprintf(s->store, sizeof(s->store), "%s", value);
-                return 0;
-        }
+        return -ENOKEY;
+}
+
+int settings_set(struct receiver_settings *s, const char *key, const char *value, const char **ret_expect) {
+        int r;
+
+        r = set_storage_key(s, key, value, ret_expect);
+        if (r != -ENOKEY)
+                return r;
+        r = set_limit_key(s, key, value, ret_expect);
+        if (r != -ENOKEY)
+                return r;
         *ret_expect = NULL;
         return -ENOKEY;
 }
@@ -155,8 +175,8 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
 /* libinih reads line by line through this, so that errors can name their line. */
 struct load_ctx {
         FILE *f;
-        unsigned line;      /* the line being parsed */
-        unsigned newlines;  /* lines read so far */
+        unsigned line;     /* the line being parsed */
+        unsigned newlines; /* lines read so far */
         struct receiver_settings *s;
         char *err;
         size_t errsize;
@@ -202,7 +222,7 @@ static int handler(void *user, const char *section, const char *name, const char
 }
 
 int settings_load(const char *path, struct receiver_settings *s, char *err, size_t errsize) {
-        struct load_ctx ctx = { .s = s, .err = err, .errsize = errsize, .path = path };
+        struct load_ctx ctx = {.s = s, .err = err, .errsize = errsize, .path = path};
         ctx.f = fopen(path, "re");
         if (!ctx.f) {
                 if (errno == ENOENT)

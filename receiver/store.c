@@ -15,8 +15,7 @@
 #include "fdio.h"
 #include "macro.h"
 
-int core_file_stem(const char *comm, uid_t uid, const char *boot_id, pid_t pid, uint64_t usec, char *out,
-                   size_t size) {
+int core_file_stem(const char *comm, uid_t uid, const char *boot_id, pid_t pid, uint64_t usec, char *out, size_t size) {
         char safe[64];
         size_t n = 0;
         for (const char *p = comm; *p && n + 1 < sizeof(safe); p++) {
@@ -58,8 +57,8 @@ static int check_parent(int fd, const char *path, char *note, size_t size) {
         if (fstat(fd, &st) < 0)
                 return negative_errno();
         if (!trusted_owner(st.st_uid) || ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))) {
-                describe(note, size, "%s is owned by uid %u, mode %04o: a parent of the store must belong to root", path,
-                         (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+                describe(note, size, "%s is owned by uid %u, mode %04o: a parent of the store must belong to root",
+                         path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
                 return -EPERM;
         }
         return 0;
@@ -306,7 +305,7 @@ struct output {
         struct frame_end pending[PENDING_MAX]; /* oldest first, all past written */
         size_t n_pending;
         struct frame_end earlier[8]; /* safe before its last advances, newest first */
-        bool cut; /* out of space (budget or file system): no more bytes, keep what is whole */
+        bool cut;                    /* out of space (budget or file system): no more bytes, keep what is whole */
 };
 
 static bool is_out_of_space(int r) {
@@ -320,7 +319,8 @@ static void pacer_update(struct output *o) {
         if (o->started > o->dropped) {
                 off_t off = (off_t) o->dropped, len = (off_t) (o->started - o->dropped);
                 (void) sync_file_range(o->fd, off, len,
-                                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+                                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                               SYNC_FILE_RANGE_WAIT_AFTER);
                 (void) posix_fadvise(o->fd, off, len, POSIX_FADV_DONTNEED);
                 o->dropped = o->started;
         }
@@ -347,7 +347,7 @@ static void output_advance(struct output *o, size_t n) {
         size_t k = 0;
         o->written += n;
         if (o->raw) {
-                o->safe = (struct frame_end) { o->written, o->written };
+                o->safe = (struct frame_end){o->written, o->written};
                 return;
         }
         while (k < o->n_pending && o->pending[k].end <= o->written)
@@ -447,7 +447,7 @@ static int output_frame_end(struct output *o) {
         if (o->raw)
                 return 0; /* output_advance() keeps up */
         if (o->written == o->total) {
-                output_set_safe(o, (struct frame_end) { o->total, o->end_in });
+                output_set_safe(o, (struct frame_end){o->total, o->end_in});
                 return 0;
         }
         if (o->n_pending == PENDING_MAX) {
@@ -459,7 +459,7 @@ static int output_frame_end(struct output *o) {
                 memmove(o->pending, o->pending + 1, (PENDING_MAX - 1) * sizeof(o->pending[0]));
                 o->n_pending--;
         }
-        o->pending[o->n_pending++] = (struct frame_end) { o->total, o->end_in };
+        o->pending[o->n_pending++] = (struct frame_end){o->total, o->end_in};
         return 0;
 }
 
@@ -516,7 +516,7 @@ static int output_keep_whole(struct output *o) {
                 uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
                 if (avail >= STORE_RECORD_RESERVE)
                         break;
-                struct frame_end back = { 0, 0 };
+                struct frame_end back = {0, 0};
                 if (o->raw)
                         back.end = back.end_in = o->written - MIN(o->written, STORE_RECORD_RESERVE - avail);
                 else if (i < ELEMENTSOF(o->earlier))
@@ -670,8 +670,8 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
         /* Declared before anything that uses them: freed last, after every thread is gone. */
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ void *stage = NULL;
-        struct output out = { .fd = -EBADF, .raw = !o->compress, .budget = budget };
-        struct core_reader rd = { .fd = core_fd, .limit = limit, .o = o };
+        struct output out = {.fd = -EBADF, .raw = !o->compress, .budget = budget};
+        struct core_reader rd = {.fd = core_fd, .limit = limit, .o = o};
         char tmpname[128];
         bool named = false;
         int r;
@@ -692,12 +692,14 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
                 r = link_into_place(dirfd, fd, named, tmpname, name);
         if (r < 0)
                 goto fail;
-        *ret = (struct store_result) {
+        *ret = (struct store_result){
                 .core_size = out.cut ? out.safe.end_in : rd.offset,
                 .read_size = rd.offset,
                 .stored_size = out.written,
                 .truncated = out.cut || rd.truncated,
-                .truncated_reason = out.cut ? STORE_CUT_NO_SPACE : rd.truncated ? STORE_CUT_SIZE_LIMIT : NULL,
+                .truncated_reason = out.cut        ? STORE_CUT_NO_SPACE
+                                    : rd.truncated ? STORE_CUT_SIZE_LIMIT
+                                                   : NULL,
                 .released_usec = rd.released_usec,
         };
         return 0;

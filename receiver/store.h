@@ -45,12 +45,12 @@ struct store_options {
 };
 
 struct store_result {
-        uint64_t core_size;     /* bytes of the core in the stored file (uncompressed) */
-        uint64_t read_size;     /* bytes read from the pipe (more than core_size when cut for space) */
-        uint64_t stored_size;   /* bytes of the stored file */
-        bool truncated;         /* the stored core is shorter than the process's */
+        uint64_t core_size;           /* bytes of the core in the stored file (uncompressed) */
+        uint64_t read_size;           /* bytes read from the pipe (more than core_size when cut for space) */
+        uint64_t stored_size;         /* bytes of the stored file */
+        bool truncated;               /* the stored core is shorter than the process's */
         const char *truncated_reason; /* NULL, STORE_CUT_SIZE_LIMIT or STORE_CUT_NO_SPACE */
-        uint64_t released_usec; /* CLOCK_MONOTONIC when the pipe was closed */
+        uint64_t released_usec;       /* CLOCK_MONOTONIC when the pipe was closed */
 };
 
 #define STORE_CUT_SIZE_LIMIT "size limit"
@@ -61,8 +61,7 @@ struct store_result {
  * (every other byte, '.' included, becomes '_'; empty becomes "unknown") so that the name has
  * exactly six dot-separated fields and is safe in any shell. -ENAMETOOLONG if it does not fit.
  */
-int core_file_stem(const char *comm, uid_t uid, const char *boot_id, pid_t pid, uint64_t usec, char *out,
-                   size_t size);
+int core_file_stem(const char *comm, uid_t uid, const char *boot_id, pid_t pid, uint64_t usec, char *out, size_t size);
 
 /*
  * Opens the store directory (an absolute path) and returns its descriptor, creating it and

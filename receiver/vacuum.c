@@ -34,7 +34,7 @@ int store_lock(int dirfd) {
 
 /* A core and its record share a stem: "core.<comm>.<uid>.<boot>.<pid>.<usec>". */
 struct entry {
-        int dir;       /* index into the directories being vacuumed */
+        int dir; /* index into the directories being vacuumed */
         char stem[256];
         uint64_t usec; /* from the name: the order of the crashes */
         uint64_t bytes;
@@ -87,7 +87,7 @@ static bool own_entry(const struct stat *st) {
 /* Removes the core's files; names that are not ours (see own_entry()) are left alone, links
  * and other strays of the core's name are removed (unlinkat never follows a link). */
 static int remove_stem(int dirfd, const char *stem) {
-        static const char *const suffixes[] = { ".zst", "", ".json" };
+        static const char *const suffixes[] = {".zst", "", ".json"};
         char name[300];
         int r = 0;
         for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
@@ -117,7 +117,7 @@ static int entries_add(struct entries *e, int dir_index, const char *stem, uint6
                         e->list = nl;
                         e->cap = cap;
                 }
-                e->list[e->n] = (struct entry) { .dir = dir_index, .usec = usec };
+                e->list[e->n] = (struct entry){.dir = dir_index, .usec = usec};
                 snprintf(e->list[e->n].stem, sizeof(e->list[e->n].stem), "%s", stem);
                 e->n++;
         }
@@ -158,9 +158,9 @@ static int collect(int dirfd, int dir_index, struct entries *e) {
  * never meets the limit of open descriptors (each is opened again, by name, to remove a core).
  */
 struct dirs {
-        int rootfd;       /* the store, or the tree's root */
+        int rootfd; /* the store, or the tree's root */
         bool tree;
-        int containersfd; /* tree: containers/, or -EBADF */
+        int containersfd;   /* tree: containers/, or -EBADF */
         char (*names)[256]; /* tree: [0] = "host", then the containers' names */
         size_t n, cap;
 };
@@ -180,7 +180,7 @@ static int dirs_open(const struct dirs *d, size_t i) {
 /* Oldest first, until both limits hold; never keep_stem in directory keep_dir. */
 static int trim(const struct dirs *dirs, struct entries *e, const struct receiver_settings *s, int keep_dir,
                 const char *keep_stem, uint64_t extra_free, struct vacuum_result *ret) {
-        struct vacuum_result res = { .used = e->used };
+        struct vacuum_result res = {.used = e->used};
         struct statvfs sv;
         int r = 0;
         if (fstatvfs(dirs->rootfd, &sv) < 0)
@@ -214,8 +214,8 @@ static int trim(const struct dirs *dirs, struct entries *e, const struct receive
 }
 
 int vacuum_store(int dirfd, const struct receiver_settings *s, const char *keep_stem, struct vacuum_result *ret) {
-        struct entries e = { 0 };
-        struct dirs dirs = { .rootfd = dirfd, .containersfd = -EBADF, .n = 1 };
+        struct entries e = {0};
+        struct dirs dirs = {.rootfd = dirfd, .containersfd = -EBADF, .n = 1};
         /* Before a core (no keep_stem), room for a small one too: older cores go to make it,
          * rather than the new core being refused (store_room()). */
         uint64_t extra = keep_stem ? 0 : (uint64_t) STORE_RECORD_RESERVE + STORE_MIN_BUDGET;
@@ -285,8 +285,8 @@ static int tree_collect(const struct dirs *d, const struct stat *keep_st, struct
 
 int vacuum_tree(int rootfd, const struct receiver_settings *s, int keep_dirfd, const char *keep_stem,
                 struct vacuum_result *ret) {
-        struct entries e = { 0 };
-        struct dirs d = { .rootfd = rootfd, .tree = true, .containersfd = -EBADF };
+        struct entries e = {0};
+        struct dirs d = {.rootfd = rootfd, .tree = true, .containersfd = -EBADF};
         struct stat keep_st;
         int keep_dir = -1;
         int r = fstat(keep_dirfd, &keep_st) < 0 ? negative_errno() : tree_list(&d);
@@ -303,8 +303,8 @@ int vacuum_tree(int rootfd, const struct receiver_settings *s, int keep_dirfd, c
 /* The stamps still within the interval, oldest first, from the state file. A state file that
  * is not a regular file of ours (a link, a FIFO, a directory someone planted) counts as empty:
  * it is replaced by the rename below (unless it is a directory). */
-static size_t rate_load(int dirfd, const struct receiver_settings *s, uint64_t now_usec, uint64_t *stamps,
-                        size_t max, char *text, size_t text_size) {
+static size_t rate_load(int dirfd, const struct receiver_settings *s, uint64_t now_usec, uint64_t *stamps, size_t max,
+                        char *text, size_t text_size) {
         size_t n = 0;
         _cleanup_close_ int fd = store_open_own_file(dirfd, RATE_FILE);
         ssize_t len = fd < 0 ? -1 : read_full(fd, text, text_size - 1);

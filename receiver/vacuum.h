@@ -15,10 +15,10 @@
 int store_lock(int dirfd);
 
 struct vacuum_result {
-        unsigned removed;       /* cores removed (with their records) */
-        uint64_t freed;         /* bytes */
-        uint64_t used;          /* bytes of cores and records left */
-        uint64_t max_use;       /* the limits as resolved on this file system */
+        unsigned removed; /* cores removed (with their records) */
+        uint64_t freed;   /* bytes */
+        uint64_t used;    /* bytes of cores and records left */
+        uint64_t max_use; /* the limits as resolved on this file system */
         uint64_t keep_free;
 };
 

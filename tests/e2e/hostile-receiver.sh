@@ -8,7 +8,6 @@ tap_init
 require_root_kernel
 
 install_pattern "TimeoutSec=2s" "StallTimeoutSec=2s"
-EVIL=$BUILD/tests/evil-receiver
 
 # evil_in CONTAINER MODE: a hostile receiver on the container's /run/core_pipe.socket.
 evil_in() {

@@ -19,7 +19,6 @@ echo $((64 << 20)) >"$MEMCG/memory.memsw.limit_in_bytes" 2>/dev/null || true
 
 CT_VAR=$T/ctvar container_start mem
 start_receiver mem
-R=$(ct_root mem)
 listener=$(ct_receivers mem | head -n1)
 echo "$listener" >"$MEMCG/cgroup.procs"
 check "the receiver runs in the 64 MiB cgroup" grep -qx "$listener" "$MEMCG/cgroup.procs"

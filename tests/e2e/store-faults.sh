@@ -9,7 +9,7 @@ require_root_kernel
 install_pattern
 
 visible_files() {
-        ls -A "$1" 2>/dev/null | grep -v '^\.rate$' | grep -c .
+        find "$1" -mindepth 1 -maxdepth 1 ! -name .rate 2>/dev/null | wc -l
 }
 
 # 1. Out of space: a 2 MiB store, a core that compresses to about 8 MiB. By the rule of
@@ -35,6 +35,7 @@ start_receiver kill
 R=$(ct_root kill)
 # holds_core_pipe PID: the process holds the read end of a pipe (the core's).
 holds_core_pipe() {
+        # shellcheck disable=SC2010 # the names are descriptor numbers; ls -l shows each one's access mode
         ls -l "/proc/$1/fd" 2>/dev/null | grep -q '^lr-x.* pipe:'
 }
 # core_holder CONTAINER: the pid (host view) of the receiver process holding a core pipe.

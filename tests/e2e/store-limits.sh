@@ -14,8 +14,9 @@ stored_numbers() {
 }
 # newest_suffix NUMBERS LAST: true if NUMBERS are exactly the last k of 1..LAST, k >= 1.
 newest_suffix() {
-        local nums=($1) last=$2 k
-        k=${#nums[@]}
+        local kept last=$2 k
+        read -ra kept <<<"$1"
+        k=${#kept[@]}
         [ "$k" -ge 1 ] || return 1
         [ "$1" = "$(seq $((last - k + 1)) "$last" | tr '\n' ' ')" ]
 }
@@ -57,7 +58,7 @@ for limit in MaxUse KeepFree; do
         check "$limit: every core kept has its record" \
                 sh -c "for n in $nums; do ls '$STORE'/core.$p\$n.*.json >/dev/null || exit 1; done"
         check "$limit: no record without its core" \
-                test "$(ls "$STORE" | grep -c '\.json$')" = "$(ls "$STORE" | grep -c '\.zst$')"
+                test "$(find "$STORE" -mindepth 1 -maxdepth 1 ! -name '.*' -name '*.json' | wc -l)" = "$(find "$STORE" -mindepth 1 -maxdepth 1 ! -name '.*' -name '*.zst' | wc -l)"
         check "$limit: the receiver logged the removals" grep -q "Removed [0-9]* old core(s)" "$(ct_root "$ct")/run/receiver.log"
 done
 
@@ -68,11 +69,11 @@ start_receiver storm
 R=$(ct_root storm)
 ct_exec storm /bin/sh -c 'ulimit -c unlimited; for i in $(seq 32); do /build/tests/crasher --name "st-$i" --size 1 >/dev/null 2>&1 & done; wait' >/dev/null 2>&1
 for _ in $(seq 100); do
-        n=$(( $(ls "$R/var/lib/core_pipe" 2>/dev/null | grep -c '^core\.st-.*\.json$') + $(grep -c 'core not stored: rate limit' "$R/run/receiver.log") ))
+        n=$(( $(find "$R/var/lib/core_pipe" -mindepth 1 -maxdepth 1 -name 'core.st-*.json' 2>/dev/null | wc -l) + $(grep -c 'core not stored: rate limit' "$R/run/receiver.log") ))
         [ "$n" -ge 32 ] && break
         sleep 0.1
 done
-stored=$(ls "$R/var/lib/core_pipe" | grep -c '^core\.st-.*\.json$')
+stored=$(find "$R/var/lib/core_pipe" -mindepth 1 -maxdepth 1 -name 'core.st-*.json' | wc -l)
 refused=$(grep -c 'core not stored: rate limit' "$R/run/receiver.log")
 diag "storm: $stored stored, $refused refused"
 check "storm: stored + refused is exactly 32 ($stored + $refused)" test $((stored + refused)) = 32

@@ -90,9 +90,9 @@ for i in $(seq 10); do
         in_ct systemd-run --wait -q -p LimitCORE=infinity /build/tests/crasher --name "cpt-ten-$i" >/dev/null
 done
 for _ in $(seq 100); do
-        [ "$(ls "$ROOT"/var/lib/core_pipe/ | grep -c '^core\.cpt-ten-.*\.json$')" -ge 10 ] && break
+        [ "$(find "$ROOT"/var/lib/core_pipe/ -mindepth 1 -maxdepth 1 -name 'core.cpt-ten-*.json' | wc -l)" -ge 10 ] && break
         sleep 0.1
 done
-check "ten crashes in a row: ten cores" test "$(ls "$ROOT"/var/lib/core_pipe/ | grep -c '^core\.cpt-ten-.*\.zst$')" = 10
-check "ten crashes in a row: ten records" test "$(ls "$ROOT"/var/lib/core_pipe/ | grep -c '^core\.cpt-ten-.*\.json$')" = 10
+check "ten crashes in a row: ten cores" test "$(find "$ROOT"/var/lib/core_pipe/ -mindepth 1 -maxdepth 1 -name 'core.cpt-ten-*.zst' | wc -l)" = 10
+check "ten crashes in a row: ten records" test "$(find "$ROOT"/var/lib/core_pipe/ -mindepth 1 -maxdepth 1 -name 'core.cpt-ten-*.json' | wc -l)" = 10
 check "no failed instances" sh -c "! nsenter -t $LEADER -a systemctl list-units --no-legend --plain --state=failed 'core_pipe-forward@*' | grep -q ."

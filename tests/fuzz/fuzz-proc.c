@@ -42,8 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (n > 0 && cgroup_unit_from_path(path, n, &u) >= 0)
                 FUZZ_ASSERT(u.unit[0] && u.slice[0]);
         if (cgroup_unit_from_path(text, size, &u) >= 0)
-                FUZZ_ASSERT(u.unit[0] && u.slice[0] && strlen(u.unit) < sizeof(u.unit) && strlen(u.slice) < sizeof(u.slice) &&
-                            strlen(u.user_unit) < sizeof(u.user_unit) && strlen(u.user_slice) < sizeof(u.user_slice));
+                FUZZ_ASSERT(u.unit[0] && u.slice[0] && strlen(u.unit) < sizeof(u.unit) &&
+                            strlen(u.slice) < sizeof(u.slice) && strlen(u.user_unit) < sizeof(u.user_unit) &&
+                            strlen(u.user_slice) < sizeof(u.user_slice));
 
         char out[256];
         escape_for_log(text, size, out, sizeof(out));

@@ -21,8 +21,8 @@ static inline char *fuzz_strndup(const uint8_t *data, size_t size) {
 }
 
 /* A failed invariant is a crash, so that the fuzzer stops there and keeps the input. */
-#define FUZZ_ASSERT(x)                                                                             \
-        do {                                                                                       \
-                if (!(x))                                                                          \
-                        abort();                                                                   \
+#define FUZZ_ASSERT(x)                                                                                                 \
+        do {                                                                                                           \
+                if (!(x))                                                                                              \
+                        abort();                                                                                       \
         } while (0)

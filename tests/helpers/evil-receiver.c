@@ -43,7 +43,12 @@ static void logline(const char *fmt, ...) {
 }
 
 static const char *kind(mode_t m) {
-        return S_ISDIR(m) ? "dir" : S_ISREG(m) ? "file" : S_ISFIFO(m) ? "fifo" : S_ISSOCK(m) ? "socket" : S_ISCHR(m) ? "chr" : "other";
+        return S_ISDIR(m)    ? "dir"
+               : S_ISREG(m)  ? "file"
+               : S_ISFIFO(m) ? "fifo"
+               : S_ISSOCK(m) ? "socket"
+               : S_ISCHR(m)  ? "chr"
+                             : "other";
 }
 
 static void steal(int conn) {
@@ -69,7 +74,8 @@ static void steal(int conn) {
                         target[n] = '\0';
                 int fl = fcntl(f, F_GETFL);
                 fstat(f, &st);
-                logline("stolen fd %d: %s%s %s", fd, kind(st.st_mode), fl >= 0 && (fl & O_PATH) ? " (O_PATH)" : "", target);
+                logline("stolen fd %d: %s%s %s", fd, kind(st.st_mode), fl >= 0 && (fl & O_PATH) ? " (O_PATH)" : "",
+                        target);
                 got++;
                 close(f);
         }
@@ -87,7 +93,7 @@ int main(int argc, char *argv[]) {
         if (!logf_)
                 return 1;
         int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[2]);
         unlink(argv[2]);
         if (s < 0 || bind(s, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
@@ -140,12 +146,13 @@ int main(int argc, char *argv[]) {
                         int k = cp_encode_verdict(CP_VERDICT_SEND, NULL, buf, sizeof(buf));
                         send(c, buf, (size_t) k, MSG_NOSIGNAL);
                         char cbuf[CMSG_SPACE(4 * sizeof(int))];
-                        struct iovec iov = { buf, sizeof(buf) };
-                        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                                             .msg_controllen = sizeof(cbuf) };
+                        struct iovec iov = {buf, sizeof(buf)};
+                        struct msghdr mh = {
+                                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
                         n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC);
                         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-                        logline("hand-over %zd bytes, %s", n, cm && cm->cmsg_type == SCM_RIGHTS ? "holding the core" : "no fds");
+                        logline("hand-over %zd bytes, %s", n,
+                                cm && cm->cmsg_type == SCM_RIGHTS ? "holding the core" : "no fds");
                         continue; /* holds c and the fds, reads nothing */
                 }
                 logline("unknown mode");

@@ -261,6 +261,7 @@ timed_crash() {
         t0=$(date +%s%N)
         CT_TIMEOUT=60 ct_exec "$ct" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$@"' sh "$name" "$@" \
                 >/dev/null 2>&1
+        # shellcheck disable=SC2034 # read by the tests that call timed_crash
         ELAPSED_MS=$((($(date +%s%N) - t0) / 1000000))
 }
 

@@ -8,11 +8,14 @@ set -u
 BUILD=${CORE_PIPE_BUILD:?CORE_PIPE_BUILD must point to the build directory}
 . "$(dirname "${BASH_SOURCE[0]}")/container.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh"
+# shellcheck disable=SC2034 # HELPER, RECEIVER and SHORT are read by container.sh and the tests
 HELPER=$BUILD/pipe/core_pipe
+# shellcheck disable=SC2034
 RECEIVER=$BUILD/receiver/core_pipe-receiver
 CRASHER=$BUILD/tests/crasher
 # The kernel limits core_pattern to 127 bytes: the tests use a short directory for the
 # helper's link and config. Only one test owns the pattern at a time (is_parallel: false).
+# shellcheck disable=SC2034
 SHORT=/run/cpt
 
 TAP_N=0

@@ -8,19 +8,19 @@
 
 static int tap_n, tap_failed;
 
-#define CHECK(expr, ...)                                                          \
-        do {                                                                      \
-                tap_n++;                                                          \
-                if (expr) {                                                       \
-                        printf("ok %d - ", tap_n);                                \
-                } else {                                                          \
-                        tap_failed++;                                             \
-                        printf("not ok %d - ", tap_n);                            \
-                }                                                                 \
-                printf(__VA_ARGS__);                                              \
-                printf("\n");                                                     \
-                if (!(expr))                                                      \
-                        printf("# %s:%d: %s\n", __FILE__, __LINE__, #expr);       \
+#define CHECK(expr, ...)                                                                                               \
+        do {                                                                                                           \
+                tap_n++;                                                                                               \
+                if (expr) {                                                                                            \
+                        printf("ok %d - ", tap_n);                                                                     \
+                } else {                                                                                               \
+                        tap_failed++;                                                                                  \
+                        printf("not ok %d - ", tap_n);                                                                 \
+                }                                                                                                      \
+                printf(__VA_ARGS__);                                                                                   \
+                printf("\n");                                                                                          \
+                if (!(expr))                                                                                           \
+                        printf("# %s:%d: %s\n", __FILE__, __LINE__, #expr);                                            \
         } while (0)
 
 static inline int tap_done(void) {

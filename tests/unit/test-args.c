@@ -22,7 +22,7 @@ static void test_kernel_args(void) {
         struct kernel_args a;
         char err[256];
 
-        char *full[] = { "core_pipe", "F=3", BASE, "h=my host", "e=a b\tc)", NULL };
+        char *full[] = {"core_pipe", "F=3", BASE, "h=my host", "e=a b\tc)", NULL};
         CHECK(parse(&a, err, sizeof(err), full) == 0, "full pattern parses");
         CHECK(a.have_pidfd && a.pidfd == 3 && a.pid == 1234 && a.uid == 1000 && a.gid == 100 && a.signal == 11,
               "numbers land in their fields");
@@ -30,49 +30,50 @@ static void test_kernel_args(void) {
         CHECK(strcmp(a.hostname, "my host") == 0 && strcmp(a.comm, "a b\tc)") == 0,
               "hostname and comm keep spaces and odd bytes, never re-split");
 
-        char *nof[] = { "core_pipe", "F=", BASE, "h=x", "e=y", NULL };
+        char *nof[] = {"core_pipe", "F=", BASE, "h=x", "e=y", NULL};
         CHECK(parse(&a, err, sizeof(err), nof) == 0 && !a.have_pidfd, "empty F= (kernel without %%F) means no pidfd");
 
-        char *eq[] = { "core_pipe", BASE, "e=a=b", NULL };
+        char *eq[] = {"core_pipe", BASE, "e=a=b", NULL};
         CHECK(parse(&a, err, sizeof(err), eq) == 0 && strcmp(a.comm, "a=b") == 0, "value may contain '='");
 
-        char *spoof[] = { "core_pipe", BASE, "e=x P=1", NULL };
+        char *spoof[] = {"core_pipe", BASE, "e=x P=1", NULL};
         CHECK(parse(&a, err, sizeof(err), spoof) == 0 && a.pid == 1234 && strcmp(a.comm, "x P=1") == 0,
               "a comm that looks like more arguments stays a comm");
 
-        char *dup[] = { "core_pipe", BASE, "P=99", NULL };
+        char *dup[] = {"core_pipe", BASE, "P=99", NULL};
         CHECK(parse(&a, err, sizeof(err), dup) == -EINVAL && strstr(err, "repeats key P"), "repeated key is rejected");
 
-        char *unknown[] = { "core_pipe", BASE, "Z=1", NULL };
-        CHECK(parse(&a, err, sizeof(err), unknown) == -EINVAL && strstr(err, "unknown key Z"), "unknown key is rejected");
+        char *unknown[] = {"core_pipe", BASE, "Z=1", NULL};
+        CHECK(parse(&a, err, sizeof(err), unknown) == -EINVAL && strstr(err, "unknown key Z"),
+              "unknown key is rejected");
 
-        char *missing[] = { "core_pipe", "P=1", "u=0", "g=0", "s=11", "t=1", "c=0", NULL };
+        char *missing[] = {"core_pipe", "P=1", "u=0", "g=0", "s=11", "t=1", "c=0", NULL};
         CHECK(parse(&a, err, sizeof(err), missing) == -EINVAL && strstr(err, "missing d="), "missing d= is named");
 
-        char *bare[] = { "core_pipe", BASE, "oops", NULL };
+        char *bare[] = {"core_pipe", BASE, "oops", NULL};
         CHECK(parse(&a, err, sizeof(err), bare) == -EINVAL && strstr(err, "not KEY=VALUE"), "bare word is rejected");
 
-        char *badpid[] = { "core_pipe", "P=0", "u=0", "g=0", "s=11", "t=1", "c=0", "d=1", NULL };
+        char *badpid[] = {"core_pipe", "P=0", "u=0", "g=0", "s=11", "t=1", "c=0", "d=1", NULL};
         CHECK(parse(&a, err, sizeof(err), badpid) < 0, "pid 0 is rejected");
-        char *negpid[] = { "core_pipe", "P=-1", "u=0", "g=0", "s=11", "t=1", "c=0", "d=1", NULL };
+        char *negpid[] = {"core_pipe", "P=-1", "u=0", "g=0", "s=11", "t=1", "c=0", "d=1", NULL};
         CHECK(parse(&a, err, sizeof(err), negpid) < 0, "negative pid is rejected");
-        char *sig[] = { "core_pipe", "P=1", "u=0", "g=0", "s=99", "t=1", "c=0", "d=1", NULL };
+        char *sig[] = {"core_pipe", "P=1", "u=0", "g=0", "s=99", "t=1", "c=0", "d=1", NULL};
         CHECK(parse(&a, err, sizeof(err), sig) < 0, "signal 99 is rejected");
-        char *lowfd[] = { "core_pipe", "F=0", BASE, NULL };
+        char *lowfd[] = {"core_pipe", "F=0", BASE, NULL};
         CHECK(parse(&a, err, sizeof(err), lowfd) < 0, "F=0 (the core pipe itself) is rejected");
-        char *mode[] = { "core_pipe", "P=1", "u=0", "g=0", "s=11", "t=1", "c=0", "d=3", NULL };
+        char *mode[] = {"core_pipe", "P=1", "u=0", "g=0", "s=11", "t=1", "c=0", "d=3", NULL};
         CHECK(parse(&a, err, sizeof(err), mode) < 0, "dump mode 3 is rejected");
-        char *uid[] = { "core_pipe", "P=1", "u=4294967295", "g=0", "s=11", "t=1", "c=0", "d=1", NULL };
+        char *uid[] = {"core_pipe", "P=1", "u=4294967295", "g=0", "s=11", "t=1", "c=0", "d=1", NULL};
         CHECK(parse(&a, err, sizeof(err), uid) < 0, "uid -1 is rejected");
-        char *lead[] = { "core_pipe", "P=012", "u=0", "g=0", "s=11", "t=1", "c=0", "d=1", NULL };
+        char *lead[] = {"core_pipe", "P=012", "u=0", "g=0", "s=11", "t=1", "c=0", "d=1", NULL};
         CHECK(parse(&a, err, sizeof(err), lead) < 0, "leading zero is rejected");
-        char *cfg[] = { "core_pipe", "C=relative.conf", BASE, NULL };
+        char *cfg[] = {"core_pipe", "C=relative.conf", BASE, NULL};
         CHECK(parse(&a, err, sizeof(err), cfg) < 0, "relative config path is rejected");
 
         char longcomm[300] = "e=";
         memset(longcomm + 2, 'x', 280);
         longcomm[282] = '\0';
-        char *toolong[] = { "core_pipe", BASE, longcomm, NULL };
+        char *toolong[] = {"core_pipe", BASE, longcomm, NULL};
         CHECK(parse(&a, err, sizeof(err), toolong) == -ENAMETOOLONG, "overlong comm is rejected");
 }
 
@@ -110,7 +111,8 @@ static void test_proc_parsers(void) {
         uint32_t out;
         CHECK(map_id_from_inside("         0     100000      65536\n", 0, &out) == 0 && out == 100000,
               "uid_map: root of a user namespace maps to its host uid");
-        CHECK(map_id_from_inside("         0          0 4294967295\n", 0, &out) == 0 && out == 0, "initial user namespace");
+        CHECK(map_id_from_inside("         0          0 4294967295\n", 0, &out) == 0 && out == 0,
+              "initial user namespace");
         CHECK(map_id_from_inside("      1000       1000          1\n", 0, &out) == -ENOENT, "unmapped root is -ENOENT");
         CHECK(map_id_from_inside("0 x 1\n", 0, &out) == -EBADMSG, "garbage uid_map is rejected");
 
@@ -120,15 +122,15 @@ static void test_proc_parsers(void) {
         CHECK(parse_stat_starttime("42 (x) S 1", &ticks) == -EBADMSG, "short stat is rejected");
 
         int64_t v;
-        const char *status = "Name:\tx y\nUmask:\t0022\nPid:\t42\nPPid:\t1\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\n";
+        const char *status =
+                "Name:\tx y\nUmask:\t0022\nPid:\t42\nPPid:\t1\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\n";
         CHECK(proc_field_int64(status, "Uid:", 0, &v) == 0 && v == 1000, "status: real uid is the first Uid field");
         CHECK(proc_field_int64(status, "Uid:", 1, &v) == 0 && v == 1001, "status: effective uid is the second");
         CHECK(proc_field_int64(status, "Pid:", 0, &v) == 0 && v == 42, "status: Pid does not match PPid");
         CHECK(proc_field_int64(status, "Uid:", 4, &v) == -EBADMSG, "status: a field past the end is an error");
         CHECK(proc_field_int64(status, "Name:", 0, &v) == -EBADMSG, "status: text is not a number");
         CHECK(proc_field_int64(status, "Threads:", 0, &v) == -ENOENT, "status: a missing key is -ENOENT");
-        CHECK(proc_field_int64("pos:\t0\nPid:\t-1\n", "Pid:", 0, &v) == 0 && v == -1,
-              "fdinfo: pid -1 (exited) parses");
+        CHECK(proc_field_int64("pos:\t0\nPid:\t-1\n", "Pid:", 0, &v) == 0 && v == -1, "fdinfo: pid -1 (exited) parses");
         CHECK(proc_field_int64("cpu 1 2\nbtime 1795395118\nprocesses 9\n", "btime ", 0, &v) == 0 && v == 1795395118,
               "stat: btime");
         char out2[32];

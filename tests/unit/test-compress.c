@@ -46,8 +46,8 @@ static uint8_t *make_input(size_t size) {
 /* Decompresses all frames of in; the number of bytes, or -1. */
 static ssize_t unzstd(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *frames) {
         ZSTD_DCtx *d = ZSTD_createDCtx();
-        ZSTD_inBuffer ib = { in, in_len, 0 };
-        ZSTD_outBuffer ob = { out, out_cap, 0 };
+        ZSTD_inBuffer ib = {in, in_len, 0};
+        ZSTD_outBuffer ob = {out, out_cap, 0};
         size_t last = 1;
         *frames = 0;
         while (ib.pos < ib.size) {
@@ -82,10 +82,11 @@ static int sink_write(void *userdata, const void *frame, size_t len, size_t in_l
 }
 
 static void roundtrip(const uint8_t *in, size_t size, int workers, size_t chunk) {
-        struct sink s = { .cap = size + size / 8 + 65536 };
+        struct sink s = {.cap = size + size / 8 + 65536};
         s.buf = malloc(s.cap);
         struct compressor *c = NULL;
-        struct compressor_params p = { .level = 1, .workers = workers, .chunk_size = chunk, .write = sink_write, .userdata = &s };
+        struct compressor_params p = {
+                .level = 1, .workers = workers, .chunk_size = chunk, .write = sink_write, .userdata = &s};
         CHECK(compressor_new(&p, &c) == 0, "compressor with %d workers, %zu-byte chunks", workers, chunk);
         size_t off = 0, submitted = 0;
         for (unsigned i = 0; off < size; i++) {
@@ -104,19 +105,20 @@ static void roundtrip(const uint8_t *in, size_t size, int workers, size_t chunk)
         uint8_t *back = malloc(size + 1);
         size_t frames = 0;
         ssize_t k = unzstd(s.buf, s.len, back, size + 1, &frames);
-        CHECK(k == (ssize_t) size && memcmp(back, in, size) == 0, "...decompresses to the input, in order (%zd of %zu bytes)",
-              k, size);
-        CHECK(frames == submitted && s.frames == (int) submitted, "...one frame per chunk (%zu frames, %zu chunks)", frames,
-              submitted);
+        CHECK(k == (ssize_t) size && memcmp(back, in, size) == 0,
+              "...decompresses to the input, in order (%zd of %zu bytes)", k, size);
+        CHECK(frames == submitted && s.frames == (int) submitted, "...one frame per chunk (%zu frames, %zu chunks)",
+              frames, submitted);
         free(back);
         free(s.buf);
 }
 
 static void failing_write(const uint8_t *in, size_t size) {
-        struct sink s = { .cap = size + 65536, .fail_at = 3 };
+        struct sink s = {.cap = size + 65536, .fail_at = 3};
         s.buf = malloc(s.cap);
         struct compressor *c = NULL;
-        struct compressor_params p = { .level = 1, .workers = 2, .chunk_size = 65536, .write = sink_write, .userdata = &s };
+        struct compressor_params p = {
+                .level = 1, .workers = 2, .chunk_size = 65536, .write = sink_write, .userdata = &s};
         CHECK(compressor_new(&p, &c) == 0, "compressor whose third write fails");
         size_t off = 0, chunks = 0;
         bool stopped = false;
@@ -141,10 +143,11 @@ static void failing_write(const uint8_t *in, size_t size) {
 }
 
 static void abandoned(const uint8_t *in) {
-        struct sink s = { .cap = 1 << 20 };
+        struct sink s = {.cap = 1 << 20};
         s.buf = malloc(s.cap);
         struct compressor *c = NULL;
-        struct compressor_params p = { .level = 1, .workers = 3, .chunk_size = 65536, .write = sink_write, .userdata = &s };
+        struct compressor_params p = {
+                .level = 1, .workers = 3, .chunk_size = 65536, .write = sink_write, .userdata = &s};
         CHECK(compressor_new(&p, &c) == 0, "compressor abandoned midway");
         for (int i = 0; i < 4; i++) {
                 memcpy(compressor_buffer(c), in + (size_t) i * 65536, 65536);
@@ -180,11 +183,11 @@ static uint8_t *store_via_pipe(const char *dir, const uint8_t *in, size_t size, 
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
                 return NULL;
-        struct feeder f = { p[1], in, size };
+        struct feeder f = {p[1], in, size};
         pthread_t t;
         pthread_create(&t, NULL, feed, &f);
         int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        struct store_options o = { .compress = compress, .compress_level = 1, .workers = 2, .chunk_size = 1 << 20 };
+        struct store_options o = {.compress = compress, .compress_level = 1, .workers = 2, .chunk_size = 1 << 20};
         int core = p[0];
         *ret = store_core(dirfd, "core.test", &core, limit, UINT64_MAX, &o, res);
         pthread_join(t, NULL);

@@ -23,7 +23,8 @@ int main(void) {
               "spaces, control and non-ASCII bytes become '_'");
         CHECK(core_file_stem("", 0, boot, 1, 2, out, sizeof(out)) == 0 && strncmp(out, "core.unknown.", 13) == 0,
               "empty comm is 'unknown'");
-        CHECK(core_file_stem("Ab-+_9", 0, "", 1, 2, out, sizeof(out)) == 0 && strcmp(out, "core.Ab-+_9.0.noboot.1.2") == 0,
+        CHECK(core_file_stem("Ab-+_9", 0, "", 1, 2, out, sizeof(out)) == 0 &&
+                      strcmp(out, "core.Ab-+_9.0.noboot.1.2") == 0,
               "allowed characters are kept");
         CHECK(core_file_stem("x", 0, boot, 1, 2, out, 10) == -ENAMETOOLONG, "too small a buffer is an error");
 

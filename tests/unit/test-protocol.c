@@ -8,7 +8,7 @@
 /* A request with this text after the fixed body; the decoder's answer. */
 static int decode_with_text(const char *text, struct cp_request *out) {
         uint8_t buf[CP_MSG_MAX];
-        struct cp_request in = { .signal = 11, .dump_mode = 1, .dump_time = 1, .core_limit = 2 };
+        struct cp_request in = {.signal = 11, .dump_mode = 1, .dump_time = 1, .core_limit = 2};
         int n = cp_encode_request(&in, buf, sizeof(buf));
         size_t k = strlen(text);
         memcpy(buf + n, text, k);
@@ -19,24 +19,31 @@ static int decode_with_text(const char *text, struct cp_request *out) {
 
 static void test_request_container(void) {
         uint8_t buf[CP_MSG_MAX];
-        struct cp_request in = { .signal = 6, .dump_mode = 1, .container = { "lxc", "web-1", "" } }, out;
+        struct cp_request in = {.signal = 6, .dump_mode = 1, .container = {"lxc", "web-1", ""}}, out;
         int n = cp_encode_request(&in, buf, sizeof(buf));
         CHECK(n == CP_HEADER_SIZE + CP_REQUEST_BODY_SIZE + 9 && memcmp(buf + n - 9, "lxc web-1", 9) == 0,
               "the host's container identity follows the fixed body as \"RUNTIME ID\"");
         CHECK(cp_decode_request(buf, (size_t) n, &out) == 0 && strcmp(out.container.runtime, "lxc") == 0 &&
                       strcmp(out.container.id, "web-1") == 0 && out.container.pod_uid[0] == '\0',
               "the identity round-trips");
-        in.container = (struct container_identity) { "kubernetes", "abc", "0b9b6a3e-1f7e-4c2a-9d0e-5a3b2c1d0e9f" };
+        in.container = (struct container_identity){"kubernetes", "abc", "0b9b6a3e-1f7e-4c2a-9d0e-5a3b2c1d0e9f"};
         n = cp_encode_request(&in, buf, sizeof(buf));
         CHECK(n > 0 && cp_decode_request(buf, (size_t) n, &out) == 0 &&
                       strcmp(out.container.pod_uid, "0b9b6a3e-1f7e-4c2a-9d0e-5a3b2c1d0e9f") == 0,
               "a pod uid round-trips");
-        in.container = (struct container_identity) { "docker", "a b", "" };
+        in.container = (struct container_identity){"docker", "a b", ""};
         CHECK(cp_encode_request(&in, buf, sizeof(buf)) == -EINVAL, "an id with a space is never encoded");
         CHECK(decode_with_text("", &out) == 0 && out.container.runtime[0] == '\0',
               "a request without one (an older helper) is taken");
-        const char *bad[] = { "docker", "docker ", " docker x", "docker  x", "docker x ", "a b c d",
-                              "averyveryverylongruntime x", "docker x\ty", "docker \x01" };
+        const char *bad[] = {"docker",
+                             "docker ",
+                             " docker x",
+                             "docker  x",
+                             "docker x ",
+                             "a b c d",
+                             "averyveryverylongruntime x",
+                             "docker x\ty",
+                             "docker \x01"};
         bool all = true;
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 if (decode_with_text(bad[i], &out) != -EBADMSG) {
@@ -48,7 +55,7 @@ static void test_request_container(void) {
 
 static void test_request(void) {
         uint8_t buf[CP_MSG_MAX];
-        struct cp_request in = { .signal = 11, .dump_mode = 1, .dump_time = 1795395118, .core_limit = UINT64_MAX }, out;
+        struct cp_request in = {.signal = 11, .dump_mode = 1, .dump_time = 1795395118, .core_limit = UINT64_MAX}, out;
         int n = cp_encode_request(&in, buf, sizeof(buf));
         CHECK(n == CP_HEADER_SIZE + CP_REQUEST_BODY_SIZE, "request encodes to header + 24 bytes");
         CHECK(memcmp(buf, "CPIP", 4) == 0, "magic is CPIP on the wire");
@@ -100,12 +107,14 @@ static void test_verdict(void) {
         CHECK(n == CP_HEADER_SIZE + 4 && cp_decode_verdict(buf, (size_t) n, &v) == 0 && v.reason[0] == '\0',
               "SEND without a reason");
         CHECK(cp_encode_verdict(7, "x", buf, sizeof(buf)) == -EINVAL, "unknown verdict is not encoded");
-        CHECK(cp_encode_verdict(CP_VERDICT_SKIP, "a\nb", buf, sizeof(buf)) == -EINVAL, "control characters are not encoded");
+        CHECK(cp_encode_verdict(CP_VERDICT_SKIP, "a\nb", buf, sizeof(buf)) == -EINVAL,
+              "control characters are not encoded");
 
         char longtext[CP_TEXT_MAX + 2];
         memset(longtext, 'x', sizeof(longtext) - 1);
         longtext[sizeof(longtext) - 1] = '\0';
-        CHECK(cp_encode_verdict(CP_VERDICT_SKIP, longtext, buf, sizeof(buf)) == -EINVAL, "text over 512 bytes is refused");
+        CHECK(cp_encode_verdict(CP_VERDICT_SKIP, longtext, buf, sizeof(buf)) == -EINVAL,
+              "text over 512 bytes is refused");
 
         n = cp_encode_verdict(CP_VERDICT_SKIP, "ok", buf, sizeof(buf));
         buf[CP_HEADER_SIZE] = 9;
@@ -117,14 +126,14 @@ static void test_verdict(void) {
         buf[n - 1] = '\0';
         CHECK(cp_decode_verdict(buf, (size_t) n, &v) == -EBADMSG, "NUL in a reason is rejected");
         uint8_t req[CP_MSG_MAX];
-        struct cp_request r = { .signal = 6, .dump_mode = 1 };
+        struct cp_request r = {.signal = 6, .dump_mode = 1};
         n = cp_encode_request(&r, req, sizeof(req));
         CHECK(cp_decode_verdict(req, (size_t) n, &v) == -EBADMSG, "a request is not a verdict");
 }
 
 static void test_outcome_and_handover(void) {
         uint8_t buf[CP_MSG_MAX];
-        struct cp_outcome in = { .error = 0, .flags = CP_OUTCOME_TRUNCATED, .core_size = 1ULL << 40, .stored_size = 77 },
+        struct cp_outcome in = {.error = 0, .flags = CP_OUTCOME_TRUNCATED, .core_size = 1ULL << 40, .stored_size = 77},
                           out;
         strcpy(in.text, "core.x.0.ab.1.2.zst");
         int n = cp_encode_outcome(&in, buf, sizeof(buf));

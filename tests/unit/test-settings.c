@@ -51,9 +51,9 @@ int main(void) {
         CHECK(parse_size("1X", &v) < 0 && parse_size("", &v) < 0 && parse_size("-1", &v) < 0, "size: junk refused");
         CHECK(parse_size("99999999999999T", &v) < 0, "size: overflow refused");
 
-        struct size_limit l = { .percent = true, .value = 10 };
+        struct size_limit l = {.percent = true, .value = 10};
         CHECK(size_limit_bytes(&l, 1000) == 100, "10%% of 1000 is 100");
-        l = (struct size_limit) { .percent = false, .value = 77 };
+        l = (struct size_limit){.percent = false, .value = 77};
         CHECK(size_limit_bytes(&l, 1000) == 77, "absolute limit is itself");
 
         CHECK(load_text("[Receiver]\nStorage=none\nCompress=no\nCompressLevel=5\nProcessSizeMax=1G\nMaxUse=2G\n"
@@ -74,9 +74,11 @@ int main(void) {
         CHECK(load_text("[Receiver]\nCompress=yes\nCompressLevel=30\n", &s, err, sizeof(err)) < 0 &&
                       has(err, "receiver.conf:3: CompressLevel=30 is invalid: expected a zstd level from 1 to 19"),
               "bad CompressLevel names file, line, key and what is valid (%s)", err);
-        CHECK(load_text("[Receiver]\nMaxUse=lots\n", &s, err, sizeof(err)) < 0 && has(err, ":2: MaxUse=lots is invalid"),
+        CHECK(load_text("[Receiver]\nMaxUse=lots\n", &s, err, sizeof(err)) < 0 &&
+                      has(err, ":2: MaxUse=lots is invalid"),
               "bad MaxUse (%s)", err);
-        CHECK(load_text("[Receiver]\nKeepFree=101%\n", &s, err, sizeof(err)) < 0 && has(err, ":2: KeepFree=101% is invalid"),
+        CHECK(load_text("[Receiver]\nKeepFree=101%\n", &s, err, sizeof(err)) < 0 &&
+                      has(err, ":2: KeepFree=101% is invalid"),
               "KeepFree over 100%% (%s)", err);
         CHECK(load_text("[Receiver]\nStorage=journal\n", &s, err, sizeof(err)) < 0 &&
                       has(err, "Storage=journal is invalid: expected \"external\" or \"none\""),
@@ -102,9 +104,11 @@ int main(void) {
         char missing[128];
         snprintf(missing, sizeof(missing), "%s/none.conf", dir);
         settings_defaults(&s);
-        CHECK(settings_load(missing, &s, err, sizeof(err)) == 0 && s.compress_level == 1, "a missing file means defaults");
+        CHECK(settings_load(missing, &s, err, sizeof(err)) == 0 && s.compress_level == 1,
+              "a missing file means defaults");
 
-        CHECK(settings_set(&s, "Compress", "maybe", &expect) < 0 && strstr(expect, "boolean"), "setter says what it expects");
+        CHECK(settings_set(&s, "Compress", "maybe", &expect) < 0 && strstr(expect, "boolean"),
+              "setter says what it expects");
 
         char path[128];
         snprintf(path, sizeof(path), "%s/receiver.conf", dir);

@@ -107,8 +107,8 @@ static uint8_t *random_bytes(size_t size) {
 /* Decompresses a whole zstd stream: its length, or -1 if it is not one (a cut frame). */
 static ssize_t unzstd(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap) {
         ZSTD_DCtx *d = ZSTD_createDCtx();
-        ZSTD_inBuffer ib = { in, in_len, 0 };
-        ZSTD_outBuffer ob = { out, out_cap, 0 };
+        ZSTD_inBuffer ib = {in, in_len, 0};
+        ZSTD_outBuffer ob = {out, out_cap, 0};
         size_t last = 1;
         while (ib.pos < ib.size) {
                 last = ZSTD_decompressStream(d, &ob, &ib);
@@ -208,7 +208,7 @@ struct run {
  */
 static struct run store_fed(int dirfd, const uint8_t *in, size_t len, bool reset, uint64_t limit, uint64_t budget,
                             struct store_options o) {
-        struct run run = { 0 };
+        struct run run = {0};
         int p[2];
         if (reset ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0 : pipe2(p, O_CLOEXEC) < 0) {
                 run.r = -errno;
@@ -216,7 +216,7 @@ static struct run store_fed(int dirfd, const uint8_t *in, size_t len, bool reset
         }
         if (reset)
                 (void) write(p[0], "x", 1); /* unread on the feeder's side: its close resets */
-        struct feeder f = { p[1], in, len, reset };
+        struct feeder f = {p[1], in, len, reset};
         pthread_t t;
         pthread_create(&t, NULL, feed, &f);
         int core = p[0];
@@ -234,8 +234,9 @@ static struct run store_fed(int dirfd, const uint8_t *in, size_t len, bool reset
         return run;
 }
 
-static const struct store_options zstd_opts = { .compress = true, .compress_level = 1, .workers = 2, .chunk_size = 1 << 20 };
-static const struct store_options raw_opts = { .compress = false, .chunk_size = 1 << 20 };
+static const struct store_options zstd_opts = {
+        .compress = true, .compress_level = 1, .workers = 2, .chunk_size = 1 << 20};
+static const struct store_options raw_opts = {.compress = false, .chunk_size = 1 << 20};
 
 /* ---- 1. lifetimes ------------------------------------------------------------------------------- */
 
@@ -269,8 +270,7 @@ static void compressor_faults(void) {
                 int writes = 0;
                 struct compressor *c = NULL;
                 struct compressor_params p = {
-                        .level = 1, .workers = 3, .chunk_size = 65536, .write = failing_write, .userdata = &writes
-                };
+                        .level = 1, .workers = 3, .chunk_size = 65536, .write = failing_write, .userdata = &writes};
                 fault_arm(at);
                 int r = compressor_new(&p, &c);
                 fault_arm(0);
@@ -282,7 +282,8 @@ static void compressor_faults(void) {
                 bad += r != -ENOMEM && r != -EAGAIN;
         }
         CHECK(failures > 10 && bad == 0,
-              "compressor_new(): each of its %d allocations and thread starts failing in turn is an error, no crash", at - 1);
+              "compressor_new(): each of its %d allocations and thread starts failing in turn is an error, no crash",
+              at - 1);
 }
 
 /* Every allocation of store_core() (and of its compressor), failing in turn. */
@@ -309,7 +310,7 @@ static void failing_frame(int dirfd, const uint8_t *in) {
         /* A frame write that fails for another reason than space is an error, never a cut. */
         struct rlimit old;
         getrlimit(RLIMIT_FSIZE, &old);
-        struct rlimit small = { 1 << 20, old.rlim_max };
+        struct rlimit small = {1 << 20, old.rlim_max};
         signal(SIGXFSZ, SIG_IGN);
         setrlimit(RLIMIT_FSIZE, &small);
         struct run run = store_fed(dirfd, in, 8u << 20, false, UINT64_MAX, UINT64_MAX, zstd_opts);
@@ -358,8 +359,8 @@ static void full_fs_room(int dirfd) {
         struct store_space sp;
         struct vacuum_result vr;
         settings_defaults(&s);
-        s.max_use = (struct size_limit) { .percent = true, .value = 100 };
-        s.keep_free = (struct size_limit) { .value = 100 << 10 };
+        s.max_use = (struct size_limit){.percent = true, .value = 100};
+        s.keep_free = (struct size_limit){.value = 100 << 10};
         for (int i = 0; i < 3; i++) {
                 char name[64];
                 snprintf(name, sizeof(name), "core.x.0.b.1.%d.zst", 100 + i);
@@ -419,7 +420,7 @@ static void full_fs(const uint8_t *in, size_t len) {
         int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         for (int compress = 1; compress >= 0; compress--) {
                 const char *what = compress ? "full tmpfs, zstd" : "full tmpfs, uncompressed";
-                struct observed ob = { .buf = malloc(len), .cap = len, .in_order = true };
+                struct observed ob = {.buf = malloc(len), .cap = len, .in_order = true};
                 struct store_options o = compress ? zstd_opts : raw_opts;
                 o.observe = observe;
                 o.observe_userdata = &ob;
@@ -427,7 +428,8 @@ static void full_fs(const uint8_t *in, size_t len) {
                 struct run run = store_fed(dirfd, in, len, false, UINT64_MAX, UINT64_MAX, o);
                 check_cut(what, &run, in, len, compress, 1u << 20);
                 CHECK(ob.in_order && ob.next == run.res.read_size && memcmp(ob.buf, in, ob.next) == 0,
-                      "%s: the observer saw every byte read, once, in order (%llu)", what, (unsigned long long) ob.next);
+                      "%s: the observer saw every byte read, once, in order (%llu)", what,
+                      (unsigned long long) ob.next);
                 /* Put the core back, as the receiver would have it, then its record. */
                 int fd = openat(dirfd, "core.t.zst", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
                 (void) write_full(fd, run.file, run.file_len);
@@ -472,13 +474,14 @@ static void budget(int dirfd, const uint8_t *in, size_t len) {
 
 static void observer(int dirfd, const uint8_t *in, size_t len) {
         for (int compress = 1; compress >= 0; compress--) {
-                struct observed ob = { .buf = malloc(len), .cap = len, .in_order = true };
+                struct observed ob = {.buf = malloc(len), .cap = len, .in_order = true};
                 struct store_options o = compress ? zstd_opts : raw_opts;
                 o.observe = observe;
                 o.observe_userdata = &ob;
                 o.chunk_size = 65536 + 4095; /* odd chunks: offsets must still line up */
                 struct run run = store_fed(dirfd, in, len, false, UINT64_MAX, UINT64_MAX, o);
-                CHECK(run.r == 0 && ob.in_order && ob.next == len && memcmp(ob.buf, in, len) == 0 && ob.calls >= len / o.chunk_size,
+                CHECK(run.r == 0 && ob.in_order && ob.next == len && memcmp(ob.buf, in, len) == 0 &&
+                              ob.calls >= len / o.chunk_size,
                       "observer (%s): every byte exactly once, in order (%llu bytes in %u calls)",
                       compress ? "zstd" : "uncompressed", (unsigned long long) ob.next, ob.calls);
                 free(run.file);
@@ -488,7 +491,8 @@ static void observer(int dirfd, const uint8_t *in, size_t len) {
                 ob.in_order = true;
                 run = store_fed(dirfd, in, len, false, 1234567, UINT64_MAX, o);
                 CHECK(run.r == 0 && ob.in_order && ob.next == 1234567 && memcmp(ob.buf, in, ob.next) == 0,
-                      "observer (%s) with a limit: exactly the bytes up to the limit", compress ? "zstd" : "uncompressed");
+                      "observer (%s) with a limit: exactly the bytes up to the limit",
+                      compress ? "zstd" : "uncompressed");
                 free(run.file);
                 free(ob.buf);
         }
@@ -570,10 +574,12 @@ static void planted_names(int dirfd, const struct victim *v, const uint8_t *in) 
         close(p[1]);
         struct store_result res;
         int r = store_core(dirfd, "core.t.zst", &p[0], UINT64_MAX, UINT64_MAX, &zstd_opts, &res);
-        CHECK(r == -EEXIST && p[0] < 0 && victim_intact(v), "a link planted as the core's name: EEXIST, the file outside untouched");
+        CHECK(r == -EEXIST && p[0] < 0 && victim_intact(v),
+              "a link planted as the core's name: EEXIST, the file outside untouched");
         plant_link(dirfd, "core.t.json", v->path);
         r = store_file_atomic(dirfd, "core.t.json", "{}", 2);
-        CHECK(r == -EEXIST && victim_intact(v), "a link planted as the record's name: EEXIST, the file outside untouched");
+        CHECK(r == -EEXIST && victim_intact(v),
+              "a link planted as the record's name: EEXIST, the file outside untouched");
         empty_dir(dirfd);
         mkfifoat(dirfd, "core.t.json", 0666);
         alarm(20);
@@ -587,8 +593,8 @@ static void planted_for_vacuum(int dirfd, const struct victim *v) {
         struct receiver_settings s;
         struct vacuum_result vr;
         settings_defaults(&s);
-        s.max_use = (struct size_limit) { .value = 0 }; /* remove everything removable */
-        s.keep_free = (struct size_limit) { .value = 0 };
+        s.max_use = (struct size_limit){.value = 0}; /* remove everything removable */
+        s.keep_free = (struct size_limit){.value = 0};
         struct victim linked = *v;
         linkat(AT_FDCWD, v->path, dirfd, "core.a.0.b.1.100.zst", 0);
         stat(linked.path, &linked.st); /* one more link now: that is the state to keep */
@@ -661,7 +667,8 @@ static void store_dir_checks(const char *base) {
         chmod(path, 0777);
         snprintf(path, sizeof(path), "%s/a/b/store", base);
         fd = open_store_dir(path, note, sizeof(note));
-        CHECK(fd == -EPERM && strstr(note, "mode 0777"), "a parent writable by others (not sticky): refused (%s)", note);
+        CHECK(fd == -EPERM && strstr(note, "mode 0777"), "a parent writable by others (not sticky): refused (%s)",
+              note);
         snprintf(path, sizeof(path), "%s/a", base);
         chmod(path, 01777);
         snprintf(path, sizeof(path), "%s/a/b/store", base);
@@ -721,17 +728,18 @@ static void many_containers(void) {
         }
         struct receiver_settings s;
         settings_defaults(&s);
-        s.max_use = (struct size_limit) { .value = 50 * 4096 };
-        s.keep_free = (struct size_limit) { .value = 0 };
-        struct vacuum_result vr = { 0 };
-        struct rlimit old, few = { 24, 24 };
+        s.max_use = (struct size_limit){.value = 50 * 4096};
+        s.keep_free = (struct size_limit){.value = 0};
+        struct vacuum_result vr = {0};
+        struct rlimit old, few = {24, 24};
         getrlimit(RLIMIT_NOFILE, &old);
         setrlimit(RLIMIT_NOFILE, &few);
         int r = vacuum_tree(rootfd, &s, rootfd, NULL, &vr);
         setrlimit(RLIMIT_NOFILE, &old);
         snprintf(path, sizeof(path), "mntns-99/core.x.0.b.1.1000.zst");
         CHECK(r == 0 && vr.removed == 50 && vr.used <= 50 * 4096 && faccessat(cfd, path, F_OK, 0) < 0,
-              "vacuum_tree() with 100 containers and 24 descriptors: the 50 oldest removed, the oldest first (%d, %u removed)",
+              "vacuum_tree() with 100 containers and 24 descriptors: the 50 oldest removed, the oldest first (%d, %u "
+              "removed)",
               r, vr.removed);
         close(cfd);
         close(rootfd);
