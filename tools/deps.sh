@@ -10,6 +10,8 @@ PACKAGES=(
         debootstrap                                 # tests: Debian roots for the real engines
         systemd-container systemd-coredump          # tests: nspawn containers, coredumpctl
         pigz                                        # bench: one of the handlers compared
+        docker.io podman runc conmon uidmap         # tests: the real engines (suite "engine")
+        slirp4netns fuse-overlayfs catatonit tini   # tests: rootless podman, the engines' --init
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
