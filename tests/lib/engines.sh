@@ -222,6 +222,33 @@ store_dir() {
         echo "$d"
 }
 
+# copy_out CONTAINER COMM DIR: waits (bounded) for the record of COMM in the running container's
+# /var/lib/core_pipe, then copies COMM's files from there into DIR with `exec cat`.
+copy_out() {
+        local ct=$1 comm=$2 dir=$3 f
+        mkdir -p "$dir"
+        for _ in $(seq 100); do
+                eng exec "$ct" sh -c "ls /var/lib/core_pipe/core.$comm.*.json" >/dev/null 2>&1 && break
+                sleep 0.1
+        done
+        for f in $(eng exec "$ct" ls /var/lib/core_pipe/ 2>/dev/null | grep -F "core.$comm."); do
+                eng exec "$ct" cat "/var/lib/core_pipe/$f" >"$dir/$f"
+        done
+}
+
+# wait_systemd CONTAINER: waits (bounded) until the container's systemd has booted.
+wait_systemd() {
+        local state=
+        for _ in $(seq 300); do
+                state=$(eng exec "$1" systemctl is-system-running 2>/dev/null) || true
+                case "$state" in running | degraded) return 0 ;; esac
+                sleep 0.2
+        done
+        echo "systemd did not boot in $1 (state: ${state:-none})" >&2
+        eng logs "$1" 2>&1 | tail -n 20 >&2
+        return 1
+}
+
 # one_record DIR COMM: the path of the first JSON record of COMM in DIR (empty if none).
 one_record() {
         find "$1" -maxdepth 1 -name "core.$2.*.json" 2>/dev/null | sort | head -n1
@@ -240,7 +267,8 @@ container_field() {
 # check_stored DIR COMM WHAT: the checks every stored crash passes: the record and core are in
 # DIR (waiting for them), gdb shows crash_here, the record has the executable and the mapped
 # files (from /proc or the core's notes), and the host's log says the container's receiver
-# stored it. Sets JSON to the record.
+# stored it. Sets JSON to the record. $CT_APP_PATH: the program's path in the container, if it
+# is not the crasher's.
 check_stored() {
         local dir=$1 comm=$2 what=$3
         check "$what: core stored in the container" wait_for_file "$dir/core.$comm.*.json" 20
@@ -251,8 +279,8 @@ check_stored() {
         fi
         check "$what: the whole core (not truncated)" test "$(json_field "$JSON" truncated 2>/dev/null)" = false
         check "$what: gdb finds crash_here" shows_crash_here "${JSON%.json}.zst"
-        check "$what: record names the executable" test "$(json_field "$JSON" exe 2>/dev/null)" = "$CT_CRASHER_PATH"
-        check "$what: record lists the mapped files" record_has_file "$JSON" "$CT_CRASHER_PATH"
+        check "$what: record names the executable" test "$(json_field "$JSON" exe 2>/dev/null)" = "${CT_APP_PATH:-$CT_CRASHER_PATH}"
+        check "$what: record lists the mapped files" record_has_file "$JSON" "${CT_APP_PATH:-$CT_CRASHER_PATH}"
         check "$what: host log: stored by the container's receiver" \
                 wait_for_log "comm=\"$comm\" .*outcome=stored receiver=container"
 }
@@ -361,21 +389,14 @@ scenario_non_root() {
 
 # A read-only root with tmpfs for /run and the store; the core is read back with `exec cat`.
 scenario_read_only() {
-        local img=$1 comm=ro-$$ ct=cpt-ro-$$ out=$T/store-ro f
+        local img=$1 comm=ro-$$ ct=cpt-ro-$$ out=$T/store-ro
         mkdir -p "$out"
         check "read-only root: container up" eng_run -d --name "$ct" --read-only --tmpfs /run \
                 --tmpfs /var/lib/core_pipe --entrypoint /entrypoint.sh "$img" sleep infinity
         check "read-only root: receiver listening" wait_in_ct "$ct" /run/core_pipe.socket
         check "read-only root: the root is read-only" fails eng exec "$ct" touch /x
         eng exec "$ct" "$CT_CRASHER_PATH" --name "$comm" >/dev/null 2>&1
-        for _ in $(seq 100); do
-                f=$(eng exec "$ct" sh -c "ls /var/lib/core_pipe/core.$comm.*.json 2>/dev/null")
-                [ -z "$f" ] || break
-                sleep 0.1
-        done
-        for f in $(eng exec "$ct" sh -c "ls /var/lib/core_pipe/ 2>/dev/null" | grep "^core\.$comm\."); do
-                eng exec "$ct" cat "/var/lib/core_pipe/$f" >"$out/$f"
-        done
+        copy_out "$ct" "$comm" "$out"
         check_stored "$out" "$comm" "read-only root"
         eng_rm "$ct"
 }
