@@ -271,7 +271,10 @@ container_field() {
 # is not the crasher's.
 check_stored() {
         local dir=$1 comm=$2 what=$3
-        check "$what: core stored in the container" wait_for_file "$dir/core.$comm.*.json" 20
+        # The helper logs each crash once, after the receiver's report (or its failure): the
+        # line is the event to wait for; the files are there by then if they ever will be.
+        wait_for_log "comm=\"$comm\" " 20 2>/dev/null
+        check "$what: core stored in the container" wait_for_file "$dir/core.$comm.*.json" 5
         JSON=$(one_record "$dir" "$comm")
         if [ -z "$JSON" ]; then
                 JSON=$dir/missing.json
@@ -282,7 +285,7 @@ check_stored() {
         check "$what: record names the executable" test "$(json_field "$JSON" exe 2>/dev/null)" = "${CT_APP_PATH:-$CT_CRASHER_PATH}"
         check "$what: record lists the mapped files" record_has_file "$JSON" "${CT_APP_PATH:-$CT_CRASHER_PATH}"
         check "$what: host log: stored by the container's receiver" \
-                wait_for_log "comm=\"$comm\" .*outcome=stored receiver=container"
+                wait_for_log "comm=\"$comm\" .*outcome=stored receiver=container" 1
 }
 
 # no_host_cores: the host's fallback store holds no core.
