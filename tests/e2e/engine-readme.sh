@@ -67,6 +67,8 @@ export CT_APP_PATH=/usr/bin/my-app
 for kind in init entrypoint; do
         st=$(store_dir "$kind")
         rc=0
+        # Every app is "my-app": the host log from here on is this one's.
+        host_log_from_now
         # As the README runs it: the image's own entrypoint and command.
         eng run --rm --label "core_pipe.test=$ENGINE_TAG" --network none --ulimit core=-1 \
                 -v "$st:/var/lib/core_pipe" "localhost/core_pipe-test-readme-$kind" >/dev/null 2>&1 || rc=$?
@@ -85,6 +87,7 @@ check "systemd: container started" eng run -d --name "$CT" --label "core_pipe.te
         --ulimit core=-1 --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "localhost/core_pipe-test-readme-systemd"
 check "systemd: booted" wait_systemd "$CT"
 check "systemd: the socket is enabled by the image" test "$(eng exec "$CT" systemctl is-active core_pipe-forward.socket)" = active
+host_log_from_now
 pid=$(eng exec "$CT" systemd-run --unit=my-app --wait --pipe -q -p LimitCORE=infinity /usr/bin/my-app 2>/dev/null)
 copy_out "$CT" my-app "$T/store-systemd"
 check_stored "$T/store-systemd" my-app systemd

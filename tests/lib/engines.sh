@@ -288,6 +288,14 @@ check_stored() {
                 wait_for_log "comm=\"$comm\" .*outcome=stored receiver=container" 1
 }
 
+# host_log_from_now: host_log shows only the lines logged from now on (for crashes of programs
+# with the same name in one test).
+# shellcheck disable=SC2034 # read by host_log (lib.sh)
+host_log_from_now() {
+        TEST_START=$(date +%s)
+        TEST_START_UPTIME=$(cut -d' ' -f1 /proc/uptime)
+}
+
 # no_host_cores: the host's fallback store holds no core.
 no_host_cores() {
         local n
