@@ -11,6 +11,8 @@ PACKAGES=(
         lxc containerd runc                         # tests: real LXC, and containerd run by ctr
         systemd-container systemd-coredump          # tests: nspawn containers, coredumpctl
         pigz                                        # bench: one of the handlers compared
+        docker.io podman conmon uidmap              # tests: the real engines (suite "engine")
+        slirp4netns fuse-overlayfs catatonit tini   # tests: rootless podman, the engines' --init
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

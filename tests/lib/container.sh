@@ -87,14 +87,31 @@ install_pattern() {
 
 # ---- containers ---------------------------------------------------------------------------------
 
+# ct_share: prints $T/share, a world-readable copy of the build's files that containers run
+# (made on first use), in the build tree's layout. The build tree itself may sit in a directory
+# that a container's mapped ids cannot enter (root's 0700 home, a mktemp -d checkout).
+ct_share() {
+        local f
+        if [ ! -d "$T/share" ]; then
+                for f in receiver/core_pipe-receiver tests/crasher tests/evil-receiver bench/stall; do
+                        [ -e "$BUILD/$f" ] || continue
+                        mkdir -p "$T/share/$(dirname "$f")"
+                        install -m 0755 "$BUILD/$f" "$T/share/$f"
+                done
+                chmod -R a+rX "$T/share"
+                chmod o+x "$T"
+        fi
+        echo "$T/share"
+}
+
 # container_start NAME: a container with its own mount, pid and UTS namespaces, a private root
 # (read-only /usr and /etc of the host, fresh tmpfs /run, /tmp and /var, its own /proc), the
-# directory $CT_SHARE (default: the build tree) read-only at /build. Sets CT_PID_<NAME> to the
-# pid (host view) of its init. $CT_VAR, if set, is a host directory mounted as its /var (to
-# store on disk rather than in memory). $CT_INIT, if set, is a command the container's init
-# execs (with ulimit -c unlimited) instead of sleeping. CT_USERNS=1 gives the container its own
-# user namespace: container ids 0-65535 are host ids 100000-165535, as with a rootless or
-# userns-remapped engine. Needs $T, a scratch directory.
+# directory $CT_SHARE (default: ct_share, a copy of the build's programs) read-only at /build.
+# Sets CT_PID_<NAME> to the pid (host view) of its init. $CT_VAR, if set, is a host directory
+# mounted as its /var (to store on disk rather than in memory). $CT_INIT, if set, is a command
+# the container's init execs (with ulimit -c unlimited) instead of sleeping. CT_USERNS=1 gives the
+# container its own user namespace: container ids 0-65535 are host ids 100000-165535, as with a
+# rootless or userns-remapped engine. Needs $T, a scratch directory.
 container_start() {
         local name=$1 root="$T/ct-$1" pid i userns=()
         mkdir -p "$root"
@@ -150,7 +167,7 @@ container_start() {
                         eval "exec $INIT"
                 fi
                 exec sleep infinity
-        ' sh "$root" "$name" "${CT_SHARE:-$BUILD}" "${CT_VAR:-}" "${CT_INIT:-}" </dev/null >"$T/ct-$name.log" 2>&1 &
+        ' sh "$root" "$name" "${CT_SHARE:-$(ct_share)}" "${CT_VAR:-}" "${CT_INIT:-}" </dev/null >"$T/ct-$name.log" 2>&1 &
         local unshare_pid=$!
         disown "$unshare_pid"
         # The container's init is the child of unshare.
