@@ -113,11 +113,12 @@ docker_ensure() {
         flock -w 120 "$lock" || { exec {lock}>&-; echo "/run/core_pipe-tests-docker.lock: held for 2 minutes" >&2; return 1; }
         if ! DOCKER_HOST=unix://$ENGINE_DOCKER_SOCK "$DOCKER" version >/dev/null 2>&1; then
                 mkdir -p "$ENGINE_DOCKER_ROOT"
-                # Its own session, no descriptor of ours but the log: it outlives the test.
-                without_pattern_lock setsid dockerd --host "unix://$ENGINE_DOCKER_SOCK" \
+                # Its own session (setsid -f forks it off: no shell of ours waits for it), and no
+                # descriptor of ours but the log: it outlives the test.
+                without_pattern_lock setsid -f dockerd --host "unix://$ENGINE_DOCKER_SOCK" \
                         --data-root "$ENGINE_DOCKER_ROOT/data" --exec-root "$ENGINE_DOCKER_ROOT/exec" \
                         --pidfile "$ENGINE_DOCKER_ROOT/dockerd.pid" --bridge=none --iptables=false --ip6tables=false \
-                        </dev/null >>"$ENGINE_DOCKER_ROOT/dockerd.log" 2>&1 {lock}>&- &
+                        </dev/null >>"$ENGINE_DOCKER_ROOT/dockerd.log" 2>&1 {lock}>&-
                 for ((i = 0; i < 300; i++)); do
                         DOCKER_HOST=unix://$ENGINE_DOCKER_SOCK "$DOCKER" version >/dev/null 2>&1 && break
                         sleep 0.1
