@@ -206,8 +206,9 @@ eng_run() {
 
 # wait_in_ct CONTAINER PATH [SECONDS]: waits until PATH exists in the running container.
 wait_in_ct() {
-        local i
-        for ((i = 0; i < ${3:-10} * 10; i++)); do
+        local end=$((SECONDS + ${3:-10}))
+        # Bounded by the clock: each try is an `exec`, which takes a while itself.
+        while [ "$SECONDS" -le "$end" ]; do
                 eng exec "$1" test -e "$2" 2>/dev/null && return 0
                 sleep 0.1
         done
@@ -226,9 +227,9 @@ store_dir() {
 # copy_out CONTAINER COMM DIR: waits (bounded) for the record of COMM in the running container's
 # /var/lib/core_pipe, then copies COMM's files from there into DIR with `exec cat`.
 copy_out() {
-        local ct=$1 comm=$2 dir=$3 f
+        local ct=$1 comm=$2 dir=$3 f end=$((SECONDS + 10))
         mkdir -p "$dir"
-        for _ in $(seq 100); do
+        while [ "$SECONDS" -le "$end" ]; do
                 eng exec "$ct" sh -c "ls /var/lib/core_pipe/core.$comm.*.json" >/dev/null 2>&1 && break
                 sleep 0.1
         done
