@@ -147,17 +147,13 @@ static size_t find_cgroup_line(const char *text, const char *key, const char **r
 }
 
 size_t cgroup_path_from_text(const char *text, const char **ret_path) {
-        const char *path = NULL, *named = NULL;
-        size_t n = find_cgroup_line(text, "", &path);
-        /* On hybrid hosts the unified hierarchy is "/" for everything; systemd's named
-         * hierarchy is the informative one there. */
-        if (n == 0 || (n == 1 && path[0] == '/')) {
-                size_t m = find_cgroup_line(text, "name=systemd", &named);
-                if (m > 0) {
-                        *ret_path = named;
-                        return m;
-                }
-        }
+        const char *path = NULL;
+        /* systemd's named hierarchy first: where it exists (hybrid and legacy hosts) it is the
+         * one systemd keeps its units in, while the unified line may stop at the container's
+         * own cgroup or be "/" for everything. On unified hosts there is only the "0::" line. */
+        size_t n = find_cgroup_line(text, "name=systemd", &path);
+        if (n == 0)
+                n = find_cgroup_line(text, "", &path);
         if (n > 0)
                 *ret_path = path;
         return n;

@@ -23,9 +23,9 @@ int parse_boolean(const char *s);
  */
 char *escape_for_log(const char *s, size_t len, char *out, size_t size);
 
-/* The cgroup path of a /proc/<pid>/cgroup text: the unified hierarchy's, or systemd's named one
- * where the unified path is only "/" (hybrid hosts). Returns its length (0 = none), not
- * NUL-terminated, and where it starts. */
+/* The cgroup path of a /proc/<pid>/cgroup text: systemd's named hierarchy where there is one
+ * (hybrid and legacy hosts: systemd's units are there), else the unified hierarchy's. Returns its
+ * length (0 = none), not NUL-terminated, and where it starts. */
 size_t cgroup_path_from_text(const char *text, const char **ret_path);
 
 /*

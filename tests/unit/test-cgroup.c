@@ -36,6 +36,25 @@ static int units(const char *path, const char *unit, const char *slice, const ch
         return 1;
 }
 
+/* The path cgroup_path_from_text() picks from a whole /proc/<pid>/cgroup text. */
+static int picks(const char *text, const char *want) {
+        const char *path = NULL;
+        size_t n = cgroup_path_from_text(text, &path);
+        return want ? n == strlen(want) && strncmp(path, want, n) == 0 : n == 0;
+}
+
+static void test_path_from_text(void) {
+        CHECK(picks("0::/system.slice/foo.service\n", "/system.slice/foo.service"), "unified host: the 0:: line");
+        CHECK(picks("12:memory:/x\n1:name=systemd:/system.slice/a.service\n0::/\n", "/system.slice/a.service"),
+              "hybrid host, unified line \"/\": systemd's named hierarchy");
+        /* podman on a hybrid host, systemd inside: the unified line stops at the container. */
+        CHECK(picks("1:name=systemd:/libpod_parent/libpod-" H64
+                    "/system.slice/cpt.service\n0::/libpod_parent/libpod-" H64 "\n",
+                    "/libpod_parent/libpod-" H64 "/system.slice/cpt.service"),
+              "hybrid host, both lines set: systemd's named hierarchy, which has the unit");
+        CHECK(picks("5:cpu:/a\n", NULL), "neither line: none");
+}
+
 static void test_units(void) {
         CHECK(units("/system.slice/foo.service", "foo.service", "system.slice", "", "", -1), "a system service");
         CHECK(units("/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope", "user@1000.service",
@@ -84,6 +103,7 @@ static void test_units(void) {
 
 int main(void) {
         test_units();
+        test_path_from_text();
         CHECK(is("/system.slice/docker-" H64 ".scope", "docker", H64, ""), "docker, systemd driver");
         CHECK(is("/docker/" H64, "docker", H64, ""), "docker, cgroupfs driver");
         CHECK(is("/system.slice/docker-" H64 ".scope/init.scope", "docker", H64, ""), "docker with a nested systemd");
