@@ -469,3 +469,31 @@ int cgroup_unit_from_path(const char *path, size_t len, struct cgroup_unit *ret)
         *ret = w.u;
         return 0;
 }
+
+bool container_identity_from_conmon(const char *cmdline, size_t len, struct container_identity *ret) {
+        const char *end = cmdline + len, *arg = cmdline, *prev = NULL;
+        size_t n = strnlen(arg, len);
+        const char *base = memrchr(arg, '/', n);
+        base = base ? base + 1 : arg;
+        if ((size_t) (arg + n - base) != 6 || memcmp(base, "conmon", 6) != 0)
+                return false;
+        for (arg += n + 1; arg < end; prev = arg, arg += n + 1) {
+                n = strnlen(arg, (size_t) (end - arg));
+                const char *id = NULL;
+                if (prev && (strcmp(prev, "-c") == 0 || strcmp(prev, "--cid") == 0))
+                        id = arg;
+                else if (n > 6 && memcmp(arg, "--cid=", 6) == 0)
+                        id = arg + 6;
+                if (!id)
+                        continue;
+                size_t k = n - (size_t) (id - arg);
+                if (k != 64 || !is_hex64(id, 64))
+                        return false;
+                struct container_identity r;
+                memset(&r, 0, sizeof(r));
+                set_id(&r, "podman", id, 64);
+                *ret = r;
+                return true;
+        }
+        return false;
+}

@@ -57,6 +57,14 @@ struct container_identity {
 bool container_identity_from_cgroup(const char *path, size_t len, struct container_identity *ret);
 
 /*
+ * The container a conmon process (podman's monitor, the parent of a container's init) runs, from
+ * its NUL-separated command line: "-c ID", "--cid ID" or "--cid=ID" with a 64-hex id gives
+ * podman:ID. For containers with no cgroup of their own (rootless podman on cgroup v1), whose
+ * identity the cgroup path cannot tell. False for anything else.
+ */
+bool container_identity_from_conmon(const char *cmdline, size_t len, struct container_identity *ret);
+
+/*
  * The systemd units a cgroup path names, as coredumpctl matches them (COREDUMP_UNIT,
  * COREDUMP_SLICE, COREDUMP_USER_UNIT, COREDUMP_OWNER_UID). Slices are skipped; the first
  * component that is a unit name (.service, .scope, ...) is the unit, the last slice before it

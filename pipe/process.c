@@ -198,6 +198,43 @@ static int open_process_root(struct crashed_process *p, const char **why) {
         return 0;
 }
 
+/* The process's parent (PPid of its status), or 0. */
+static pid_t parent_of(int procfd) {
+        char status[4096];
+        int64_t ppid;
+        if (read_small_file_at(procfd, "status", status, sizeof(status), NULL) < 0 ||
+            proc_field_int64(status, "PPid:", 0, &ppid) < 0 || ppid <= 0 || ppid > INT32_MAX)
+                return 0;
+        return (pid_t) ppid;
+}
+
+/*
+ * A container with no cgroup of its own (rootless podman on cgroup v1) is named by its monitor:
+ * the first ancestor of the process outside its pid namespace is the process that started the
+ * container's init (podman's conmon). Only a label for the log and the record: nothing is
+ * decided by it. Bounded: at most 32 ancestors, each read once.
+ */
+static void identity_from_monitor(int procfd, struct container_identity *id) {
+        struct stat own, st;
+        if (fstatat(procfd, "ns/pid", &own, 0) < 0)
+                return;
+        pid_t pid = parent_of(procfd);
+        for (int depth = 0; depth < 32 && pid > 1; depth++) {
+                char path[32], cmdline[4096];
+                size_t len;
+                snprintf(path, sizeof(path), "/proc/%d", (int) pid);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0 || fstatat(fd, "ns/pid", &st, 0) < 0)
+                        return;
+                if (st.st_ino != own.st_ino || st.st_dev != own.st_dev) {
+                        if (read_small_file_at(fd, "cmdline", cmdline, sizeof(cmdline), &len) >= 0)
+                                (void) container_identity_from_conmon(cmdline, len, id);
+                        return;
+                }
+                pid = parent_of(fd);
+        }
+}
+
 /* What the log line and the request say about the process, each piece best effort: its mount
  * namespace, the host uid of its user namespace's root, its root path and its cgroup. */
 static void read_process_facts(struct crashed_process *p) {
@@ -223,6 +260,8 @@ static void read_process_facts(struct crashed_process *p) {
         else
                 escape_for_log(target, (size_t) n, p->root_path, sizeof(p->root_path));
         read_cgroup_for_log(p->procfd, p->cgroup, sizeof(p->cgroup), &p->container);
+        if (!p->container.runtime[0] && !p->mntns_is_ours)
+                identity_from_monitor(p->procfd, &p->container);
 }
 
 int pin_process(const struct kernel_args *a, struct crashed_process *ret, const char **why) {

@@ -38,6 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (container_identity_from_cgroup(text, size, &c))
                 FUZZ_ASSERT(c.runtime[0] && strlen(c.id) < sizeof(c.id) && strlen(c.pod_uid) < sizeof(c.pod_uid));
 
+        /* A command line, NUL-separated and not terminated: the raw input, not the copy. */
+        if (container_identity_from_conmon((const char *) data, size, &c))
+                FUZZ_ASSERT(strcmp(c.runtime, "podman") == 0 && strlen(c.id) == 64);
+
         struct cgroup_unit u;
         if (n > 0 && cgroup_unit_from_path(path, n, &u) >= 0)
                 FUZZ_ASSERT(u.unit[0] && u.slice[0]);

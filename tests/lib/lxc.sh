@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # LXC containers for the end-to-end tests: real lxc-start/lxc-attach (LXC 5.0, Debian 12) on a
 # copy of the cached Debian 12 root (rootfs.sh), with its own lxcpath under $T so that nothing
-# of the host's LXC setup is used or changed. The build tree is bound read-only at /build, as in
-# the unshare containers of container.sh. Source after lib.sh; call lxc_cleanup from the EXIT
+# of the host's LXC setup is used or changed. The build's programs are bound read-only at /build,
+# as in the unshare containers of container.sh (a world-readable copy, ct_share: an unprivileged
+# container's mapped root cannot reach into a checkout other users cannot enter). Source after lib.sh; call lxc_cleanup from the EXIT
 # trap (it is idempotent and always returns 0).
 
 LXC_NAMES=()
@@ -87,7 +88,7 @@ EOF
                 echo "lxc.uts.name = $name"
                 echo "lxc.rootfs.path = dir:$dir/rootfs"
                 echo "lxc.net.0.type = empty"
-                echo "lxc.mount.entry = $BUILD build none bind,ro,create=dir 0 0"
+                echo "lxc.mount.entry = $(ct_share) build none bind,ro,create=dir 0 0"
                 echo "lxc.init.cmd = /cpt-init"
                 echo "lxc.log.file = $dir/lxc.log"
                 echo "lxc.log.level = INFO"

@@ -55,6 +55,32 @@ static void test_path_from_text(void) {
         CHECK(picks("5:cpu:/a\n", NULL), "neither line: none");
 }
 
+static int conmon(const char *args, size_t len, const char *id) {
+        struct container_identity c;
+        memset(&c, 0, sizeof(c));
+        bool found = container_identity_from_conmon(args, len, &c);
+        return id ? found && strcmp(c.runtime, "podman") == 0 && strcmp(c.id, id) == 0 : !found && !c.runtime[0];
+}
+#define CONMON(lit, id) conmon(lit, sizeof(lit) - 1, id)
+
+static void test_conmon(void) {
+        CHECK(CONMON("/usr/bin/conmon\0--api-version\0"
+                     "1\0-c\0" H64 "\0-u\0" H64 "\0-n\0web\0",
+                     H64),
+              "conmon -c ID (podman 4.3, rootful and rootless)");
+        CHECK(CONMON("conmon\0--cid\0" H64, H64), "conmon --cid ID, the last argument without its NUL");
+        CHECK(CONMON("/x/conmon\0--cid=" H64 "\0", H64), "conmon --cid=ID");
+        CHECK(CONMON("/usr/bin/conmonx\0-c\0" H64 "\0", NULL), "another program named like it: none");
+        CHECK(CONMON("/usr/bin/sh\0-c\0" H64 "\0", NULL), "sh -c ID: none");
+        CHECK(CONMON("conmon\0-c\0"
+                     "abc\0",
+                     NULL),
+              "an id that is not 64 hex digits: none");
+        CHECK(CONMON("conmon\0-c", NULL), "-c as the last argument: none");
+        CHECK(CONMON("conmon\0-u\0" H64 "\0", NULL), "no -c: none");
+        CHECK(conmon("", 0, NULL), "an empty command line: none");
+}
+
 static void test_units(void) {
         CHECK(units("/system.slice/foo.service", "foo.service", "system.slice", "", "", -1), "a system service");
         CHECK(units("/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope", "user@1000.service",
@@ -104,6 +130,7 @@ static void test_units(void) {
 int main(void) {
         test_units();
         test_path_from_text();
+        test_conmon();
         CHECK(is("/system.slice/docker-" H64 ".scope", "docker", H64, ""), "docker, systemd driver");
         CHECK(is("/docker/" H64, "docker", H64, ""), "docker, cgroupfs driver");
         CHECK(is("/system.slice/docker-" H64 ".scope/init.scope", "docker", H64, ""), "docker with a nested systemd");
