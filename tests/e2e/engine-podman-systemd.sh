@@ -57,9 +57,14 @@ instance_logged() {
         eng exec "$CT" journalctl -q -o cat -u 'core_pipe-forward@*' | grep -q "Process $pid ($COMM)"
 }
 check "stored by a socket-activated instance" instance_logged
-eng exec "$CT" coredumpctl list --no-pager "$UNIT.service" >"$T/list.txt" 2>&1
+# coredumpctl (252) matches a bare word against the command name: a unit is COREDUMP_UNIT=.
+eng exec "$CT" coredumpctl list --no-pager "COREDUMP_UNIT=$UNIT.service" >"$T/list.txt" 2>&1
 sed 's/^/# list: /' "$T/list.txt"
-check "coredumpctl list $UNIT.service shows the crash" grep -Eq " $pid +0 +0 +SIGSEGV +present +$CT_CRASHER_PATH" "$T/list.txt"
+check "coredumpctl list COREDUMP_UNIT=$UNIT.service shows the crash" \
+        grep -Eq " $pid +0 +0 +SIGSEGV +present +$CT_CRASHER_PATH" "$T/list.txt"
+eng exec "$CT" coredumpctl list --no-pager "$CT_CRASHER_PATH" >"$T/list-exe.txt" 2>&1
+check "coredumpctl list $CT_CRASHER_PATH (by executable) shows the crash" \
+        grep -Eq " $pid +0 +0 +SIGSEGV +present +$CT_CRASHER_PATH" "$T/list-exe.txt"
 eng exec "$CT" coredumpctl info --no-pager "$pid" >"$T/info.txt" 2>&1
 check "coredumpctl info: PID" grep -Eq "PID: $pid \\($COMM\\)" "$T/info.txt"
 check "coredumpctl info: the unit" grep -Eq "Unit: $UNIT\\.service" "$T/info.txt"

@@ -323,7 +323,7 @@ scenario_resident() {
         check "resident: identity: runtime ${ENGINE%-rootless}" test "$(container_field "$JSON" runtime)" = "${ENGINE%-rootless}"
         check "resident: identity: the container's id" \
                 test "$(container_field "$JSON" id)" = "$(eng inspect -f '{{.Id}}' "$ct" 2>/dev/null)"
-        diag "resident: cgroup of the crashed process: $(json_field "$JSON" cgroup 2>/dev/null)"
+        diag "resident: cgroup of the crashed process: $(json_field "$JSON" cgroup 2>/dev/null | tr "\n" " ")"
         eng_rm "$ct"
 }
 

@@ -42,8 +42,9 @@ check() {
         fi
 }
 
+# diag TEXT: a TAP comment; every line of a text of several lines is one.
 diag() {
-        echo "# $*"
+        printf '%s\n' "$*" | sed 's/^/# /'
 }
 
 # Root-only tests skip on a developer's laptop but must run in CI.
