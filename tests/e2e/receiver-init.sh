@@ -98,7 +98,9 @@ check "an unknown user name: usage error (2), named" sh -c "[ $? = 2 ] && grep -
 INIT_OPTS=()
 
 # The command gets the RLIMIT_CORE the receiver had (the receiver sets its own to 0).
-(ulimit -S -c 4096 && "$RECEIVER" --listen="$S" --store="$T/store" --init -- \
+# (AddressSanitizer lowers the limit to 0 at start unless told not to.)
+(ulimit -S -c 4096 && ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}disable_coredump=0 \
+        "$RECEIVER" --listen="$S" --store="$T/store" --init -- \
         /bin/sh -c 'grep "^Max core file size" /proc/self/limits' >"$T/out" 2>"$T/err")
 check "the command gets the receiver's RLIMIT_CORE (4 MiB soft)" \
         sh -c "awk '{print \$5}' '$T/out' | grep -qx 4194304"
