@@ -48,12 +48,14 @@ one_run() {
 }
 
 CRASH="/build/tests/crasher --name NAME --size 16 --wait-for /run/go"
+# AddressSanitizer lowers a program's RLIMIT_CORE to 0 at start, which --init would pass on.
+INIT_ENV="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}disable_coredump=0"
 for n in $(seq "$RUNS"); do
         one_run pid1 "$n" "$CRASH"
         one_run shell "$n" "/bin/sh -c '$CRASH; exit \$?'"
         one_run tini "$n" "/usr/bin/tini -s -- $CRASH"
         one_run catatonit "$n" "$CATATONIT -- $CRASH"
         # The receiver is the init: it listens before it runs the app, which crashes at once.
-        one_run init-mode "$n" "/build/receiver/core_pipe-receiver --init -- /build/tests/crasher --name NAME --size 16"
+        one_run init-mode "$n" "$INIT_ENV /build/receiver/core_pipe-receiver --init -- /build/tests/crasher --name NAME --size 16"
 done
 check "nothing went to the host's fallback store" test -z "$(find "$T/hoststore" -name 'core.*' 2>/dev/null)"
