@@ -11,13 +11,18 @@ meson install -C "$BUILD" --destdir "$D" --quiet >"$T/install.log" 2>&1
 check "meson install --destdir succeeds" test $? = 0
 check "host helper: $prefix/libexec/core_pipe" test -x "$D$prefix/libexec/core_pipe"
 check "receiver: $prefix/libexec/core_pipe-receiver" test -x "$D$prefix/libexec/core_pipe-receiver"
-check "sysctl.d drop-in" test -f "$D$prefix/lib/sysctl.d/50-core_pipe.conf"
-check "drop-in points at the installed helper" grep -q "^kernel.core_pattern = |$prefix/libexec/core_pipe F=%F " "$D$prefix/lib/sysctl.d/50-core_pipe.conf"
+check "sysctl.d drop-in" test -f "$D$prefix/lib/sysctl.d/60-core_pipe.conf"
+# systemd-sysctl applies the drop-ins of every sysctl.d directory in the order of their names, the
+# last setting winning: systemd-coredump's 50-coredump.conf (and any other package's pattern at
+# 50) must come before ours.
+check "the drop-in is applied after systemd-coredump's 50-coredump.conf" \
+        test "$(printf '%s\n' 50-coredump.conf 60-core_pipe.conf | LC_ALL=C sort | tail -n1)" = 60-core_pipe.conf
+check "drop-in points at the installed helper" grep -q "^kernel.core_pattern = |$prefix/libexec/core_pipe F=%F " "$D$prefix/lib/sysctl.d/60-core_pipe.conf"
 check "socket unit" test -f "$D$prefix/lib/systemd/system/core_pipe-forward.socket"
 check "service unit runs the installed receiver" grep -q "^ExecStart=$prefix/libexec/core_pipe-receiver " "$D$prefix/lib/systemd/system/core_pipe-forward@.service"
 check "socket unit's connection cap equals kernel.core_pipe_limit" \
         test "$(sed -n 's/^MaxConnections=//p' "$D$prefix/lib/systemd/system/core_pipe-forward.socket")" = \
-             "$(sed -n 's/^kernel.core_pipe_limit = //p' "$D$prefix/lib/sysctl.d/50-core_pipe.conf")"
+             "$(sed -n 's/^kernel.core_pipe_limit = //p' "$D$prefix/lib/sysctl.d/60-core_pipe.conf")"
 check "tmpfiles.d" grep -q "^d /var/lib/core_pipe 0700 root root" "$D$prefix/lib/tmpfiles.d/core_pipe.conf"
 if command -v systemd-analyze >/dev/null; then
         check "units pass systemd-analyze verify" sh -c "cd '$D$prefix/lib/systemd/system' && SYSTEMD_LOG_LEVEL=err systemd-analyze verify --man=no --recursive-errors=no ./core_pipe-forward.socket 2>&1 | grep -v 'not executable\\|No such file' | (! grep -q .)"

@@ -17,12 +17,12 @@ if [ -n "${CORE_PIPE_SANITIZE:-}" ] && [ "$CORE_PIPE_SANITIZE" != none ]; then
 else
         check "core_pipe links only libc" '[ "$needed" = "libc.so.6 " ]'
 fi
-pattern=$(sed -n 's/^kernel.core_pattern = //p' "$BUILD/50-core_pipe.conf")
+pattern=$(sed -n 's/^kernel.core_pattern = //p' "$BUILD/60-core_pipe.conf")
 echo "# pattern: $pattern (${#pattern} bytes)"
 check "sysctl.d drop-in sets a pipe pattern" '[ "${pattern#|}" != "$pattern" ]'
 check "pattern fits the kernel limit (127 bytes)" '[ "${#pattern}" -le 127 ]'
 check "pattern passes every specifier the helper requires" \
         'for k in "F=%F" "P=%P" "u=%u" "g=%g" "s=%s" "t=%t" "c=%c" "d=%d" "h=%h" "e=%e"; do case " $pattern " in *" $k "*) ;; *) exit 1;; esac; done'
-check "core_pipe_limit is non-zero" 'grep -Eq "^kernel.core_pipe_limit = [1-9]" "$BUILD/50-core_pipe.conf"'
+check "core_pipe_limit is non-zero" 'grep -Eq "^kernel.core_pipe_limit = [1-9]" "$BUILD/60-core_pipe.conf"'
 echo "1..$n"
 [ "$failed" = 0 ]
