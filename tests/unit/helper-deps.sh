@@ -12,6 +12,7 @@ needed=$(readelf -d "$BUILD/pipe/core_pipe" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\
 echo "# NEEDED: $needed"
 if [ -n "${CORE_PIPE_SANITIZE:-}" ] && [ "$CORE_PIPE_SANITIZE" != none ]; then
         # A sanitizer build adds its runtimes, and nothing else.
+        # shellcheck disable=SC2034 # read by the check's command string
         others=$(printf '%s\n' $needed | grep -Ev '^(libc\.so\.6|libasan\.so\.[0-9]+|libubsan\.so\.[0-9]+|libtsan\.so\.[0-9]+)$' | tr '\n' ' ')
         check "core_pipe links only libc and the sanitizer runtimes ($CORE_PIPE_SANITIZE)" '[ -z "$others" ]'
 else
