@@ -64,6 +64,11 @@ static int container_to_text(const struct container_identity *c, char *text) {
         return cp_text_valid(text, strlen(text)) ? 0 : -EINVAL;
 }
 
+bool cp_container_encodable(const struct container_identity *c) {
+        char text[CP_TEXT_MAX + 1];
+        return container_to_text(c, text) >= 0;
+}
+
 int cp_encode_request(const struct cp_request *req, uint8_t *buf, size_t size) {
         char text[CP_TEXT_MAX + 1];
         int r = container_to_text(&req->container, text);

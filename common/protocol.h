@@ -91,6 +91,9 @@ struct cp_outcome {
  * or containing a control character).
  */
 int cp_encode_request(const struct cp_request *req, uint8_t *buf, size_t size);
+/* Whether a request may carry this identity (no space or control character in it): one that may
+ * not is left out of the request, never a reason to fail it. */
+bool cp_container_encodable(const struct container_identity *c);
 int cp_encode_verdict(uint32_t verdict, const char *reason, uint8_t *buf, size_t size);
 int cp_encode_handover(uint8_t *buf, size_t size);
 int cp_encode_outcome(const struct cp_outcome *out, uint8_t *buf, size_t size);

@@ -220,6 +220,11 @@ static void forward_core(const struct pipe_config *cfg, const struct kernel_args
         /* The kernel translates these into the receiver's namespaces: a container's receiver
          * sees the pid, uid and gid the container knows. */
         struct ucred cred = {.pid = a->pid, .uid = a->uid, .gid = a->gid};
+        /* The identity is a label parsed from names the container may shape (a delegated cgroup
+         * subtree): one the protocol cannot carry is dropped, and the crash still goes to the
+         * container's receiver. */
+        if (!cp_container_encodable(&req.container))
+                memset(&req.container, 0, sizeof(req.container));
 
         bool done = false;
         if (a->dump_mode != 1)

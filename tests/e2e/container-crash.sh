@@ -72,6 +72,18 @@ check "docker cgroup: stored in the container" wait_for_file "$ROOT/var/lib/core
 JSON3=$(ls "$ROOT"/var/lib/core_pipe/core."$NAME3".*.json 2>/dev/null | head -n1)
 check "docker cgroup: record has runtime and id" \
         python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["container"]; sys.exit(not (c["runtime"]=="docker" and c["id"]==sys.argv[2]))' "$JSON3" "$CID"
+rmdir "$CG" 2>/dev/null
+# A name the protocol cannot carry (a space: a container with a delegated cgroup subtree names
+# its own sub-cgroups) is left out of the request; the crash still goes to the container.
+CG="$CG_ROOT/cpt-test.slice/machine-odd name.scope"
+mkdir -p "$CG"
+NAME4=cpt-odd-$$
+(
+        echo "$BASHPID" >"$CG/cgroup.procs"
+        ct_exec c1 /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$NAME4" >/dev/null 2>&1
+)
+check "an identity with a space: still stored by the container's receiver" \
+        wait_for_log "comm=\"$NAME4\" .*container=\"nspawn:odd name\" .*outcome=stored receiver=container"
 rmdir "$CG" "$CG_ROOT/cpt-test.slice" 2>/dev/null
 check "a crash outside any container cgroup has no container field" \
         python3 -c 'import json,sys; sys.exit("container" in json.load(open(sys.argv[1])))' "$JSON"

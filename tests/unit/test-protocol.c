@@ -33,6 +33,11 @@ static void test_request_container(void) {
               "a pod uid round-trips");
         in.container = (struct container_identity){"docker", "a b", ""};
         CHECK(cp_encode_request(&in, buf, sizeof(buf)) == -EINVAL, "an id with a space is never encoded");
+        CHECK(!cp_container_encodable(&in.container), "  and the helper is told so, to leave it out");
+        in.container = (struct container_identity){"nspawn", "web\x01", ""};
+        CHECK(!cp_container_encodable(&in.container), "an id with a control character cannot be carried");
+        in.container = (struct container_identity){"lxc", "web-1", ""};
+        CHECK(cp_container_encodable(&in.container), "an ordinary identity can");
         CHECK(decode_with_text("", &out) == 0 && out.container.runtime[0] == '\0',
               "a request without one (an older helper) is taken");
         const char *bad[] = {"docker",
