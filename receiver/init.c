@@ -26,8 +26,9 @@ int init_command_resolve_user(struct init_command *cmd, const char *user, const 
                               size_t err_size) {
         uint32_t id;
         if (user) {
-                struct passwd *pw = parse_id(user, &id) >= 0 ? getpwuid(id) : getpwnam(user);
-                if (!pw && parse_id(user, &id) < 0) {
+                bool numeric = parse_id(user, &id) >= 0;
+                struct passwd *pw = numeric ? getpwuid(id) : getpwnam(user);
+                if (!pw && !numeric) {
                         snprintf(err, err_size, "--user=%s: no such user in /etc/passwd", user);
                         return -ESRCH;
                 }
@@ -37,8 +38,9 @@ int init_command_resolve_user(struct init_command *cmd, const char *user, const 
                 cmd->switch_user = true;
         }
         if (group) {
-                struct group *gr = parse_id(group, &id) >= 0 ? getgrgid(id) : getgrnam(group);
-                if (!gr && parse_id(group, &id) < 0) {
+                bool numeric = parse_id(group, &id) >= 0;
+                struct group *gr = numeric ? getgrgid(id) : getgrnam(group);
+                if (!gr && !numeric) {
                         snprintf(err, err_size, "--group=%s: no such group in /etc/group", group);
                         return -ESRCH;
                 }
