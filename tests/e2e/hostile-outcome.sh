@@ -32,7 +32,7 @@ for mode in forge-refuse forge-report; do
         container_start "$ct"
         ct_exec "$ct" /bin/sh -c 'exec /build/tests/evil-receiver "$1" /run/core_pipe.socket /run/evil.log </dev/null >/dev/null 2>&1 &' sh "$mode"
         wait_for_file "$(ct_root "$ct")/run/core_pipe.socket"
-        name=cp-$ct-$$
+        name=fo-${mode:6:3}-$$ # comm holds 15 bytes
         timed_crash "$ct" "$name"
         case $mode in
         forge-refuse) want="comm=\"$name\" .*outcome=dropped reason=\"receiver in its root refused: outcome=stored" ;;
