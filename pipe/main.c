@@ -70,9 +70,9 @@ static void describe_crash(const struct kernel_args *a, const struct crashed_pro
                          p->container.pod_uid[0] ? " pod=" : "", p->container.pod_uid);
         }
         snprintf(log->head, sizeof(log->head),
-                 "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u origin=%s mntns=%llu root=\"%s\" cgroup=\"%s\"%s",
+                 "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u origin=%s ct=%s mntns=%llu root=\"%s\" cgroup=\"%s\"%s",
                  (int) a->pid, comm, a->uid, a->gid, a->signal, p->root_is_ours ? "host" : "container",
-                 (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
+                 p->container_key, (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
 }
 
 static void describe_state(const char *where, const struct conversation *c, char *out, size_t size) {
@@ -133,24 +133,9 @@ static bool try_container_receiver(const struct pipe_config *cfg, struct crashed
         struct conversation_limits lim = conversation_limits(cfg, p);
         struct conversation c;
 
-        if (!p->have_root_uid) {
-                snprintf(why, why_size, "its user namespace has no root to own a receiver socket");
+        _cleanup_close_ int sock = connect_to_receiver(p, lim.verdict_deadline, why, why_size);
+        if (sock < 0)
                 return false;
-        }
-        _cleanup_close_ int pathfd = resolve_socket_in_root(p->rootfd, p->root_uid);
-        /* Nothing of the container's but the socket stays open while we talk to it. */
-        p->rootfd = safe_close(p->rootfd);
-        if (pathfd < 0) {
-                snprintf(why, why_size, "no receiver at %s in its root: %s", CP_SOCKET_PATH,
-                         pathfd == -EPERM ? "socket not owned by the root of its user namespace" : strerror(-pathfd));
-                return false;
-        }
-        _cleanup_close_ int sock = connect_resolved_socket(pathfd, lim.verdict_deadline);
-        if (sock < 0) {
-                snprintf(why, why_size, "cannot connect to %s in its root: %s", CP_SOCKET_PATH, strerror(-sock));
-                return false;
-        }
-        pathfd = safe_close(pathfd);
         converse(sock, req, cred, core_fd, pidfd, &lim, &c);
         if (c.state == CONVERSATION_HANDED_OVER || c.state == CONVERSATION_SKIPPED) {
                 describe_conversation(p->root_is_ours ? "host" : "container", &c, log->outcome, sizeof(log->outcome));
@@ -174,11 +159,10 @@ static void run_fallback(const struct pipe_config *cfg, const struct crashed_pro
         }
         /* Host processes share one directory; every container gets its own, so that limits can
          * be applied per container and no container sees another's cores. */
-        if (p->root_is_ours)
+        if (strcmp(p->container_key, CONTAINER_KEY_HOST) == 0)
                 snprintf(dir, sizeof(dir), "%s/host", cfg->fallback_store);
         else
-                snprintf(dir, sizeof(dir), "%s/containers/mntns-%llu", cfg->fallback_store,
-                         (unsigned long long) p->mntns);
+                snprintf(dir, sizeof(dir), "%s/containers/%s", cfg->fallback_store, p->container_key);
 
         _cleanup_close_ int sock = spawn_fallback_receiver(cfg, dir, NULL);
         if (sock < 0) {
