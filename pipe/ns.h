@@ -41,6 +41,7 @@ struct container_init {
         pid_t pid;          /* in our pid namespace */
         uint64_t pidns_ino; /* inode of the container's pid namespace */
         uint64_t starttime; /* the init's start, in clock ticks after boot */
+        uint64_t mntns_ino; /* inode of the init's mount namespace; 0 = unknown */
         int rootfd;         /* the init's root directory (O_PATH) */
         bool have_root_uid;
         uid_t root_uid; /* host uid of uid 0 in the init's user namespace */

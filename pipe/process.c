@@ -280,8 +280,9 @@ static void find_container(struct crashed_process *p) {
                 return;
         p->have_ct_root_uid = init.have_root_uid;
         p->ct_root_uid = init.root_uid;
-        if (fstat(p->rootfd, &own) >= 0 && fstat(init.rootfd, &other) >= 0 && own.st_dev == other.st_dev &&
-            own.st_ino == other.st_ino)
+        /* The same root in the same mount namespace resolves every path alike: one candidate. */
+        if (p->mntns != 0 && init.mntns_ino == p->mntns && fstat(p->rootfd, &own) >= 0 &&
+            fstat(init.rootfd, &other) >= 0 && own.st_dev == other.st_dev && own.st_ino == other.st_ino)
                 init.rootfd = safe_close(init.rootfd);
         p->ct_rootfd = init.rootfd;
 }

@@ -219,6 +219,19 @@ ct_exec() {
                 /bin/sh -c '"$@"; rc=$?; exit $rc' sh "$@"
 }
 
+# ct_key NAME: the host's key of the container (its directory in the fallback store, ct= in the
+# host log): pidns-<inode of its pid namespace>-<its init's start time in ticks>-<first 8 hex
+# digits of the boot id>, as the helper computes it.
+ct_key() {
+        local pid ino ticks boot
+        pid=$(ct_pid "$1")
+        ino=$(stat -L -c %i "/proc/$pid/ns/pid") || return 1
+        # Field 22 of stat: the 20th after the command name, which may hold spaces and ")".
+        ticks=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $20}')
+        boot=$(cut -c1-8 /proc/sys/kernel/random/boot_id)
+        echo "pidns-$ino-$ticks-$boot"
+}
+
 containers_stop_all() {
         local c
         for c in "${CONTAINERS[@]}"; do
