@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,21 @@ static void test_ancestry(void) {
         waitpid(holder, NULL, 0);
 }
 
+static int write_file_text(const char *path, const char *fmt, ...) _printf_(2, 3);
+static int write_file_text(const char *path, const char *fmt, ...) {
+        char buf[128];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        int r = write(fd, buf, (size_t) n) == n ? 0 : -1;
+        close(fd);
+        return r;
+}
+
 /* Listens on a fresh socket in dir; returns the listening socket. */
 static int listen_at(const char *path) {
         int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -200,10 +217,57 @@ static void test_listener(void) {
         rmdir(dir);
 }
 
+/* A listener that is root of a user namespace of its own, below ours: it could not read us. */
+static void test_listener_in_child_userns(void) {
+        char dir[] = "/tmp/test-ns.XXXXXX", path[128], map[64];
+        const char *why = "";
+        int go[2], ready[2];
+        if (!mkdtemp(dir) || pipe(go) < 0 || pipe(ready) < 0)
+                return;
+        snprintf(path, sizeof(path), "%s/sock", dir);
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+        pid_t pid = fork();
+        if (pid == 0) {
+                char c = 0;
+                if (unshare(CLONE_NEWUSER) < 0)
+                        _exit(1);
+                (void) write(ready[1], &c, 1);
+                if (read(go[0], &c, 1) != 1 || listen_at(path) < 0)
+                        _exit(1);
+                (void) write(ready[1], &c, 1);
+                pause();
+                _exit(0);
+        }
+        char c;
+        bool ok = read(ready[0], &c, 1) == 1;
+        snprintf(map, sizeof(map), "/proc/%d/uid_map", (int) pid);
+        ok = ok && write_file_text(map, "0 %u 1\n", uid) >= 0;
+        snprintf(map, sizeof(map), "/proc/%d/setgroups", (int) pid);
+        ok = ok && write_file_text(map, "deny\n") >= 0;
+        snprintf(map, sizeof(map), "/proc/%d/gid_map", (int) pid);
+        ok = ok && write_file_text(map, "0 %u 1\n", gid) >= 0;
+        ok = ok && write(go[1], &c, 1) == 1 && read(ready[0], &c, 1) == 1;
+        if (!ok)
+                printf("# no user namespace of our own here: listener in a child user namespace skipped\n");
+        else {
+                _cleanup_close_ int self = pidfd_open_pid(getpid());
+                _cleanup_close_ int s = connect_to(path);
+                int r = check_receiver_listener(s, self, uid, &why);
+                CHECK(r == -EPERM && strstr(why, "user namespace and its ancestors"),
+                      "a listener root of a child user namespace: not eligible for us (%s)", why);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         signal(SIGCHLD, SIG_DFL);
         test_format_key();
         test_ancestry();
         test_listener();
+        test_listener_in_child_userns();
         return tap_done();
 }
