@@ -11,7 +11,7 @@ require_root_kernel
 CG=/sys/fs/cgroup/systemd
 [ -d "$CG" ] || CG=/sys/fs/cgroup
 grep -q "name=systemd\|^0::" /proc/self/cgroup || skip_all "no systemd or unified cgroup hierarchy"
-install_pattern
+install_pattern || exit 1
 
 hex64() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 uuid() { cat /proc/sys/kernel/random/uuid; }

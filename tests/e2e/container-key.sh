@@ -11,7 +11,7 @@ require_root_kernel
 
 LIMIT=5
 printf '[Receiver]\nMaxCoresPerInterval=%s\nInterval=3600s\n' "$LIMIT" >"$T/receiver.conf"
-install_pattern "ReceiverConfig=$T/receiver.conf"
+install_pattern "ReceiverConfig=$T/receiver.conf" || exit 1
 STORE=$T/hoststore
 
 # 1. Thirty crashes of one container without a receiver, each from namespaces made for it: ten

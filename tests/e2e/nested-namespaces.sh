@@ -10,7 +10,7 @@
 tap_init
 require_root_kernel
 
-install_pattern "TimeoutSec=3s"
+install_pattern "TimeoutSec=3s" || exit 1
 
 # nested_crash CONTAINER NAME UNSHARE-OPTIONS [SETUP]: uid 1000 of the container runs
 # "unshare OPTIONS" and, in the new namespaces, SETUP (a shell fragment) and then the crasher

@@ -12,7 +12,7 @@
 tap_init
 require_root_kernel
 
-install_pattern "TimeoutSec=3s"
+install_pattern "TimeoutSec=3s" || exit 1
 
 # hand_overs CONTAINER: how many cores the container's listener (evil-receiver hold, which says
 # "send" and keeps whatever it is handed) was handed so far.
