@@ -161,8 +161,9 @@ int container_init_open(int pidns_fd, struct container_init *ret, const char **w
                 return *why = "cannot read its container init's start time", r < 0 ? r : -EBADMSG;
         struct container_init c = {.pid = pid, .pidns_ino = ns.st_ino, .starttime = ticks};
         c.have_root_uid = read_root_uid(procfd, &c.root_uid) >= 0;
-        if (fstatat(procfd, "ns/mnt", &ns, 0) >= 0)
-                c.mntns_ino = ns.st_ino;
+        struct stat mnt;
+        if (fstatat(procfd, "ns/mnt", &mnt, 0) >= 0)
+                c.mntns_ino = mnt.st_ino;
         /* Everything read through procfd came from the init, alive after procfd was opened. */
         r = pidfd_check_alive(pidfd);
         if (r < 0)
