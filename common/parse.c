@@ -289,8 +289,10 @@ static bool take_containerd_ctr(const char *path, const char *c, size_t n, const
         return true;
 }
 
-/* Pod uids: 36 characters of hex and "-" (cgroupfs) or "_" (systemd driver). */
+/* Pod uids: 36 characters of hex and "-" (cgroupfs) or "_" (systemd driver). Nothing is written
+ * unless all of it is valid: a half-valid uid must not splice into one found before. */
 static bool take_pod_uid(const char *s, size_t n, struct container_identity *r) {
+        char uid[sizeof(r->pod_uid)];
         if (n != 36)
                 return false;
         for (size_t i = 0; i < n; i++) {
@@ -298,9 +300,10 @@ static bool take_pod_uid(const char *s, size_t n, struct container_identity *r) 
                 bool sep = i == 8 || i == 13 || i == 18 || i == 23;
                 if (sep ? (ch != '-' && ch != '_') : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
                         return false;
-                r->pod_uid[i] = sep ? '-' : ch;
+                uid[i] = sep ? '-' : ch;
         }
-        r->pod_uid[n] = '\0';
+        uid[n] = '\0';
+        memcpy(r->pod_uid, uid, n + 1);
         return true;
 }
 
@@ -335,34 +338,46 @@ static void take_kubepods_pod(const char *c, size_t n, struct container_identity
         }
 }
 
-/* Each component may name a container; the innermost one that does wins. */
+/* Whether one component names a container by the runtimes' own patterns; sets r's id if so. */
+static bool take_runtime_id(const char *path, const char *c, size_t n, const char *end, bool after_docker,
+                            bool after_lxc, bool in_kubepods, struct container_identity *r) {
+        const char *id;
+        if (hex_between(c, n, "docker-", ".scope", &id) || (after_docker && hex_between(c, n, "", "", &id)))
+                set_id(r, "docker", id, 64);
+        else if (hex_between(c, n, "cri-containerd-", ".scope", &id))
+                set_id(r, "containerd", id, 64);
+        else if (hex_between(c, n, "crio-", ".scope", &id) || hex_between(c, n, "crio-", "", &id))
+                set_id(r, "cri-o", id, 64);
+        else if (hex_between(c, n, "libpod-", ".scope", &id) || hex_between(c, n, "libpod-", "", &id))
+                set_id(r, "podman", id, 64);
+        else if (in_kubepods && hex_between(c, n, "", "", &id))
+                set_id(r, "kubernetes", id, 64);
+        else
+                return take_nspawn(c, n, r) || take_lxc(c, n, after_lxc, r) || take_containerd_ctr(path, c, n, end, r);
+        return true;
+}
+
+/*
+ * The OUTERMOST component that names a container wins. A container with a delegated cgroup
+ * subtree (or root in a container that can write to its cgroupfs) can create any name, but only
+ * below its own cgroup: a name above it was made by the host's engine. Kubernetes' tree only
+ * counts at the top of the hierarchy, where the kubelet makes it, and its pod uid only above the
+ * container's id.
+ */
 bool container_identity_from_cgroup(const char *path, size_t len, struct container_identity *ret) {
         struct container_identity r;
         memset(&r, 0, sizeof(r));
         bool after_docker = false, after_lxc = false, in_kubepods = false;
         const char *end = path + len;
 
-        for (const char *c = path; c < end;) {
+        for (const char *c = path; c < end && !r.runtime[0];) {
                 const char *slash = memchr(c, '/', (size_t) (end - c));
                 size_t n = slash ? (size_t) (slash - c) : (size_t) (end - c);
-                const char *id;
 
-                if (n >= 8 && memcmp(c, "kubepods", 8) == 0)
+                if (c == path + 1 && path[0] == '/' && n >= 8 && memcmp(c, "kubepods", 8) == 0)
                         in_kubepods = true;
-                if (hex_between(c, n, "docker-", ".scope", &id) || (after_docker && hex_between(c, n, "", "", &id)))
-                        set_id(&r, "docker", id, 64);
-                else if (hex_between(c, n, "cri-containerd-", ".scope", &id))
-                        set_id(&r, "containerd", id, 64);
-                else if (hex_between(c, n, "crio-", ".scope", &id) || hex_between(c, n, "crio-", "", &id))
-                        set_id(&r, "cri-o", id, 64);
-                else if (hex_between(c, n, "libpod-", ".scope", &id) || hex_between(c, n, "libpod-", "", &id))
-                        set_id(&r, "podman", id, 64);
-                else if (in_kubepods && hex_between(c, n, "", "", &id))
-                        set_id(&r, "kubernetes", id, 64);
-                else if (take_nspawn(c, n, &r) || take_lxc(c, n, after_lxc, &r) ||
-                         take_containerd_ctr(path, c, n, end, &r))
-                        ;
-                else if (in_kubepods)
+                if (!take_runtime_id(path, c, n, end, after_docker, after_lxc, in_kubepods, &r) && in_kubepods &&
+                    !r.pod_uid[0])
                         take_kubepods_pod(c, n, &r);
                 after_docker = n == 6 && memcmp(c, "docker", 6) == 0;
                 after_lxc = n == 3 && memcmp(c, "lxc", 3) == 0;

@@ -44,7 +44,10 @@ int proc_field_int64(const char *text, const char *key, unsigned index, int64_t 
  * below a user's user@<uid>.service for rootless podman, "kubepods-burstable-pod<uid>.slice",
  * ...), the cgroupfs driver's ("/docker/<id>", "/kubepods/burstable/pod<uid>/<id>",
  * "/default/<id>"), and LXC's ("/lxc.payload.<name>", "/lxc/<name>" before LXC 4.0; never the
- * monitor's "lxc.monitor.<name>"). The innermost component that names a container wins. Empty
+ * monitor's "lxc.monitor.<name>"). The OUTERMOST component that names a container wins: a
+ * container with a delegated cgroup subtree can create any name below its own cgroup, never
+ * above it; Kubernetes' tree counts only at the top of the hierarchy, where the kubelet makes
+ * it, and no field is written before all of it is valid. Empty
  * fields when nothing is known (rootless podman on cgroup v1 creates no cgroup: its containers
  * stay in their starter's); returns true if anything was found.
  */

@@ -16,9 +16,10 @@
 
 #include "fdio.h"
 #include "macro.h"
+#include "ns.h"
 #include "process.h"
 
-int resolve_socket_in_root(int rootfd, uid_t owner_uid) {
+int resolve_socket_in_root(int rootfd, uid_t *ret_owner) {
         struct open_how how = {
                 .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
@@ -34,8 +35,7 @@ int resolve_socket_in_root(int rootfd, uid_t owner_uid) {
                 return negative_errno();
         if (!S_ISSOCK(st.st_mode))
                 return -ENOTSOCK;
-        if (st.st_uid != owner_uid)
-                return -EPERM;
+        *ret_owner = st.st_uid;
         return TAKE_FD(fd);
 }
 
@@ -61,6 +61,67 @@ int connect_resolved_socket(int pathfd, uint64_t deadline_usec) {
                 struct timespec ts = {.tv_nsec = 10 * 1000 * 1000};
                 nanosleep(&ts, NULL);
         }
+}
+
+/* A socket owner worth connecting to: root of the host, of the crashed process's user namespace
+ * or of its container init's. Only a first sieve, so that we never connect to a socket any user
+ * bound; check_receiver_listener() after the connect is the rule. */
+static bool owner_may_serve(const struct crashed_process *p, uid_t owner) {
+        return owner == 0 || (p->have_root_uid && owner == p->root_uid) ||
+               (p->have_ct_root_uid && owner == p->ct_root_uid);
+}
+
+/* Resolves, connects to and checks the receiver in one candidate root (where: "its root", "its
+ * container's root"). Returns the connected socket, or a negative errno with why filled. */
+static int connect_candidate(const struct crashed_process *p, int rootfd, const char *where, uint64_t deadline,
+                             char *why, size_t size) {
+        const char *check;
+        uid_t owner;
+
+        _cleanup_close_ int pathfd = resolve_socket_in_root(rootfd, &owner);
+        if (pathfd < 0) {
+                snprintf(why, size, "no receiver at %s in %s: %s", CP_SOCKET_PATH, where, strerror(-pathfd));
+                return pathfd;
+        }
+        if (!owner_may_serve(p, owner)) {
+                snprintf(why, size,
+                         "no receiver at %s in %s: socket not owned by the root of its user namespace or "
+                         "of an ancestor's",
+                         CP_SOCKET_PATH, where);
+                return -EPERM;
+        }
+        _cleanup_close_ int sock = connect_resolved_socket(pathfd, deadline);
+        if (sock < 0) {
+                snprintf(why, size, "cannot connect to %s in %s: %s", CP_SOCKET_PATH, where, strerror(-sock));
+                return sock;
+        }
+        int r = check_receiver_listener(sock, p->pidfd, owner, &check);
+        if (r < 0) {
+                snprintf(why, size, "receiver at %s in %s not eligible: %s", CP_SOCKET_PATH, where, check);
+                return r;
+        }
+        return TAKE_FD(sock);
+}
+
+int connect_to_receiver(struct crashed_process *p, uint64_t deadline_usec, char *why, size_t size) {
+        char first[512], second[512];
+        int sock = -EBADF;
+
+        if (p->rootfd >= 0)
+                sock = connect_candidate(p, p->rootfd, "its root", deadline_usec, first, sizeof(first));
+        else
+                snprintf(first, sizeof(first), "its root is not open");
+        if (sock < 0 && p->ct_rootfd >= 0) {
+                sock = connect_candidate(p, p->ct_rootfd, "its container's root", deadline_usec, second,
+                                         sizeof(second));
+                if (sock < 0)
+                        snprintf(why, size, "%s; %s", first, second);
+        } else if (sock < 0)
+                snprintf(why, size, "%s", first);
+        /* Nothing of the container's but the socket stays open while we talk to it. */
+        p->rootfd = safe_close(p->rootfd);
+        p->ct_rootfd = safe_close(p->ct_rootfd);
+        return sock;
 }
 
 static void fail(struct conversation *c, enum conversation_state state, const char *what, int err) {

@@ -13,15 +13,28 @@
  * Opens run/core_pipe.socket strictly inside the directory rootfd (the crashed process's root):
  * openat2() with RESOLVE_IN_ROOT treats rootfd as "/" for every component, so ".." and absolute
  * symlinks cannot leave it, RESOLVE_NO_MAGICLINKS refuses /proc/<pid>/root-style jumps, and the
- * last component is never followed. The result must be a socket owned by owner_uid (the host
- * uid of root in the process's user namespace). Returns an O_PATH descriptor or a negative
- * errno: -ENOENT (no socket), -ENOTSOCK, -EPERM (wrong owner), -ELOOP/-EXDEV (escape refused).
+ * last component is never followed. The result must be a socket; its owner goes to *ret_owner.
+ * Returns an O_PATH descriptor or a negative errno: -ENOENT (no socket), -ENOTSOCK,
+ * -ELOOP/-EXDEV (escape refused).
  */
-int resolve_socket_in_root(int rootfd, uid_t owner_uid);
+int resolve_socket_in_root(int rootfd, uid_t *ret_owner);
 
 /* Connects a SOCK_SEQPACKET socket to the socket behind an O_PATH descriptor, retrying while
  * the receiver's backlog is full, until deadline_usec. Returns the connected socket. */
 int connect_resolved_socket(int pathfd, uint64_t deadline_usec);
+
+struct crashed_process;
+
+/*
+ * Finds the receiver for the crashed process and connects to it, sending nothing: the socket
+ * in its own root, else (a nested mount namespace or a chroot inside a container) the one in
+ * its container init's root. A candidate's socket must be owned by root of the host, of the
+ * process's user namespace or of its container's (checked before connecting), and its
+ * listening process must pass check_receiver_listener(). Closes p->rootfd and p->ct_rootfd.
+ * Returns the connected socket, or a negative errno with why saying, for each candidate, what
+ * failed (the fallback's why=).
+ */
+int connect_to_receiver(struct crashed_process *p, uint64_t deadline_usec, char *why, size_t size);
 
 enum conversation_state {
         CONVERSATION_FAILED,  /* no usable answer: the core may go to the fallback */

@@ -70,24 +70,9 @@ static bool try_container_receiver(struct crash *c, const struct cp_request *req
         char *why = o->why_fallback;
         size_t why_size = sizeof(o->why_fallback);
 
-        if (!p->have_root_uid) {
-                snprintf(why, why_size, "its user namespace has no root to own a receiver socket");
+        _cleanup_close_ int sock = connect_to_receiver(p, lim.verdict_deadline, why, why_size);
+        if (sock < 0)
                 return false;
-        }
-        _cleanup_close_ int pathfd = resolve_socket_in_root(p->rootfd, p->root_uid);
-        /* Nothing of the container's but the socket stays open while we talk to it. */
-        p->rootfd = safe_close(p->rootfd);
-        if (pathfd < 0) {
-                snprintf(why, why_size, "no receiver at %s in its root: %s", CP_SOCKET_PATH,
-                         pathfd == -EPERM ? "socket not owned by the root of its user namespace" : strerror(-pathfd));
-                return false;
-        }
-        _cleanup_close_ int sock = connect_resolved_socket(pathfd, lim.verdict_deadline);
-        if (sock < 0) {
-                snprintf(why, why_size, "cannot connect to %s in its root: %s", CP_SOCKET_PATH, strerror(-sock));
-                return false;
-        }
-        pathfd = safe_close(pathfd);
         converse(sock, req, cred, &c->core_fd, &p->pidfd, &lim, &o->conversation);
         const struct conversation *conv = &o->conversation;
         if (conv->state == CONVERSATION_HANDED_OVER || conv->state == CONVERSATION_SKIPPED) {
@@ -115,11 +100,11 @@ static void run_fallback(struct crash *c, const struct cp_request *req, const st
         }
         /* Host processes share one directory; every container gets its own, so that limits can
          * be applied per container and no container sees another's cores. */
-        if (p->root_is_ours)
+        if (strcmp(p->container_key, CONTAINER_KEY_HOST) == 0)
                 snprintf(o->fallback_dir, sizeof(o->fallback_dir), "%s/host", cfg->fallback_store);
         else
-                snprintf(o->fallback_dir, sizeof(o->fallback_dir), "%s/containers/mntns-%llu", cfg->fallback_store,
-                         (unsigned long long) p->mntns);
+                snprintf(o->fallback_dir, sizeof(o->fallback_dir), "%s/containers/%s", cfg->fallback_store,
+                         p->container_key);
 
         _cleanup_close_ int sock = spawn_fallback_receiver(cfg, o->fallback_dir, NULL);
         if (sock < 0) {

@@ -264,6 +264,29 @@ static void read_process_facts(struct crashed_process *p) {
                 identity_from_monitor(p->procfd, &p->container);
 }
 
+/* The container the process belongs to: its key for the host's accounting, and its init's root
+ * as a second place for the container's receiver. A process outside the host's pid namespace
+ * whose container cannot be found is keyed CONTAINER_KEY_UNKNOWN, never as the host. */
+static void find_container(struct crashed_process *p) {
+        struct container_init init;
+        struct stat own, other;
+        const char *why = "";
+
+        if (crash_container_key(p->pidfd, p->container_key, sizeof(p->container_key), &init, &why) < 0) {
+                snprintf(p->container_key, sizeof(p->container_key), "%s", CONTAINER_KEY_UNKNOWN);
+                return;
+        }
+        if (init.rootfd < 0)
+                return;
+        p->have_ct_root_uid = init.have_root_uid;
+        p->ct_root_uid = init.root_uid;
+        /* The same root in the same mount namespace resolves every path alike: one candidate. */
+        if (p->mntns != 0 && init.mntns_ino == p->mntns && fstat(p->rootfd, &own) >= 0 &&
+            fstat(init.rootfd, &other) >= 0 && own.st_dev == other.st_dev && own.st_ino == other.st_ino)
+                init.rootfd = safe_close(init.rootfd);
+        p->ct_rootfd = init.rootfd;
+}
+
 int pin_process(const struct kernel_args *a, struct crashed_process *ret, const char **why) {
         struct crashed_process p = CRASHED_PROCESS_NULL;
         int r;
@@ -279,6 +302,7 @@ int pin_process(const struct kernel_args *a, struct crashed_process *ret, const 
         if (r < 0)
                 goto fail;
         read_process_facts(&p);
+        find_container(&p);
         /* A plain file, harmless in a receiver's hands, and the one thing still read later. */
         p.iofd = openat(p.procfd, "io", O_RDONLY | O_CLOEXEC);
 
@@ -302,6 +326,7 @@ void crashed_process_done(struct crashed_process *p) {
         p->pidfd = safe_close(p->pidfd);
         p->procfd = safe_close(p->procfd);
         p->rootfd = safe_close(p->rootfd);
+        p->ct_rootfd = safe_close(p->ct_rootfd);
         p->iofd = safe_close(p->iofd);
 }
 

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "args.h"
+#include "ns.h"
 #include "parse.h"
 
 /*
@@ -30,10 +31,20 @@ struct crashed_process {
         char root_path[256];                 /* readlink of /proc/<pid>/root, for the log only */
         char cgroup[256];                    /* its cgroup (unified or name=systemd), for the log only */
         struct container_identity container; /* what the cgroup says of its container */
+        /* The host's key of its container (crash_container_key()): CONTAINER_KEY_HOST for a
+         * process of the host's pid namespace, whatever its root; else "pidns-..." of the
+         * outermost pid namespace below the host's, which nothing inside can multiply, or
+         * CONTAINER_KEY_UNKNOWN. Per-container state on the host is keyed on it. */
+        char container_key[CONTAINER_KEY_MAX];
+        /* Its container init's root when that is not the process's own (a nested mount
+         * namespace, chroot): the second place to look for the container's receiver. */
+        int ct_rootfd;
+        bool have_ct_root_uid;
+        uid_t ct_root_uid; /* host uid of uid 0 in the container init's user namespace */
 };
 
 #define CRASHED_PROCESS_NULL                                                                                           \
-        { .pidfd = -EBADF, .procfd = -EBADF, .rootfd = -EBADF, .iofd = -EBADF }
+        { .pidfd = -EBADF, .procfd = -EBADF, .rootfd = -EBADF, .iofd = -EBADF, .ct_rootfd = -EBADF }
 
 /*
  * Pins the process named by the kernel's arguments:

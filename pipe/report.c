@@ -60,9 +60,9 @@ static void describe_head(const struct crash *c, char *out, size_t size) {
                          p->container.pod_uid[0] ? " pod=" : "", p->container.pod_uid);
         }
         snprintf(out, size,
-                 "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u origin=%s mntns=%llu root=\"%s\" cgroup=\"%s\"%s",
+                 "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u origin=%s ct=%s mntns=%llu root=\"%s\" cgroup=\"%s\"%s",
                  (int) a->pid, comm, a->uid, a->gid, a->signal, p->root_is_ours ? "host" : "container",
-                 (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
+                 p->container_key, (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
 }
 
 /* What the receiver said or did, in the words of the outcome kind. */

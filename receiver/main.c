@@ -8,6 +8,7 @@
  * helper's fallback (--fallback, a connection passed the same way as by socket activation).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "connection.h"
+#include "fdio.h"
 #include "init.h"
 #include "listen.h"
 #include "log.h"
@@ -276,18 +278,51 @@ static int open_listener(const char *path) {
         return fd;
 }
 
-static int run_listen(const struct args *a, const struct receiver_options *o) {
-        _cleanup_close_ int fd = open_listener(a->listen_path);
-        if (fd < 0)
-                return 1;
-        /* Listening already: whoever started us may go on (an entrypoint then execs its app). */
-        if (a->background) {
-                pid_t pid = fork();
-                if (pid < 0)
-                        return log_error_errno(negative_errno(), "Cannot go to the background"), 1;
-                if (pid > 0)
-                        _exit(0);
+/*
+ * --background: the process that calls listen() is the one that stays. The host helper hands a
+ * core only to a receiver whose listening process (SO_PEERPIDFD) is alive and could read the
+ * crashed process, so a listener that forked away and exited would never get one. The child
+ * listens and writes one byte (0, or the exit status it failed with) to the parent, which exits
+ * only then: whoever started us sees the socket ready, or our error.
+ */
+static int go_to_background(int *ret_ready_fd) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return log_error_errno(negative_errno(), "Cannot go to the background"), 1;
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(negative_errno(), "Cannot go to the background"), 1;
+        if (pid == 0) {
+                safe_close(p[0]);
+                *ret_ready_fd = p[1];
+                return 0;
         }
+        safe_close(p[1]);
+        uint8_t status = 1;
+        /* EOF without a byte: the child died before it could say. */
+        if (read_full(p[0], &status, 1) != 1)
+                status = 1;
+        _exit(status);
+}
+
+static void tell_parent(int *ready_fd, uint8_t status) {
+        if (*ready_fd < 0)
+                return;
+        (void) write_full(*ready_fd, &status, 1);
+        *ready_fd = safe_close(*ready_fd);
+}
+
+static int run_listen(const struct args *a, const struct receiver_options *o) {
+        _cleanup_close_ int ready_fd = -EBADF;
+        if (a->background && go_to_background(&ready_fd) != 0)
+                return 1;
+        _cleanup_close_ int fd = open_listener(a->listen_path);
+        if (fd < 0) {
+                tell_parent(&ready_fd, 1);
+                return 1;
+        }
+        /* Listening already: whoever started us may go on (an entrypoint then execs its app). */
+        tell_parent(&ready_fd, 0);
         log_info("Listening on %s, storing cores in %s", a->listen_path, o->settings->store);
         (void) sd_notify(0, "READY=1\nSTATUS=Waiting for crashes");
         int r = listen_loop(fd, a->max_connections, o);

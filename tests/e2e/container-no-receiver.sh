@@ -13,9 +13,8 @@ before=$(cd "$ROOT" && find run tmp var -xdev 2>/dev/null | sort | md5sum)
 ct_exec bare /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$NAME" >/dev/null
 
 check "host log: fallback for the container" \
-        wait_for_log "comm=\"$NAME\" .*origin=container .*outcome=stored receiver=fallback .*containers/mntns-"
-mntns=$(stat -L -c %i "/proc/$(ct_pid bare)/ns/mnt")
-DIR=$T/hoststore/containers/mntns-$mntns
+        wait_for_log "comm=\"$NAME\" .*origin=container .*outcome=stored receiver=fallback .*containers/pidns-"
+DIR=$T/hoststore/containers/$(ct_key bare)
 check "core in the container's own fallback directory" wait_for_file "$DIR/core.$NAME.*.json"
 check "not in the host processes' directory" test ! -e "$T/hoststore/host"
 check "gdb finds crash_here" shows_crash_here $DIR/core.$NAME.*.zst

@@ -22,7 +22,7 @@ total=$(find "$STORE" -type f -name 'core.*' -printf '%b\n' | awk '{s += $1 * 51
 diag "fallback store: $total bytes in $(find "$STORE" -type f -name 'core.*.zst' | wc -l) cores"
 check "total of the fallback store within MaxUse=3M ($total bytes)" test "$total" -le $((3 << 20))
 for ct in fa fb; do
-        d=$(ls -d "$STORE"/containers/mntns-"$(readlink "/proc/$(ct_pid "$ct")/ns/mnt" | tr -dc 0-9)")
+        d=$(ls -d "$STORE/containers/$(ct_key "$ct")")
         check "$ct: its directory within MaxUse" test "$(du -sb "$d" | cut -f1)" -le $((3 << 20))
         check "$ct: its newest core is kept" wait_for_file "$d/core.$ct-8.*.zst"
         check "$ct: its oldest core is gone" sh -c "! ls '$d' | grep -q '^core\\.$ct-1\\.'"

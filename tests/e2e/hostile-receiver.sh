@@ -30,7 +30,7 @@ for mode in noaccept close silent garbage oversized; do
         check "$mode: fallback stored the core, with the reason" \
                 wait_for_log "comm=\"$name\" .*origin=container .*outcome=stored receiver=fallback .*why=\"receiver in its root failed: $why"
         check "$mode: core in the container's fallback directory" \
-                wait_for_file "$T/hoststore/containers/mntns-*/core.$name.*.zst"
+                wait_for_file "$T/hoststore/containers/pidns-*/core.$name.*.zst"
         check "$mode: process released within TimeoutSec plus 1 s (${ELAPSED_MS} ms < 3000)" test "$ELAPSED_MS" -lt 3000
 done
 check "noaccept: the receiver never accepted" sh -c "! grep -q connection '$(ct_root enoaccept)/run/evil.log'"

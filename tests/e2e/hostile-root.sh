@@ -24,7 +24,7 @@ case_checks() {
         check "$label: handled by the host fallback, with the reason" \
                 wait_for_log "comm=\"$name\" .*origin=container .*outcome=stored receiver=fallback .*why=\"$why"
         check "$label: core in the container's fallback directory" \
-                wait_for_file "$T/hoststore/containers/mntns-*/core.$name.*.zst"
+                wait_for_file "$T/hoststore/containers/pidns-*/core.$name.*.zst"
         check "$label: nothing connected to the host's listener" sh -c "! grep -q connection '$HOSTLOG'"
         check "$label: process released within the timeout (${ELAPSED_MS} ms < 3000)" test "$ELAPSED_MS" -lt 3000
 }

@@ -19,7 +19,7 @@ NAME=cpt-suid-$$
 ct_exec suid /bin/sh -c 'ulimit -c unlimited; exec setpriv --reuid 4242 --regid 4242 --clear-groups /tmp/crasher-suid --name "$1"' sh "$NAME" >/dev/null 2>&1
 check "host log: dump mode 2 never forwarded, stored by the host fallback" \
         wait_for_log "comm=\"$NAME\" uid=4242 .*origin=container .*outcome=stored receiver=fallback .*why=\"dump mode 2 \\(privileged process\\): never forwarded\""
-CORE=$(ls "$T"/hoststore/containers/mntns-*/core."$NAME".*.zst 2>/dev/null | head -n1)
+CORE=$(ls "$T"/hoststore/containers/pidns-*/core."$NAME".*.zst 2>/dev/null | head -n1)
 check "core in the host's fallback store" test -s "$CORE"
 check "core is root's and 0600" test "$(stat -c %u:%a "$CORE")" = 0:600
 check "gdb finds crash_here" shows_crash_here "$CORE"

@@ -62,7 +62,7 @@ check "no room: the receiver refused before the first byte, naming free space an
 check "no room: nothing was written to the container's store" test "$(store_files "$STORE")" = filler
 check "no room: the host log says the fallback stored it, and why" \
         wait_for_log "comm=\"sp-full-$$\" .*origin=container .*outcome=stored receiver=fallback .*why=\"receiver in its root refused: store full: [0-9]+ bytes free, KeepFree=204800\""
-FB=$(printf '%s\n' "$T"/hoststore/containers/mntns-*/core.sp-full-$$.*.json | head -n1)
+FB=$(printf '%s\n' "$T"/hoststore/containers/pidns-*/core.sp-full-$$.*.json | head -n1)
 check "no room: the fallback's record is there" test -e "$FB"
 check "no room: the fallback kept the whole core" test "$(json_field "$FB" truncated)" = false
 check "no room: gdb finds crash_here in the fallback's core" shows_crash_here "${FB%.json}.zst"

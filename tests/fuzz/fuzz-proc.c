@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Text from /proc that a container shapes: stat and status carry comm (any bytes but NUL),
  * cgroup carries names a delegated container chooses, uid_map comes from whoever set up the
- * user namespace, and the container identity and systemd units parsed out of a cgroup path.
+ * user namespace, and the container identity and systemd units parsed out of a cgroup path,
+ * and the container key built from a boot id.
  * Also the log escaper that every such string goes through. */
 #include <string.h>
 
@@ -37,6 +38,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct container_identity c;
         if (container_identity_from_cgroup(text, size, &c))
                 FUZZ_ASSERT(c.runtime[0] && strlen(c.id) < sizeof(c.id) && strlen(c.pod_uid) < sizeof(c.pod_uid));
+        /* A pod uid is whole or absent, never spliced from two components. */
+        FUZZ_ASSERT(c.pod_uid[0] == '\0' || strlen(c.pod_uid) == 36);
+
+        /* The host's key of a container, with the text as the boot id. */
+        char key[CONTAINER_KEY_MAX];
+        if (format_container_key((uint64_t) size, 42, text, key, sizeof(key)) >= 0)
+                FUZZ_ASSERT(strncmp(key, "pidns-", 6) == 0 && strlen(key) < sizeof(key) &&
+                            strspn(key + 6, "0123456789-abcdef") == strlen(key) - 6);
 
         /* A command line, NUL-separated and not terminated: the raw input, not the copy. */
         if (container_identity_from_conmon((const char *) data, size, &c))

@@ -11,6 +11,8 @@
  *   steal      takes every descriptor the connecting helper has (SO_PEERPIDFD and
  *              pidfd_getfd(), as a container root with CAP_SYS_PTRACE can), logs what each is,
  *              then refuses the crash
+ *   orphan-MODE  listens, then forks: the process that called listen() exits and its child
+ *              serves the socket in MODE (a listener that is gone, as SO_PEERPIDFD sees it)
  *   evil-receiver MODE SOCKET LOG [OWNER_UID]
  */
 #include <errno.h>
@@ -132,6 +134,14 @@ int main(int argc, char *argv[]) {
         }
         if (argc > 4 && chown(argv[2], (uid_t) atoi(argv[4]), (gid_t) -1) < 0)
                 return 1;
+        if (strncmp(mode, "orphan-", 7) == 0) {
+                mode += 7;
+                pid_t pid = fork();
+                if (pid < 0)
+                        return 1;
+                if (pid > 0)
+                        _exit(0);
+        }
         logline("listening %s", mode);
         if (strcmp(mode, "noaccept") == 0)
                 for (;;)

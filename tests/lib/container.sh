@@ -136,7 +136,12 @@ container_start() {
                 # Its root is host uid 100000, which must be able to reach the mount points.
                 chmod o+x "$T"
         fi
-        "${userns[@]}" unshare --mount --pid --uts --fork --propagation private -- /bin/sh -ec '
+        # Without the pattern lock's descriptor: a container left behind by a test that was
+        # killed would hold the lock for every other run on the machine. The subshell becomes
+        # unshare (exec), so $! is unshare's pid.
+        {
+                [ -z "$PATTERN_LOCK_FD" ] || exec {PATTERN_LOCK_FD}>&-
+                exec "${userns[@]}" unshare --mount --pid --uts --fork --propagation private -- /bin/sh -ec '
                 R=$1; NAME=$2; B=$3; V=$4; INIT=$5
                 mount -t tmpfs -o mode=0755 ct-root "$R"
                 mkdir -p "$R/usr" "$R/etc" "$R/proc" "$R/dev" "$R/run" "$R/tmp" "$R/var" "$R/build" "$R/sys"
@@ -171,7 +176,8 @@ container_start() {
                         eval "exec $INIT"
                 fi
                 exec sleep infinity
-        ' sh "$root" "$name" "${CT_SHARE:-$(ct_share)}" "${CT_VAR:-}" "${CT_INIT:-}" </dev/null >"$T/ct-$name.log" 2>&1 &
+        ' sh "$root" "$name" "${CT_SHARE:-$(ct_share)}" "${CT_VAR:-}" "${CT_INIT:-}"
+        } </dev/null >"$T/ct-$name.log" 2>&1 &
         local unshare_pid=$!
         disown "$unshare_pid"
         # The container's init is the child of unshare.
@@ -217,6 +223,19 @@ ct_exec() {
         # $CT_TIMEOUT (seconds), if set, bounds the command.
         ${CT_TIMEOUT:+timeout "$CT_TIMEOUT"} nsenter -t "$pid" "${userns[@]}" -m -p -u -r -w -- \
                 /bin/sh -c '"$@"; rc=$?; exit $rc' sh "$@"
+}
+
+# ct_key NAME: the host's key of the container (its directory in the fallback store, ct= in the
+# host log): pidns-<inode of its pid namespace>-<its init's start time in ticks>-<first 8 hex
+# digits of the boot id>, as the helper computes it.
+ct_key() {
+        local pid ino ticks boot
+        pid=$(ct_pid "$1")
+        ino=$(stat -L -c %i "/proc/$pid/ns/pid") || return 1
+        # Field 22 of stat: the 20th after the command name, which may hold spaces and ")".
+        ticks=$(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $20}')
+        boot=$(cut -c1-8 /proc/sys/kernel/random/boot_id)
+        echo "pidns-$ino-$ticks-$boot"
 }
 
 containers_stop_all() {

@@ -127,6 +127,44 @@ static void test_units(void) {
               "a uid out of range: not a user manager, so a unit below it is a nested tree's");
 }
 
+#define H64B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define PODA "1a2b3c4d-0000-1111-2222-333344445555"
+#define PODB "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb"
+
+/* Issue 11, class 7: a container that can create cgroups below its own (a delegated subtree,
+ * or root writing to its cgroupfs) names them like another container's. */
+static void test_forged(void) {
+        CHECK(is("/system.slice/docker-" H64 ".scope/docker-" H64B ".scope", "docker", H64, ""),
+              "forged: a child named like another docker scope: its own id");
+        CHECK(is("/system.slice/docker-" H64 ".scope/lxc.payload.other", "docker", H64, ""),
+              "forged: a child named like an LXC container: its own id");
+        CHECK(is("/machine.slice/libpod-" H64 ".scope/container/system.slice/docker-" H64B ".scope", "podman", H64, ""),
+              "forged: docker scope below a podman container: podman's id");
+        CHECK(is("/docker/" H64 "/docker/" H64B, "docker", H64, ""), "forged: /docker/<id> below /docker/<id>");
+        CHECK(is("/machine.slice/machine-web.scope/payload/machine-other.scope", "nspawn", "web", ""),
+              "forged: a machine scope below a machine");
+        CHECK(is("/kubepods/burstable/pod" PODA "/" H64 "/pod" PODB "/" H64B, "kubernetes", H64, PODA),
+              "forged: a pod and a container below a pod's container: the outer ones");
+        CHECK(is("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" PODA ".slice/cri-containerd-" H64
+                 ".scope/kubepods-burstable-pod" PODB ".slice",
+                 "containerd", H64, PODA),
+              "forged: a pod slice below the container's scope: its own pod");
+        CHECK(is("/system.slice/app.service/kubepods/burstable/pod" PODA "/" H64, NULL, NULL, NULL),
+              "forged: a kubepods tree below the top: nothing");
+        /* Before, each character of a pod uid was written as it was checked: one valid to the
+         * 35th character was spliced over the one before. */
+        CHECK(is("/kubepods/burstable/pod" PODA "/podbbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbZ", "kubernetes", "", PODA),
+              "spliced: a half-valid pod uid below a pod: the pod's uid, whole");
+        CHECK(is("/kubepods/besteffort/podbbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbZ", NULL, NULL, NULL),
+              "a half-valid pod uid alone: nothing");
+        struct container_identity c;
+        memset(&c, 0, sizeof(c));
+        memcpy(c.pod_uid, PODA, sizeof(PODA));
+        const char *half = "/kubepods/besteffort/podbbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbZ";
+        (void) container_identity_from_cgroup(half, strlen(half), &c);
+        CHECK(c.pod_uid[0] == '\0', "a half-valid pod uid leaves no field written");
+}
+
 int main(void) {
         test_units();
         test_path_from_text();
@@ -172,7 +210,8 @@ int main(void) {
         CHECK(is("/lxc", NULL, NULL, NULL), "a cgroup named lxc: nothing");
         CHECK(is("/user.slice/user-1000.slice/user@1000.service/app.slice/lxc.payload.u1", "lxc", "u1", ""),
               "LXC started by an unprivileged user");
-        CHECK(is("/lxc.payload.c1/docker/" H64, "docker", H64, ""), "docker inside LXC: the innermost wins");
+        CHECK(is("/lxc.payload.c1/docker/" H64, "lxc", "c1", ""),
+              "docker inside LXC: the outermost wins (the host's view of the container)");
         CHECK(is("/lxc.payload." N128, "lxc", N128, ""), "LXC name of 128 characters");
         CHECK(is("/lxc.payload." N128 "x", NULL, NULL, NULL), "LXC name too long to keep whole: nothing");
         CHECK(is("/lxc.payload.a\\x2db", "lxc", "a\\x2db", ""), "a backslash stays as the path has it");
@@ -207,5 +246,6 @@ int main(void) {
         CHECK(is("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-conmon-" H64 ".scope", NULL, NULL,
                  NULL),
               "podman's conmon: nothing");
+        test_forged();
         return tap_done();
 }
