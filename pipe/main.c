@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -15,9 +16,11 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cgroup.h"
 #include "config.h"
 #include "fdio.h"
 #include "forward.h"
+#include "lograte.h"
 #include "logsink.h"
 #include "macro.h"
 #include "parse.h"
@@ -32,8 +35,22 @@
  * things up. 1 MiB lets the dump run ahead and lets the receiver read in large chunks. */
 #define CORE_PIPE_BUFFER_SIZE (1024 * 1024)
 
+/* Problems of the helper itself rather than of one crash (its config, its arguments, a process
+ * it cannot pin): one key of their own, limited like a container with the default limits (the
+ * config may not be read yet), so a flood of crashes cannot repeat them without bound. */
+static void log_helper_problem(int priority, const char *fmt, ...) _printf_(2, 3);
+static void log_helper_problem(int priority, const char *fmt, ...) {
+        static const struct lograte_limits defaults = {.burst = 10, .interval_usec = 60 * USEC_PER_SEC};
+        char msg[1536];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        (void) lograte_send(LOGRATE_DIR, &defaults, "helper", priority, IDENT, msg);
+}
+
 static void report_config_problem(const char *path, unsigned line, const char *message) {
-        hostlog_sendf(LOG_WARNING, IDENT, "%s:%u: %s", path, line, message);
+        log_helper_problem(LOG_WARNING, "%s:%u: %s", path, line, message);
 }
 
 /* The kernel starts us with only stdin open. Anything that prints by accident must not land
@@ -52,6 +69,7 @@ static void ensure_standard_fds(void) {
 struct crash_log {
         char head[1024];
         char outcome[1024];
+        int priority; /* of the line: from the outcome's state, never from its text */
 };
 
 static void describe_crash(const struct kernel_args *a, const struct crashed_process *p, struct crash_log *log) {
@@ -75,44 +93,48 @@ static void describe_crash(const struct kernel_args *a, const struct crashed_pro
                  (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
 }
 
-static void describe_state(const char *where, const struct conversation *c, char *out, size_t size) {
+/* Returns the priority of the line: info when the crash was dealt with as asked, else warning. */
+static int describe_state(const char *where, const struct conversation *c, char *out, size_t size) {
         char reason[4 * CP_TEXT_MAX + 8], text[4 * CP_TEXT_MAX + 8];
         escape_for_log(c->reason, strlen(c->reason), reason, sizeof(reason));
         switch (c->state) {
         case CONVERSATION_SKIPPED:
                 snprintf(out, size, "outcome=skipped receiver=%s reason=\"%s\"", where, reason);
-                return;
+                return LOG_INFO;
         case CONVERSATION_HANDED_OVER:
                 if (!c->have_outcome) {
                         snprintf(out, size, "outcome=handed-over receiver=%s note=\"%s\"", where, reason);
-                        return;
+                        return LOG_WARNING;
                 }
                 escape_for_log(c->outcome.text, strlen(c->outcome.text), text, sizeof(text));
-                if (c->outcome.error == 0)
+                if (c->outcome.error == 0) {
                         snprintf(
                                 out, size,
                                 "outcome=stored receiver=%s file=\"%s\" core_bytes=%llu stored_bytes=%llu truncated=%s",
                                 where, text, (unsigned long long) c->outcome.core_size,
                                 (unsigned long long) c->outcome.stored_size,
                                 c->outcome.flags & CP_OUTCOME_TRUNCATED ? "yes" : "no");
-                else
-                        snprintf(out, size, "outcome=failed receiver=%s error=\"%s\" reason=\"%s\"", where,
-                                 strerror(c->outcome.error), text);
-                return;
+                        return LOG_INFO;
+                }
+                snprintf(out, size, "outcome=failed receiver=%s error=\"%s\" reason=\"%s\"", where,
+                         strerror(c->outcome.error), text);
+                return LOG_WARNING;
         default:
                 snprintf(out, size, "outcome=failed receiver=%s reason=\"%s\"", where, reason);
-                return;
+                return LOG_WARNING;
         }
 }
 
-static void describe_conversation(const char *where, const struct conversation *c, char *out, size_t size) {
-        describe_state(where, c, out, size);
+static int describe_conversation(const char *where, const struct conversation *c, char *out, size_t size) {
+        int priority = describe_state(where, c, out, size);
         if (c->interrupted) {
+                priority = LOG_WARNING;
                 size_t n = strlen(out);
                 snprintf(out + n, size - n,
                          " interrupted=\"the dump stalled in the receiver's hands after %llu bytes; process killed\"",
                          (unsigned long long) c->stalled_at);
         }
+        return priority;
 }
 
 /* The bounds of one conversation, its verdict deadline counted from now. */
@@ -153,7 +175,8 @@ static bool try_container_receiver(const struct pipe_config *cfg, struct crashed
         pathfd = safe_close(pathfd);
         converse(sock, req, cred, core_fd, pidfd, &lim, &c);
         if (c.state == CONVERSATION_HANDED_OVER || c.state == CONVERSATION_SKIPPED) {
-                describe_conversation(p->root_is_ours ? "host" : "container", &c, log->outcome, sizeof(log->outcome));
+                log->priority = describe_conversation(p->root_is_ours ? "host" : "container", &c, log->outcome,
+                                                      sizeof(log->outcome));
                 return true;
         }
         char reason[4 * CP_TEXT_MAX + 8];
@@ -161,6 +184,31 @@ static bool try_container_receiver(const struct pipe_config *cfg, struct crashed
         snprintf(why, why_size, "receiver in its root %s: %s", c.state == CONVERSATION_REFUSED ? "refused" : "failed",
                  reason);
         return false;
+}
+
+/* Starts the fallback receiver charged to the crashed process's cgroups (or FallbackCgroup=). One
+ * that cannot be charged there never runs: the core is dropped and logged, never stored at the
+ * host's expense. */
+static int start_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const char *dir,
+                          const char *why, struct crash_log *log) {
+        char cg_why[768];
+        struct fallback_cgroups cg;
+        const char *step;
+
+        int r = fallback_cgroups_open(cfg->fallback_cgroup, p->pid, p->pidfd, &cg, cg_why, sizeof(cg_why));
+        if (r < 0) {
+                snprintf(log->outcome, sizeof(log->outcome),
+                         "outcome=dropped reason=\"%s\" fallback=\"not charged to %s: %s\"", why,
+                         cfg->fallback_cgroup[0] ? "FallbackCgroup=" : "the crashed process's cgroups", cg_why);
+                return r;
+        }
+        int sock = spawn_fallback_receiver(cfg, dir, &cg, NULL, &step);
+        fallback_cgroups_close(&cg);
+        if (sock < 0)
+                snprintf(log->outcome, sizeof(log->outcome),
+                         "outcome=dropped reason=\"%s\" fallback=\"cannot start %s: %s: %s\"", why, cfg->receiver, step,
+                         strerror(-sock));
+        return sock;
 }
 
 static void run_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const struct cp_request *req,
@@ -180,17 +228,36 @@ static void run_fallback(const struct pipe_config *cfg, const struct crashed_pro
                 snprintf(dir, sizeof(dir), "%s/containers/mntns-%llu", cfg->fallback_store,
                          (unsigned long long) p->mntns);
 
-        _cleanup_close_ int sock = spawn_fallback_receiver(cfg, dir, NULL);
-        if (sock < 0) {
-                snprintf(log->outcome, sizeof(log->outcome),
-                         "outcome=dropped reason=\"%s\" fallback=\"cannot start %s: %s\"", why, cfg->receiver,
-                         strerror(-sock));
+        _cleanup_close_ int sock = start_fallback(cfg, p, dir, why, log);
+        if (sock < 0)
                 return;
-        }
         struct conversation_limits lim = conversation_limits(cfg, p);
         converse(sock, req, cred, core_fd, pidfd, &lim, &c);
-        describe_conversation("fallback", &c, result, sizeof(result));
+        log->priority = describe_conversation("fallback", &c, result, sizeof(result));
         snprintf(log->outcome, sizeof(log->outcome), "%s dir=\"%s\" why=\"%s\"", result, dir, why);
+}
+
+/*
+ * PLACEHOLDER until struct crashed_process carries the container's key (pidns-<ino>-<start>-<boot>
+ * or "host", from the identity work): the integrator replaces this with that key. A mount
+ * namespace is something a container can multiply, so until then a container that makes new
+ * ones gets a new budget of log lines with each.
+ */
+static void crash_log_key(const struct crashed_process *p, char *out, size_t size) {
+        if (p->root_is_ours)
+                snprintf(out, size, "host");
+        else
+                snprintf(out, size, "mntns-%llu", (unsigned long long) p->mntns);
+}
+
+/* The crash's one line in the host log, within its container's share of lines. */
+static void log_crash(const struct pipe_config *cfg, const struct crashed_process *p, const struct crash_log *log) {
+        char key[LOGRATE_KEY_MAX], line[2048];
+        struct lograte_limits limits = {.burst = cfg->log_rate_burst, .interval_usec = cfg->log_rate_interval_usec};
+
+        crash_log_key(p, key, sizeof(key));
+        snprintf(line, sizeof(line), "%s %s", log->head, log->outcome);
+        (void) lograte_send(LOGRATE_DIR, &limits, key, log->priority, IDENT, line);
 }
 
 /* The config named by C= or the built-in path; a file that cannot be read leaves the defaults. */
@@ -201,7 +268,7 @@ static void load_config(const struct kernel_args *a, struct pipe_config *cfg) {
         const char *config_path = a->config_path[0] ? a->config_path : CORE_PIPE_CONFIG_PATH;
         r = pipe_config_load(config_path, cfg, report_config_problem);
         if (r < 0)
-                hostlog_sendf(LOG_WARNING, IDENT, "%s: cannot read: %s; using defaults", config_path, strerror(-r));
+                log_helper_problem(LOG_WARNING, "%s: cannot read: %s; using defaults", config_path, strerror(-r));
 }
 
 /* Hands the core of the pinned process to the receiver in its root, or to the host fallback;
@@ -256,7 +323,7 @@ int main(int argc, char *argv[]) {
 
         r = parse_kernel_args(argc, argv, &a, err, sizeof(err));
         if (r < 0) {
-                hostlog_sendf(LOG_ERR, IDENT, "cannot handle a crash: %s; core dropped", err);
+                log_helper_problem(LOG_ERR, "cannot handle a crash: %s; core dropped", err);
                 return 1;
         }
 
@@ -265,8 +332,8 @@ int main(int argc, char *argv[]) {
         r = pin_process(&a, &p, &pin_why);
         if (r < 0) {
                 describe_crash(&a, NULL, &log);
-                hostlog_sendf(LOG_ERR, IDENT, "%s outcome=dropped reason=\"cannot pin the crashed process: %s (%s)\"",
-                              log.head, pin_why, strerror(-r));
+                log_helper_problem(LOG_ERR, "%s outcome=dropped reason=\"cannot pin the crashed process: %s (%s)\"",
+                                   log.head, pin_why, strerror(-r));
                 if (a.have_pidfd)
                         safe_close(a.pidfd);
                 return 1;
@@ -276,11 +343,9 @@ int main(int argc, char *argv[]) {
          * wait for us, and a core that fits the pipe would let the process exit first. */
         (void) fcntl(core_fd, F_SETPIPE_SZ, CORE_PIPE_BUFFER_SIZE);
 
+        log.priority = LOG_WARNING;
         forward_core(&cfg, &a, &p, &core_fd, &log);
-
-        int priority = strstr(log.outcome, "outcome=stored") || strstr(log.outcome, "outcome=skipped") ? LOG_INFO
-                                                                                                       : LOG_WARNING;
-        hostlog_sendf(priority, IDENT, "%s %s", log.head, log.outcome);
+        log_crash(&cfg, &p, &log);
         crashed_process_done(&p);
         safe_close(core_fd);
         return 0;
