@@ -188,6 +188,6 @@ int lograte_send(const char *dir, const struct lograte_limits *l, const char *ke
         if (d.own.n == 0)
                 return hostlog_send(priority, ident, message);
         /* In front: a long line is cut at its end. */
-        return hostlog_sendf(priority, ident, "suppressed=%u suppressed_sec=%llu %s", d.own.n,
-                             (unsigned long long) (d.own.span_usec / USEC_PER_SEC), message);
+        return hostlog_sendf(priority, ident, "ratelimit_key=\"%s\" suppressed=%u suppressed_sec=%llu %s", d.own.key,
+                             d.own.n, (unsigned long long) (d.own.span_usec / USEC_PER_SEC), message);
 }

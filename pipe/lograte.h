@@ -7,7 +7,8 @@
  * only root may enter, a fixed number of entries reused least-recently-used first, updated under
  * flock(). Each key (a container, "host", "helper") may write `burst` lines per window of
  * `interval`; lines over that are counted, not written. The count is never lost: the first line
- * that key writes in its next window begins with `suppressed=N suppressed_sec=S`, and any helper that
+ * that key writes in its next window begins with `ratelimit_key="KEY" suppressed=N
+ * suppressed_sec=S`, and any helper that
  * finds a key whose window has ended with lines suppressed (or that must reuse its entry) writes
  * a summary line for it. A table that cannot be used never silences a line: the line is written
  * without a limit.
