@@ -262,16 +262,25 @@ fail:
         _exit(127);
 }
 
-/* Waits for the child's exec (its status pipe closes empty) or its report of what failed. */
-static int wait_for_exec(pid_t pid, int status, const char **ret_step) {
+/* Waits for the child's exec (its status pipe closes empty) or its report of what failed, until
+ * the deadline: a child that entered a frozen cgroup (a container may freeze its own) is killed. */
+static int wait_for_exec(pid_t pid, int status, uint64_t deadline_usec, const char **ret_step) {
         int report[2];
-        ssize_t n;
-        do
-                n = read(status, report, sizeof(report));
-        while (n < 0 && errno == EINTR);
+        ssize_t n = -1;
+        int r = fd_wait_until(status, POLLIN, deadline_usec);
+        if (r >= 0)
+                do
+                        n = read(status, report, sizeof(report));
+                while (n < 0 && errno == EINTR);
         if (n == 0)
                 return 0;
+        if (r < 0)
+                (void) kill(pid, SIGKILL);
         (void) waitpid(pid, NULL, 0);
+        if (r < 0) {
+                *ret_step = spawn_steps[0];
+                return r;
+        }
         if (n != (ssize_t) sizeof(report) || report[0] < 0 || report[0] > 2 || report[1] >= 0) {
                 *ret_step = "starting";
                 return n < 0 ? negative_errno() : -EIO;
@@ -299,7 +308,7 @@ int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir
         safe_close(sv[1]);
         safe_close(status[1]);
         if (r == 0)
-                r = wait_for_exec(pid, status[0], ret_failed_step);
+                r = wait_for_exec(pid, status[0], now_monotonic_usec() + cfg->timeout_usec, ret_failed_step);
         safe_close(status[0]);
         if (r < 0) {
                 safe_close(sv[0]);

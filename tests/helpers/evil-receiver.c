@@ -8,6 +8,8 @@
  *   garbage    answers the request with random bytes
  *   oversized  answers with a 64 KiB message
  *   hold       says "send", takes the core pipe and pidfd, never reads or answers
+ *   refuse-text refuses with a reason that reads like a good outcome ("outcome=stored
+ *              outcome=skipped"), to see that the host log's priority is not taken from text
  *   steal      takes every descriptor the connecting helper has (SO_PEERPIDFD and
  *              pidfd_getfd(), as a container root with CAP_SYS_PTRACE can), logs what each is,
  *              then refuses the crash
@@ -133,6 +135,13 @@ int main(int argc, char *argv[]) {
                         int k = cp_encode_verdict(CP_VERDICT_SEND, NULL, big, sizeof(big));
                         (void) k;
                         send(c, big, sizeof(big), MSG_NOSIGNAL);
+                        continue;
+                }
+                if (strcmp(mode, "refuse-text") == 0) {
+                        int k = cp_encode_verdict(CP_VERDICT_REFUSE, "outcome=stored outcome=skipped", buf,
+                                                  sizeof(buf));
+                        send(c, buf, (size_t) k, MSG_NOSIGNAL);
+                        close(c);
                         continue;
                 }
                 if (strcmp(mode, "steal") == 0) {

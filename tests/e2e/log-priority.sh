@@ -1,0 +1,46 @@
+#!/bin/bash
+# The priority of a crash's host log line comes from what became of the crash, never from text a
+# receiver can shape: a receiver that refuses with the reason "outcome=stored outcome=skipped"
+# (a core then dropped by policy) must not turn the warning into an informational line.
+. "$(dirname "$0")/../lib/lib.sh"
+tap_init
+require_root_kernel
+
+# raw_line REGEX: the kernel log's raw line (with its <facility*8+level> prefix) that matches.
+raw_line() {
+        dmesg -r 2>/dev/null | grep -E -- "$1" | tail -n1
+}
+
+install_pattern "Fallback=drop"
+container_start prio
+ct_exec prio /bin/sh -c 'exec /build/tests/evil-receiver refuse-text /run/core_pipe.socket /run/evil.log </dev/null >/dev/null 2>&1 &'
+for _ in $(seq 100); do
+        [ -S "$(ct_root prio)/run/core_pipe.socket" ] && break
+        sleep 0.05
+done
+NAME=cpt-prio-$RANDOM
+ct_exec prio /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$NAME" >/dev/null 2>&1
+check "the crash is dropped, with the receiver's words quoted" \
+        wait_for_log "comm=\"$NAME\" .*outcome=dropped reason=\"receiver in its root refused: outcome=stored outcome=skipped\""
+if [ -S /dev/log ]; then
+        check "the line is a warning (journal priority 4)" \
+                sh -c "journalctl -q -o verbose -t core_pipe --since '@$TEST_START' | grep -A30 'comm=\"$NAME\"' | grep -q 'PRIORITY=4'"
+else
+        line=$(raw_line "comm=\"$NAME\"")
+        diag "raw line: ${line:0:60}"
+        # daemon (3) * 8 + warning (4) = 28; info would be 30.
+        check "the line is a warning (<28>), not information" sh -c "echo '${line:0:8}' | grep -q '^<28>'"
+fi
+
+# A core that was stored is still information.
+stop_receiver prio 2>/dev/null || true
+ct_exec prio pkill -x evil-receiver
+rm -f "$(ct_root prio)/run/core_pipe.socket"
+start_receiver prio
+NAME2=cpt-prio-ok-$RANDOM
+ct_exec prio /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$NAME2" >/dev/null 2>&1
+check "a stored core is logged" wait_for_log "comm=\"$NAME2\" .*outcome=stored receiver=container"
+if [ ! -S /dev/log ]; then
+        line=$(raw_line "comm=\"$NAME2\"")
+        check "a stored core's line is information (<30>)" sh -c "echo '${line:0:8}' | grep -q '^<30>'"
+fi
