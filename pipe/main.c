@@ -18,6 +18,7 @@
 #include "args.h"
 #include "cgroup.h"
 #include "config.h"
+#include "crash.h"
 #include "fdio.h"
 #include "forward.h"
 #include "lograte.h"
@@ -66,77 +67,6 @@ static void ensure_standard_fds(void) {
                 }
 }
 
-struct crash_log {
-        char head[1024];
-        char outcome[1024];
-        int priority; /* of the line: from the outcome's state, never from its text */
-};
-
-static void describe_crash(const struct kernel_args *a, const struct crashed_process *p, struct crash_log *log) {
-        char comm[4 * KERNEL_COMM_MAX + 8];
-        escape_for_log(a->comm, strlen(a->comm), comm, sizeof(comm));
-        if (!p) {
-                snprintf(log->head, sizeof(log->head), "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u", (int) a->pid, comm,
-                         a->uid, a->gid, a->signal);
-                return;
-        }
-        char container[256] = "", id[4 * sizeof(p->container.id) + 8];
-        if (p->container.runtime[0]) {
-                /* Parsed out of a path the container may shape: escaped like everything else. */
-                escape_for_log(p->container.id, strlen(p->container.id), id, sizeof(id));
-                snprintf(container, sizeof(container), " container=\"%s:%s\"%s%s", p->container.runtime, id,
-                         p->container.pod_uid[0] ? " pod=" : "", p->container.pod_uid);
-        }
-        snprintf(log->head, sizeof(log->head),
-                 "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u origin=%s mntns=%llu root=\"%s\" cgroup=\"%s\"%s",
-                 (int) a->pid, comm, a->uid, a->gid, a->signal, p->root_is_ours ? "host" : "container",
-                 (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
-}
-
-/* Returns the priority of the line: info when the crash was dealt with as asked, else warning. */
-static int describe_state(const char *where, const struct conversation *c, char *out, size_t size) {
-        char reason[4 * CP_TEXT_MAX + 8], text[4 * CP_TEXT_MAX + 8];
-        escape_for_log(c->reason, strlen(c->reason), reason, sizeof(reason));
-        switch (c->state) {
-        case CONVERSATION_SKIPPED:
-                snprintf(out, size, "outcome=skipped receiver=%s reason=\"%s\"", where, reason);
-                return LOG_INFO;
-        case CONVERSATION_HANDED_OVER:
-                if (!c->have_outcome) {
-                        snprintf(out, size, "outcome=handed-over receiver=%s note=\"%s\"", where, reason);
-                        return LOG_WARNING;
-                }
-                escape_for_log(c->outcome.text, strlen(c->outcome.text), text, sizeof(text));
-                if (c->outcome.error == 0) {
-                        snprintf(
-                                out, size,
-                                "outcome=stored receiver=%s file=\"%s\" core_bytes=%llu stored_bytes=%llu truncated=%s",
-                                where, text, (unsigned long long) c->outcome.core_size,
-                                (unsigned long long) c->outcome.stored_size,
-                                c->outcome.flags & CP_OUTCOME_TRUNCATED ? "yes" : "no");
-                        return LOG_INFO;
-                }
-                snprintf(out, size, "outcome=failed receiver=%s error=\"%s\" reason=\"%s\"", where,
-                         strerror(c->outcome.error), text);
-                return LOG_WARNING;
-        default:
-                snprintf(out, size, "outcome=failed receiver=%s reason=\"%s\"", where, reason);
-                return LOG_WARNING;
-        }
-}
-
-static int describe_conversation(const char *where, const struct conversation *c, char *out, size_t size) {
-        int priority = describe_state(where, c, out, size);
-        if (c->interrupted) {
-                priority = LOG_WARNING;
-                size_t n = strlen(out);
-                snprintf(out + n, size - n,
-                         " interrupted=\"the dump stalled in the receiver's hands after %llu bytes; process killed\"",
-                         (unsigned long long) c->stalled_at);
-        }
-        return priority;
-}
-
 /* The bounds of one conversation, its verdict deadline counted from now. */
 static struct conversation_limits conversation_limits(const struct pipe_config *cfg, const struct crashed_process *p) {
         return (struct conversation_limits){
@@ -148,12 +78,14 @@ static struct conversation_limits conversation_limits(const struct pipe_config *
 }
 
 /* Tries the receiver inside the process's root. Returns true when the crash is dealt with
- * (handed over or skipped by the receiver); false with *why set when the fallback applies. */
-static bool try_container_receiver(const struct pipe_config *cfg, struct crashed_process *p,
-                                   const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
-                                   struct crash_log *log, char *why, size_t why_size) {
-        struct conversation_limits lim = conversation_limits(cfg, p);
-        struct conversation c;
+ * (handed over or skipped by the receiver); false with why_fallback set when the fallback
+ * applies. */
+static bool try_container_receiver(struct crash *c, const struct cp_request *req, const struct ucred *cred) {
+        struct crashed_process *p = &c->proc;
+        struct crash_outcome *o = &c->outcome;
+        struct conversation_limits lim = conversation_limits(&c->cfg, p);
+        char *why = o->why_fallback;
+        size_t why_size = sizeof(o->why_fallback);
 
         if (!p->have_root_uid) {
                 snprintf(why, why_size, "its user namespace has no root to own a receiver socket");
@@ -173,16 +105,18 @@ static bool try_container_receiver(const struct pipe_config *cfg, struct crashed
                 return false;
         }
         pathfd = safe_close(pathfd);
-        converse(sock, req, cred, core_fd, pidfd, &lim, &c);
-        if (c.state == CONVERSATION_HANDED_OVER || c.state == CONVERSATION_SKIPPED) {
-                log->priority = describe_conversation(p->root_is_ours ? "host" : "container", &c, log->outcome,
-                                                      sizeof(log->outcome));
+        converse(sock, req, cred, &c->core_fd, &p->pidfd, &lim, &o->conversation);
+        const struct conversation *conv = &o->conversation;
+        if (conv->state == CONVERSATION_HANDED_OVER || conv->state == CONVERSATION_SKIPPED) {
+                o->receiver = p->root_is_ours ? RECEIVER_HOST : RECEIVER_CONTAINER;
+                o->kind = outcome_from_conversation(conv);
+                why[0] = '\0';
                 return true;
         }
         char reason[4 * CP_TEXT_MAX + 8];
-        escape_for_log(c.reason, strlen(c.reason), reason, sizeof(reason));
-        snprintf(why, why_size, "receiver in its root %s: %s", c.state == CONVERSATION_REFUSED ? "refused" : "failed",
-                 reason);
+        escape_for_log(conv->reason, strlen(conv->reason), reason, sizeof(reason));
+        snprintf(why, why_size, "receiver in its root %s: %s",
+                 conv->state == CONVERSATION_REFUSED ? "refused" : "failed", reason);
         return false;
 }
 
@@ -190,74 +124,50 @@ static bool try_container_receiver(const struct pipe_config *cfg, struct crashed
  * that cannot be charged there never runs: the core is dropped and logged, never stored at the
  * host's expense. */
 static int start_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const char *dir,
-                          const char *why, struct crash_log *log) {
-        char cg_why[768];
+                          struct crash_outcome *o) {
+        char why[384];
         struct fallback_cgroups cg;
         const char *step;
 
-        int r = fallback_cgroups_open(cfg->fallback_cgroup, p->pid, p->pidfd, &cg, cg_why, sizeof(cg_why));
+        int r = fallback_cgroups_open(cfg->fallback_cgroup, p->pid, p->pidfd, &cg, why, sizeof(why));
         if (r < 0) {
-                snprintf(log->outcome, sizeof(log->outcome),
-                         "outcome=dropped reason=\"%s\" fallback=\"not charged to %s: %s\"", why,
-                         cfg->fallback_cgroup[0] ? "FallbackCgroup=" : "the crashed process's cgroups", cg_why);
+                snprintf(o->dropped, sizeof(o->dropped), "fallback=\"not charged to %s: %s\"",
+                         cfg->fallback_cgroup[0] ? "FallbackCgroup=" : "the crashed process's cgroups", why);
                 return r;
         }
         int sock = spawn_fallback_receiver(cfg, dir, &cg, NULL, &step);
         fallback_cgroups_close(&cg);
         if (sock < 0)
-                snprintf(log->outcome, sizeof(log->outcome),
-                         "outcome=dropped reason=\"%s\" fallback=\"cannot start %s: %s: %s\"", why, cfg->receiver, step,
+                snprintf(o->dropped, sizeof(o->dropped), "fallback=\"cannot start %s: %s: %s\"", cfg->receiver, step,
                          strerror(-sock));
         return sock;
 }
 
-static void run_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const struct cp_request *req,
-                         const struct ucred *cred, int *core_fd, int *pidfd, const char *why, struct crash_log *log) {
-        char dir[PIPE_CONFIG_PATH_MAX + 64], result[1024];
-        struct conversation c;
+static void run_fallback(struct crash *c, const struct cp_request *req, const struct ucred *cred) {
+        const struct pipe_config *cfg = &c->cfg;
+        const struct crashed_process *p = &c->proc;
+        struct crash_outcome *o = &c->outcome;
 
+        o->kind = OUTCOME_DROPPED;
         if (cfg->fallback == FALLBACK_DROP) {
-                snprintf(log->outcome, sizeof(log->outcome), "outcome=dropped reason=\"%s\" policy=Fallback=drop", why);
+                snprintf(o->dropped, sizeof(o->dropped), "policy=Fallback=drop");
                 return;
         }
         /* Host processes share one directory; every container gets its own, so that limits can
          * be applied per container and no container sees another's cores. */
         if (p->root_is_ours)
-                snprintf(dir, sizeof(dir), "%s/host", cfg->fallback_store);
+                snprintf(o->fallback_dir, sizeof(o->fallback_dir), "%s/host", cfg->fallback_store);
         else
-                snprintf(dir, sizeof(dir), "%s/containers/mntns-%llu", cfg->fallback_store,
+                snprintf(o->fallback_dir, sizeof(o->fallback_dir), "%s/containers/mntns-%llu", cfg->fallback_store,
                          (unsigned long long) p->mntns);
 
-        _cleanup_close_ int sock = start_fallback(cfg, p, dir, why, log);
+        _cleanup_close_ int sock = start_fallback(cfg, p, o->fallback_dir, o);
         if (sock < 0)
                 return;
         struct conversation_limits lim = conversation_limits(cfg, p);
-        converse(sock, req, cred, core_fd, pidfd, &lim, &c);
-        log->priority = describe_conversation("fallback", &c, result, sizeof(result));
-        snprintf(log->outcome, sizeof(log->outcome), "%s dir=\"%s\" why=\"%s\"", result, dir, why);
-}
-
-/*
- * PLACEHOLDER until struct crashed_process carries the container's key (pidns-<ino>-<start>-<boot>
- * or "host", from the identity work): the integrator replaces this with that key. A mount
- * namespace is something a container can multiply, so until then a container that makes new
- * ones gets a new budget of log lines with each.
- */
-static void crash_log_key(const struct crashed_process *p, char *out, size_t size) {
-        if (p->root_is_ours)
-                snprintf(out, size, "host");
-        else
-                snprintf(out, size, "mntns-%llu", (unsigned long long) p->mntns);
-}
-
-/* The crash's one line in the host log, within its container's share of lines. */
-static void log_crash(const struct pipe_config *cfg, const struct crashed_process *p, const struct crash_log *log) {
-        char key[LOGRATE_KEY_MAX], line[2048];
-        struct lograte_limits limits = {.burst = cfg->log_rate_burst, .interval_usec = cfg->log_rate_interval_usec};
-
-        crash_log_key(p, key, sizeof(key));
-        snprintf(line, sizeof(line), "%s %s", log->head, log->outcome);
-        (void) lograte_send(LOGRATE_DIR, &limits, key, log->priority, IDENT, line);
+        converse(sock, req, cred, &c->core_fd, &c->proc.pidfd, &lim, &o->conversation);
+        o->receiver = RECEIVER_FALLBACK;
+        o->kind = outcome_from_conversation(&o->conversation);
 }
 
 /* The config named by C= or the built-in path; a file that cannot be read leaves the defaults. */
@@ -272,17 +182,15 @@ static void load_config(const struct kernel_args *a, struct pipe_config *cfg) {
 }
 
 /* Hands the core of the pinned process to the receiver in its root, or to the host fallback;
- * log->outcome says what became of it. */
-static void forward_core(const struct pipe_config *cfg, const struct kernel_args *a, struct crashed_process *p,
-                         int *core_fd, struct crash_log *log) {
-        char why[1024];
-
+ * c->outcome says what became of it. */
+static void hand_over(struct crash *c) {
+        const struct kernel_args *a = &c->args;
         struct cp_request req = {
                 .signal = a->signal,
                 .dump_mode = a->dump_mode,
                 .dump_time = a->time,
                 .core_limit = a->core_limit,
-                .container = p->container,
+                .container = c->proc.container,
         };
         /* The kernel translates these into the receiver's namespaces: a container's receiver
          * sees the pid, uid and gid the container knows. */
@@ -293,60 +201,93 @@ static void forward_core(const struct pipe_config *cfg, const struct kernel_args
         if (!cp_container_encodable(&req.container))
                 memset(&req.container, 0, sizeof(req.container));
 
-        bool done = false;
         if (a->dump_mode != 1)
                 /* suid_dumpable=2 dumps are readable by host root only: a container must never
                  * receive one (a host setuid program may have crashed with its pid swapped). */
-                snprintf(why, sizeof(why), "dump mode %u (privileged process): never forwarded", a->dump_mode);
-        else
-                done = try_container_receiver(cfg, p, &req, &cred, core_fd, &p->pidfd, log, why, sizeof(why));
-        if (!done)
-                run_fallback(cfg, p, &req, &cred, core_fd, &p->pidfd, why, log);
+                snprintf(c->outcome.why_fallback, sizeof(c->outcome.why_fallback),
+                         "dump mode %u (privileged process): never forwarded", a->dump_mode);
+        else if (try_container_receiver(c, &req, &cred))
+                return;
+        run_fallback(c, &req, &cred);
 }
 
-int main(int argc, char *argv[]) {
-        struct kernel_args a;
-        struct pipe_config cfg;
-        struct crashed_process p = CRASHED_PROCESS_NULL;
-        struct crash_log log = {0};
-        char err[512];
-        const char *pin_why = "";
-        int core_fd = STDIN_FILENO;
-        int r;
-
+/* The helper itself: nothing it prints may land in a descriptor it opens later, nothing may
+ * ptrace it or read its core, and a receiver that hangs up must not kill it. */
+static void setup_helper(void) {
         ensure_standard_fds();
         /* Root in the host's namespaces, talking to a receiver that may be hostile: no ptrace
          * or /proc access to us from any user namespace but the host's, and no core of ours. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         signal(SIGPIPE, SIG_IGN);
         umask(0077);
+}
 
-        r = parse_kernel_args(argc, argv, &a, err, sizeof(err));
+/* Pins the crashed process; on failure the crash is logged as dropped. */
+static int pin(struct crash *c) {
+        const char *why = "";
+        int r = pin_process(&c->args, &c->proc, &why);
+        if (r < 0) {
+                snprintf(c->outcome.why_fallback, sizeof(c->outcome.why_fallback),
+                         "cannot pin the crashed process: %s (%s)", why, strerror(-r));
+                c->outcome.kind = OUTCOME_DROPPED;
+                return r;
+        }
+        c->pinned = true;
+        /* Only once the process is pinned: with kernel.core_pipe_limit=0 the kernel does not
+         * wait for us, and a core that fits the pipe would let the process exit first. */
+        (void) fcntl(c->core_fd, F_SETPIPE_SZ, CORE_PIPE_BUFFER_SIZE);
+        return 0;
+}
+
+/*
+ * PLACEHOLDER until struct crashed_process carries the container's key (pidns-<ino>-<start>-<boot>
+ * or "host", from the identity work): replace this with that key. A mount namespace is something
+ * a container can multiply, so until then a container that makes new ones gets a new budget of
+ * log lines with each.
+ */
+static void crash_log_key(const struct crash *c, char *out, size_t size) {
+        if (!c->pinned)
+                snprintf(out, size, "helper"); /* no process to name: the helper's own share */
+        else if (c->proc.root_is_ours)
+                snprintf(out, size, "host");
+        else
+                snprintf(out, size, "mntns-%llu", (unsigned long long) c->proc.mntns);
+}
+
+/* The crash's one line in the host log, within its container's share of lines
+ * (LogRateLimitBurst=). */
+static void report(const struct crash *c) {
+        char line[3072], key[LOGRATE_KEY_MAX];
+        struct lograte_limits limits = {.burst = c->cfg.log_rate_burst, .interval_usec = c->cfg.log_rate_interval_usec};
+
+        crash_describe(c, line, sizeof(line));
+        crash_log_key(c, key, sizeof(key));
+        (void) lograte_send(LOGRATE_DIR, &limits, key, c->pinned ? outcome_log_priority(c->outcome.kind) : LOG_ERR,
+                            IDENT, line);
+}
+
+int main(int argc, char *argv[]) {
+        struct crash c = CRASH_NULL;
+        char err[512];
+        int r;
+
+        setup_helper();
+        r = parse_kernel_args(argc, argv, &c.args, err, sizeof(err));
         if (r < 0) {
                 log_helper_problem(LOG_ERR, "cannot handle a crash: %s; core dropped", err);
                 return 1;
         }
+        load_config(&c.args, &c.cfg);
 
-        load_config(&a, &cfg);
+        r = pin(&c);
+        if (r >= 0)
+                hand_over(&c);
+        report(&c);
 
-        r = pin_process(&a, &p, &pin_why);
-        if (r < 0) {
-                describe_crash(&a, NULL, &log);
-                log_helper_problem(LOG_ERR, "%s outcome=dropped reason=\"cannot pin the crashed process: %s (%s)\"",
-                                   log.head, pin_why, strerror(-r));
-                if (a.have_pidfd)
-                        safe_close(a.pidfd);
-                return 1;
-        }
-        describe_crash(&a, &p, &log);
-        /* Only once the process is pinned: with kernel.core_pipe_limit=0 the kernel does not
-         * wait for us, and a core that fits the pipe would let the process exit first. */
-        (void) fcntl(core_fd, F_SETPIPE_SZ, CORE_PIPE_BUFFER_SIZE);
-
-        log.priority = LOG_WARNING;
-        forward_core(&cfg, &a, &p, &core_fd, &log);
-        log_crash(&cfg, &p, &log);
-        crashed_process_done(&p);
-        safe_close(core_fd);
-        return 0;
+        if (c.pinned)
+                crashed_process_done(&c.proc);
+        else if (c.args.have_pidfd)
+                safe_close(c.args.pidfd);
+        safe_close(c.core_fd);
+        return r < 0 ? 1 : 0;
 }
