@@ -25,10 +25,24 @@ static int send_to_syslog_socket(const char *line, size_t len) {
         return 0;
 }
 
+/* Opened once per process and kept: the kernel's rate limit on /dev/kmsg writers
+ * (kernel.printk_devkmsg=ratelimit, its default) counts per open file, so a process that opened
+ * it once per line was never limited. Separate processes (one helper per crash) still are not:
+ * that limit is the helper's own, per container (pipe/lograte.c). */
 static int send_to_kmsg(const char *line, size_t len) {
-        _cleanup_close_ int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
+        static int kmsg_fd = -EBADF;
+        int fd = __atomic_load_n(&kmsg_fd, __ATOMIC_ACQUIRE);
+        if (fd < 0) {
+                fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        return negative_errno();
+                /* Threads of the receiver may race here: one descriptor wins, the others go. */
+                int expected = -EBADF;
+                if (!__atomic_compare_exchange_n(&kmsg_fd, &expected, fd, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                        safe_close(fd);
+                        fd = expected;
+                }
+        }
         return write_full(fd, line, len);
 }
 

@@ -28,6 +28,8 @@ void pipe_config_defaults(struct pipe_config *c) {
                 .timeout_usec = 3 * USEC_PER_SEC,
                 .outcome_timeout_usec = 60 * USEC_PER_SEC,
                 .stall_timeout_usec = 10 * USEC_PER_SEC,
+                .log_rate_burst = 10,
+                .log_rate_interval_usec = 60 * USEC_PER_SEC,
         };
         snprintf(c->fallback_store, sizeof(c->fallback_store), "%s", "/var/lib/core_pipe");
         snprintf(c->receiver, sizeof(c->receiver), "%s", CORE_PIPE_RECEIVER_PATH);
@@ -59,6 +61,47 @@ static int set_timeout(uint64_t *out, const char *v, uint64_t min, uint64_t max)
                 return -ERANGE;
         *out = usec;
         return 0;
+}
+
+/* A cgroup path as /proc/<pid>/cgroup shows it: absolute, no "." or ".." component (empty
+ * means the crashed process's own cgroups). */
+static int set_cgroup(char *out, size_t size, const char *v) {
+        if (v[0] != '\0' && (v[0] != '/' || strlen(v) >= size))
+                return -EINVAL;
+        for (const char *c = v; *c;) {
+                c += strspn(c, "/");
+                size_t n = strcspn(c, "/");
+                if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+                        return -EINVAL;
+                c += n;
+        }
+        strcpy(out, v);
+        return 0;
+}
+
+/* The keys of the host's costs: log lines and the fallback receiver's cgroup. */
+static int apply_costs(struct pipe_config *c, const char *key, const char *v, const char **ret_expect) {
+        if (strcmp(key, "LogRateLimitBurst") == 0) {
+                uint32_t n;
+                *ret_expect = "a number of lines up to 100000 (0 = no limit)";
+                int r = parse_uint32(v, &n);
+                if (r < 0)
+                        return r;
+                if (n > 100000)
+                        return -ERANGE;
+                c->log_rate_burst = n;
+                return 0;
+        }
+        if (strcmp(key, "LogRateLimitIntervalSec") == 0) {
+                *ret_expect = "a time span up to 1h (0 = no limit)";
+                return set_timeout(&c->log_rate_interval_usec, v, 0, OUTCOME_TIMEOUT_MAX_USEC);
+        }
+        if (strcmp(key, "FallbackCgroup") == 0) {
+                *ret_expect = "empty or an absolute cgroup path without . or .. components";
+                return set_cgroup(c->fallback_cgroup, sizeof(c->fallback_cgroup), v);
+        }
+        *ret_expect = NULL;
+        return -ENOKEY;
 }
 
 static int apply(struct pipe_config *c, const char *key, const char *v, const char **ret_expect) {
@@ -96,8 +139,7 @@ static int apply(struct pipe_config *c, const char *key, const char *v, const ch
                 *ret_expect = "an absolute path";
                 return set_path(c->receiver, sizeof(c->receiver), v);
         }
-        *ret_expect = NULL;
-        return -ENOKEY;
+        return apply_costs(c, key, v, ret_expect);
 }
 
 int pipe_config_parse(const char *path, const char *text, struct pipe_config *c, config_problem_fn report) {

@@ -10,6 +10,9 @@
  *   OutcomeTimeoutSec=60    # how long to wait for the receiver's report, for the log line
  *   FallbackStore=/var/lib/core_pipe
  *   Receiver=/usr/libexec/core_pipe-receiver
+ *   LogRateLimitBurst=10    # host log lines per container and interval (0 = no limit)
+ *   LogRateLimitIntervalSec=60
+ *   FallbackCgroup=         # the fallback receiver's cgroup; empty = the crashed process's
  *
  * The helper must stay libc-only, so this is a deliberately tiny line parser, not an INI
  * library. A bad line never stops a core from being handled: it is reported, and that setting
@@ -34,6 +37,9 @@ struct pipe_config {
         char fallback_store[PIPE_CONFIG_PATH_MAX];
         char receiver[PIPE_CONFIG_PATH_MAX];
         char receiver_config[PIPE_CONFIG_PATH_MAX];
+        unsigned log_rate_burst;                    /* host log lines per container and interval; 0 = no limit */
+        uint64_t log_rate_interval_usec;            /* 0 = no limit */
+        char fallback_cgroup[PIPE_CONFIG_PATH_MAX]; /* "" = the crashed process's own cgroups */
 };
 
 void pipe_config_defaults(struct pipe_config *c);

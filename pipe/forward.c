@@ -11,9 +11,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <linux/close_range.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "fdio.h"
 #include "macro.h"
 #include "ns.h"
@@ -284,40 +287,94 @@ void converse(int sock, const struct cp_request *req, const struct ucred *cred, 
         safe_close(watch_pidfd);
 }
 
-int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir, pid_t *ret_pid) {
-        int sv[2];
+/* Steps of the fallback receiver's start that a child reports before it dies. */
+static const char *const spawn_steps[] = {"entering its cgroup", "setting up its descriptors", "exec"};
+
+/* The child of spawn_fallback_receiver(): enters its cgroups, then runs the receiver with the
+ * connection as fd 3 in the socket activation convention, /dev/null elsewhere (never the core
+ * pipe: that comes over the socket, like for any receiver), and a fixed environment. A failure
+ * is written to status (close-on-exec: an exec that works closes it empty). */
+static _Noreturn void exec_fallback_receiver(const struct pipe_config *cfg, const char *store_dir,
+                                             const struct fallback_cgroups *cgroups, int conn, int status) {
+        char listen_pid[32], config[PIPE_CONFIG_PATH_MAX + 16], root[PIPE_CONFIG_PATH_MAX + 24];
+        int report[2] = {0, fallback_cgroups_enter(cgroups)};
+        if (report[1] < 0)
+                goto fail;
+        report[0] = 1;
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0 || dup2(conn, 3) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+            /* dup2() onto itself keeps close-on-exec: clear it explicitly. */
+            fcntl(3, F_SETFD, 0) < 0 ||
+            /* Everything else goes at exec (the status pipe only then). */
+            syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+                report[1] = negative_errno();
+                goto fail;
+        }
+        snprintf(listen_pid, sizeof(listen_pid), "LISTEN_PID=%d", (int) getpid());
+        char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LISTEN_FDS=1", listen_pid, NULL};
+        snprintf(config, sizeof(config), "--config=%s", cfg->receiver_config);
+        snprintf(root, sizeof(root), "--fallback-root=%s", cfg->fallback_store);
+        char *argv[] = {"core_pipe-receiver", "--fallback", config, root, "--store", (char *) store_dir, NULL};
+        execve(cfg->receiver, argv, envp);
+        report[0] = 2;
+        report[1] = negative_errno();
+fail:
+        (void) write(status, report, sizeof(report));
+        _exit(127);
+}
+
+/* Waits for the child's exec (its status pipe closes empty) or its report of what failed, until
+ * the deadline: a child that entered a frozen cgroup (a container may freeze its own) is killed. */
+static int wait_for_exec(pid_t pid, int status, uint64_t deadline_usec, const char **ret_step) {
+        int report[2];
+        ssize_t n = -1;
+        int r = fd_wait_until(status, POLLIN, deadline_usec);
+        if (r >= 0)
+                do
+                        n = read(status, report, sizeof(report));
+                while (n < 0 && errno == EINTR);
+        if (n == 0)
+                return 0;
+        if (r < 0)
+                (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+        if (r < 0) {
+                *ret_step = spawn_steps[0];
+                return r;
+        }
+        if (n != (ssize_t) sizeof(report) || report[0] < 0 || report[0] > 2 || report[1] >= 0) {
+                *ret_step = "starting";
+                return n < 0 ? negative_errno() : -EIO;
+        }
+        *ret_step = spawn_steps[report[0]];
+        return report[1];
+}
+
+int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir,
+                            const struct fallback_cgroups *cgroups, pid_t *ret_pid, const char **ret_failed_step) {
+        int sv[2], status[2];
+        *ret_failed_step = "starting";
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return negative_errno();
-
-        pid_t pid = fork();
-        if (pid < 0) {
+        if (pipe2(status, O_CLOEXEC) < 0) {
                 int r = negative_errno();
                 safe_close(sv[0]);
                 safe_close(sv[1]);
                 return r;
         }
-        if (pid == 0) {
-                /* Child: the receiver gets the connection as fd 3 in the socket activation
-                 * convention, /dev/null elsewhere (never the core pipe: that comes over the
-                 * socket, like for any receiver), and a fixed environment. */
-                char listen_pid[32], config[PIPE_CONFIG_PATH_MAX + 16], root[PIPE_CONFIG_PATH_MAX + 24];
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null < 0 || dup2(sv[1], 3) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-                        _exit(127);
-                /* dup2() onto itself keeps close-on-exec: clear it explicitly. */
-                if (fcntl(3, F_SETFD, 0) < 0)
-                        _exit(127);
-                if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
-                        _exit(127);
-                snprintf(listen_pid, sizeof(listen_pid), "LISTEN_PID=%d", (int) getpid());
-                char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LISTEN_FDS=1", listen_pid, NULL};
-                snprintf(config, sizeof(config), "--config=%s", cfg->receiver_config);
-                snprintf(root, sizeof(root), "--fallback-root=%s", cfg->fallback_store);
-                char *argv[] = {"core_pipe-receiver", "--fallback", config, root, "--store", (char *) store_dir, NULL};
-                execve(cfg->receiver, argv, envp);
-                _exit(127);
-        }
+        pid_t pid = fork();
+        if (pid == 0)
+                exec_fallback_receiver(cfg, store_dir, cgroups, sv[1], status[1]);
+        int r = pid < 0 ? negative_errno() : 0;
         safe_close(sv[1]);
+        safe_close(status[1]);
+        if (r == 0)
+                r = wait_for_exec(pid, status[0], now_monotonic_usec() + cfg->timeout_usec, ret_failed_step);
+        safe_close(status[0]);
+        if (r < 0) {
+                safe_close(sv[0]);
+                return r;
+        }
         if (ret_pid)
                 *ret_pid = pid;
         /* Non-blocking like a connected receiver socket; every wait has a deadline. */

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "config.h"
 #include "protocol.h"
 
@@ -74,8 +75,12 @@ void converse(int sock, const struct cp_request *req, const struct ucred *cred, 
               const struct conversation_limits *lim, struct conversation *ret);
 
 /*
- * Starts the fallback receiver on the host: a child that execs cfg->receiver with one end of a
- * socketpair as its socket-activated connection (fd 3, LISTEN_FDS=1) and the store directory
- * store_dir. Returns our end of the socketpair.
+ * Starts the fallback receiver on the host: a child that enters the cgroups in cgroups (see
+ * cgroup.h: the host does not pay for a container's crash), then execs cfg->receiver with one
+ * end of a socketpair as its socket-activated connection (fd 3, LISTEN_FDS=1) and the store
+ * directory store_dir. Waits until the child has exec'd. Returns our end of the socketpair, or a
+ * negative errno with *ret_failed_step naming the step that failed ("entering its cgroup", ...):
+ * a receiver that could not enter its cgroups never runs.
  */
-int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir, pid_t *ret_pid);
+int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir,
+                            const struct fallback_cgroups *cgroups, pid_t *ret_pid, const char **ret_failed_step);

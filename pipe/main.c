@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -15,10 +16,12 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "cgroup.h"
 #include "config.h"
 #include "crash.h"
 #include "fdio.h"
 #include "forward.h"
+#include "lograte.h"
 #include "logsink.h"
 #include "macro.h"
 #include "parse.h"
@@ -33,8 +36,22 @@
  * things up. 1 MiB lets the dump run ahead and lets the receiver read in large chunks. */
 #define CORE_PIPE_BUFFER_SIZE (1024 * 1024)
 
+/* Problems of the helper itself rather than of one crash (its config, its arguments, a process
+ * it cannot pin): one key of their own, limited like a container with the default limits (the
+ * config may not be read yet), so a flood of crashes cannot repeat them without bound. */
+static void log_helper_problem(int priority, const char *fmt, ...) _printf_(2, 3);
+static void log_helper_problem(int priority, const char *fmt, ...) {
+        static const struct lograte_limits defaults = {.burst = 10, .interval_usec = 60 * USEC_PER_SEC};
+        char msg[1536];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        (void) lograte_send(LOGRATE_DIR, &defaults, "helper", priority, IDENT, msg);
+}
+
 static void report_config_problem(const char *path, unsigned line, const char *message) {
-        hostlog_sendf(LOG_WARNING, IDENT, "%s:%u: %s", path, line, message);
+        log_helper_problem(LOG_WARNING, "%s:%u: %s", path, line, message);
 }
 
 /* The kernel starts us with only stdin open. Anything that prints by accident must not land
@@ -88,6 +105,29 @@ static bool try_container_receiver(struct crash *c, const struct cp_request *req
         return false;
 }
 
+/* Starts the fallback receiver charged to the crashed process's cgroups (or FallbackCgroup=). One
+ * that cannot be charged there never runs: the core is dropped and logged, never stored at the
+ * host's expense. */
+static int start_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const char *dir,
+                          struct crash_outcome *o) {
+        char why[384];
+        struct fallback_cgroups cg;
+        const char *step;
+
+        int r = fallback_cgroups_open(cfg->fallback_cgroup, p->pid, p->pidfd, &cg, why, sizeof(why));
+        if (r < 0) {
+                snprintf(o->dropped, sizeof(o->dropped), "fallback=\"not charged to %s: %s\"",
+                         cfg->fallback_cgroup[0] ? "FallbackCgroup=" : "the crashed process's cgroups", why);
+                return r;
+        }
+        int sock = spawn_fallback_receiver(cfg, dir, &cg, NULL, &step);
+        fallback_cgroups_close(&cg);
+        if (sock < 0)
+                snprintf(o->dropped, sizeof(o->dropped), "fallback=\"cannot start %s: %s: %s\"", cfg->receiver, step,
+                         strerror(-sock));
+        return sock;
+}
+
 static void run_fallback(struct crash *c, const struct cp_request *req, const struct ucred *cred) {
         const struct pipe_config *cfg = &c->cfg;
         const struct crashed_process *p = &c->proc;
@@ -106,12 +146,9 @@ static void run_fallback(struct crash *c, const struct cp_request *req, const st
                 snprintf(o->fallback_dir, sizeof(o->fallback_dir), "%s/containers/%s", cfg->fallback_store,
                          p->container_key);
 
-        _cleanup_close_ int sock = spawn_fallback_receiver(cfg, o->fallback_dir, NULL);
-        if (sock < 0) {
-                snprintf(o->dropped, sizeof(o->dropped), "fallback=\"cannot start %s: %s\"", cfg->receiver,
-                         strerror(-sock));
+        _cleanup_close_ int sock = start_fallback(cfg, p, o->fallback_dir, o);
+        if (sock < 0)
                 return;
-        }
         struct conversation_limits lim = conversation_limits(cfg, p);
         converse(sock, req, cred, &c->core_fd, &c->proc.pidfd, &lim, &o->conversation);
         o->receiver = RECEIVER_FALLBACK;
@@ -126,7 +163,7 @@ static void load_config(const struct kernel_args *a, struct pipe_config *cfg) {
         const char *config_path = a->config_path[0] ? a->config_path : CORE_PIPE_CONFIG_PATH;
         r = pipe_config_load(config_path, cfg, report_config_problem);
         if (r < 0)
-                hostlog_sendf(LOG_WARNING, IDENT, "%s: cannot read: %s; using defaults", config_path, strerror(-r));
+                log_helper_problem(LOG_WARNING, "%s: cannot read: %s; using defaults", config_path, strerror(-r));
 }
 
 /* Hands the core of the pinned process to the receiver in its root, or to the host fallback;
@@ -187,10 +224,23 @@ static int pin(struct crash *c) {
         return 0;
 }
 
+/* Whose share of log lines a crash's line counts against: its container's (the key nothing inside
+ * a container can multiply, see crash_container_key()), or the helper's own when no process
+ * could be pinned. */
+static void crash_log_key(const struct crash *c, char *out, size_t size) {
+        snprintf(out, size, "%s", c->pinned ? c->proc.container_key : "helper");
+}
+
+/* The crash's one line in the host log, within its container's share of lines
+ * (LogRateLimitBurst=). */
 static void report(const struct crash *c) {
-        char line[3072];
+        char line[3072], key[LOGRATE_KEY_MAX];
+        struct lograte_limits limits = {.burst = c->cfg.log_rate_burst, .interval_usec = c->cfg.log_rate_interval_usec};
+
         crash_describe(c, line, sizeof(line));
-        hostlog_send(c->pinned ? outcome_log_priority(c->outcome.kind) : LOG_ERR, IDENT, line);
+        crash_log_key(c, key, sizeof(key));
+        (void) lograte_send(LOGRATE_DIR, &limits, key, c->pinned ? outcome_log_priority(c->outcome.kind) : LOG_ERR,
+                            IDENT, line);
 }
 
 int main(int argc, char *argv[]) {
@@ -201,7 +251,7 @@ int main(int argc, char *argv[]) {
         setup_helper();
         r = parse_kernel_args(argc, argv, &c.args, err, sizeof(err));
         if (r < 0) {
-                hostlog_sendf(LOG_ERR, IDENT, "cannot handle a crash: %s; core dropped", err);
+                log_helper_problem(LOG_ERR, "cannot handle a crash: %s; core dropped", err);
                 return 1;
         }
         load_config(&c.args, &c.cfg);

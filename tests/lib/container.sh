@@ -71,6 +71,8 @@ install_pattern() {
                 echo "[Pipe]"
                 echo "FallbackStore=$T/hoststore"
                 echo "Receiver=$RECEIVER"
+                # Tests look for every crash's line: no host log limit unless a test sets one.
+                echo "LogRateLimitBurst=0"
                 for line in "$@"; do echo "$line"; done
         } >"$SHORT/pipe.conf"
         # NO_PIDFD=1 leaves %F out, as on kernels before 6.16: the helper opens the pidfd itself.
