@@ -17,6 +17,7 @@
 #include "fdio.h"
 #include "macro.h"
 #include "process.h"
+#include "slots.h"
 
 int resolve_socket_in_root(int rootfd, uid_t owner_uid) {
         struct open_how how = {
@@ -89,11 +90,86 @@ static bool try_read_outcome(int sock, struct conversation *ret) {
         return true;
 }
 
-/* After the hand-over: see the dump progress, end it if it stalls, collect the report. */
+/* Where a dump in the receiver's hands stands against its bounds. */
+struct dump_watch {
+        uint64_t start;         /* the hand-over */
+        uint64_t written;       /* the process's write count when it last moved */
+        uint64_t last_progress; /* when it last moved */
+        uint64_t window_start;  /* the current rate window */
+        uint64_t window_written;
+        bool can_count; /* the write count can be read */
+};
+
+/* Without a stall timeout the rate is still averaged over a window: this one. */
+#define RATE_WINDOW_DEFAULT_USEC (10 * USEC_PER_SEC)
+
+/* Whether the minimum rate is broken over the window that ends now; starts the next window. */
+static bool dump_too_slow(const struct conversation_limits *lim, struct dump_watch *w, uint64_t now, uint64_t count,
+                          char *why, size_t size) {
+        uint64_t window = lim->stall_usec > 0 ? lim->stall_usec : RATE_WINDOW_DEFAULT_USEC;
+        uint64_t elapsed = now - w->window_start, moved = count - w->window_written;
+        if (lim->min_rate == 0 || elapsed < window)
+                return false;
+        w->window_start = now;
+        w->window_written = count;
+        /* In milliseconds, clamped to 70 min (the longest window is 1 h): times a rate of at most
+         * 1 TiB/s (config.c) that stays below 2^62. */
+        uint64_t ms = MIN(elapsed / USEC_PER_MSEC, UINT64_C(1) << 22);
+        if (moved >= lim->min_rate * ms / 1000)
+                return false;
+        snprintf(why, size,
+                 "the dump moved %llu bytes in %llu ms in the receiver's hands, under MinDumpRate=%llu bytes/s, "
+                 "after %llu bytes; process killed",
+                 (unsigned long long) moved, (unsigned long long) (elapsed / USEC_PER_MSEC),
+                 (unsigned long long) lim->min_rate, (unsigned long long) count);
+        return true;
+}
+
+/* Whether the dump broke one of its bounds (deadline, stall, rate); why says which. */
+static bool dump_over_bound(const struct conversation_limits *lim, struct dump_watch *w, uint64_t now, char *why,
+                            size_t size, uint64_t *ret_count) {
+        uint64_t count = w->written;
+        if (w->can_count && read_write_count(lim->iofd, &count) >= 0 && count != w->written) {
+                w->written = count;
+                w->last_progress = now;
+        }
+        *ret_count = count;
+        if (lim->dump_timeout_usec > 0 && now - w->start >= lim->dump_timeout_usec) {
+                snprintf(why, size,
+                         "the dump ran past DumpTimeoutSec=%llus in the receiver's hands after %llu bytes; "
+                         "process killed",
+                         (unsigned long long) (lim->dump_timeout_usec / USEC_PER_SEC), (unsigned long long) count);
+                return true;
+        }
+        if (!w->can_count)
+                return false;
+        if (lim->stall_usec > 0 && now - w->last_progress >= lim->stall_usec) {
+                snprintf(why, size, "the dump stalled in the receiver's hands after %llu bytes; process killed",
+                         (unsigned long long) count);
+                return true;
+        }
+        return dump_too_slow(lim, w, now, count, why, size);
+}
+
+/* SIGKILL ends a dump at its next write and the kernel's wait for the pipe's readers; the
+ * receiver sees a short core. */
+static void end_dump(int pidfd, const char *why, uint64_t count, struct conversation *ret) {
+        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+                return;
+        ret->interrupted = true;
+        ret->stalled_at = count;
+        snprintf(ret->interruption, sizeof(ret->interruption), "%s", why);
+}
+
+/* After the hand-over: see the dump progress, end it if it breaks a bound, collect the report. */
 static void watch_dump(int sock, int pidfd, const struct conversation_limits *lim, struct conversation *ret) {
         bool released = false, sock_done = false;
-        uint64_t written = 0, now = now_monotonic_usec(), last_progress = now, released_at = 0, start = now;
-        bool can_watch = lim->iofd >= 0 && lim->stall_usec > 0 && read_write_count(lim->iofd, &written) >= 0;
+        uint64_t now = now_monotonic_usec(), released_at = 0;
+        struct dump_watch w = {.start = now, .last_progress = now, .window_start = now};
+        w.can_count = lim->iofd >= 0 && read_write_count(lim->iofd, &w.written) >= 0;
+        w.window_written = w.written;
+        /* Blind (nothing to count and no deadline): wait for the report as after a release. */
+        bool bounded = lim->dump_timeout_usec > 0 || (w.can_count && (lim->stall_usec > 0 || lim->min_rate > 0));
 
         for (;;) {
                 struct pollfd p[2] = {
@@ -106,43 +182,32 @@ static void watch_dump(int sock, int pidfd, const struct conversation_limits *li
                 if (p[0].revents) {
                         sock_done = true;
                         if (try_read_outcome(sock, ret))
-                                return; /* the receiver is done with the pipe */
+                                break; /* the receiver is done with the pipe */
                 }
                 if (!released && (p[1].revents || pidfd_check_alive(pidfd) < 0)) {
-                        /* The process is gone: the kernel finished (or ended) the dump. */
+                        /* The process is gone: the kernel finished (or ended) the dump, and its
+                         * core_pipe_limit slot is free again: so is ours. */
                         released = true;
                         released_at = now;
+                        slots_release(lim->slot_fd);
                 }
                 if (released) {
                         /* A receiver that sat on the core will not report it either. */
                         uint64_t wait = ret->interrupted ? MIN(lim->outcome_timeout_usec, USEC_PER_SEC)
                                                          : lim->outcome_timeout_usec;
                         if (sock_done || now - released_at >= wait)
-                                return;
+                                break;
                         continue;
                 }
-                if (!can_watch) {
-                        /* Blind: wait for the report as long as after a release, then go. */
-                        if (now - start >= lim->outcome_timeout_usec)
-                                return;
+                if (!bounded) {
+                        if (now - w.start >= lim->outcome_timeout_usec)
+                                break;
                         continue;
                 }
-                if (ret->interrupted)
-                        continue;
-                uint64_t w;
-                if (read_write_count(lim->iofd, &w) < 0)
-                        continue;
-                if (w != written) {
-                        written = w;
-                        last_progress = now;
-                } else if (now - last_progress >= lim->stall_usec) {
-                        /* SIGKILL ends a dump at its next write and the kernel's wait for the
-                         * pipe's readers; the receiver sees a short core. */
-                        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) >= 0) {
-                                ret->interrupted = true;
-                                ret->stalled_at = w;
-                        }
-                }
+                char why[sizeof(ret->interruption)];
+                uint64_t count;
+                if (!ret->interrupted && dump_over_bound(lim, &w, now, why, sizeof(why), &count))
+                        end_dump(pidfd, why, count, ret);
         }
 }
 

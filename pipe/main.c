@@ -22,6 +22,7 @@
 #include "macro.h"
 #include "parse.h"
 #include "process.h"
+#include "slots.h"
 
 #ifndef CORE_PIPE_CONFIG_PATH
 #error "CORE_PIPE_CONFIG_PATH must be set by the build"
@@ -109,19 +110,21 @@ static void describe_conversation(const char *where, const struct conversation *
         describe_state(where, c, out, size);
         if (c->interrupted) {
                 size_t n = strlen(out);
-                snprintf(out + n, size - n,
-                         " interrupted=\"the dump stalled in the receiver's hands after %llu bytes; process killed\"",
-                         (unsigned long long) c->stalled_at);
+                snprintf(out + n, size - n, " interrupted=\"%s\"", c->interruption);
         }
 }
 
 /* The bounds of one conversation, its verdict deadline counted from now. */
-static struct conversation_limits conversation_limits(const struct pipe_config *cfg, const struct crashed_process *p) {
+static struct conversation_limits conversation_limits(const struct pipe_config *cfg, const struct crashed_process *p,
+                                                      const struct crash_slots *slots) {
         return (struct conversation_limits){
                 .verdict_deadline = now_monotonic_usec() + cfg->timeout_usec,
                 .outcome_timeout_usec = cfg->outcome_timeout_usec,
                 .stall_usec = cfg->stall_timeout_usec,
+                .min_rate = cfg->min_dump_rate,
+                .dump_timeout_usec = cfg->dump_timeout_usec,
                 .iofd = p->iofd,
+                .slot_fd = slots->container_fd,
         };
 }
 
@@ -129,8 +132,8 @@ static struct conversation_limits conversation_limits(const struct pipe_config *
  * (handed over or skipped by the receiver); false with *why set when the fallback applies. */
 static bool try_container_receiver(const struct pipe_config *cfg, struct crashed_process *p,
                                    const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
-                                   struct crash_log *log, char *why, size_t why_size) {
-        struct conversation_limits lim = conversation_limits(cfg, p);
+                                   const struct crash_slots *slots, struct crash_log *log, char *why, size_t why_size) {
+        struct conversation_limits lim = conversation_limits(cfg, p, slots);
         struct conversation c;
 
         if (!p->have_root_uid) {
@@ -164,12 +167,17 @@ static bool try_container_receiver(const struct pipe_config *cfg, struct crashed
 }
 
 static void run_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const struct cp_request *req,
-                         const struct ucred *cred, int *core_fd, int *pidfd, const char *why, struct crash_log *log) {
-        char dir[PIPE_CONFIG_PATH_MAX + 64], result[1024];
+                         const struct ucred *cred, int *core_fd, int *pidfd, const char *why, struct crash_slots *slots,
+                         struct crash_log *log) {
+        char dir[PIPE_CONFIG_PATH_MAX + 64], result[1024], cap[256];
         struct conversation c;
 
         if (cfg->fallback == FALLBACK_DROP) {
                 snprintf(log->outcome, sizeof(log->outcome), "outcome=dropped reason=\"%s\" policy=Fallback=drop", why);
+                return;
+        }
+        if (!crash_slots_admit_fallback(cfg, slots, cap, sizeof(cap))) {
+                snprintf(log->outcome, sizeof(log->outcome), "outcome=dropped reason=\"%s\" fallback=\"%s\"", why, cap);
                 return;
         }
         /* Host processes share one directory; every container gets its own, so that limits can
@@ -187,7 +195,7 @@ static void run_fallback(const struct pipe_config *cfg, const struct crashed_pro
                          strerror(-sock));
                 return;
         }
-        struct conversation_limits lim = conversation_limits(cfg, p);
+        struct conversation_limits lim = conversation_limits(cfg, p, slots);
         converse(sock, req, cred, core_fd, pidfd, &lim, &c);
         describe_conversation("fallback", &c, result, sizeof(result));
         snprintf(log->outcome, sizeof(log->outcome), "%s dir=\"%s\" why=\"%s\"", result, dir, why);
@@ -208,6 +216,7 @@ static void load_config(const struct kernel_args *a, struct pipe_config *cfg) {
  * log->outcome says what became of it. */
 static void forward_core(const struct pipe_config *cfg, const struct kernel_args *a, struct crashed_process *p,
                          int *core_fd, struct crash_log *log) {
+        _cleanup_(crash_slots_done) struct crash_slots slots = CRASH_SLOTS_NULL;
         char why[1024];
 
         struct cp_request req = {
@@ -226,15 +235,23 @@ static void forward_core(const struct pipe_config *cfg, const struct kernel_args
         if (!cp_container_encodable(&req.container))
                 memset(&req.container, 0, sizeof(req.container));
 
+        /* A container holds at most its share of the kernel's core_pipe_limit slots; a crash over
+         * it goes nowhere, the fallback included (core_pipe(8), SECURITY). */
+        if (!crash_slots_admit(cfg, p, &slots, why, sizeof(why))) {
+                snprintf(log->outcome, sizeof(log->outcome), "outcome=dropped reason=\"%s\"", why);
+                return;
+        }
+        if (why[0]) /* admitted without a slot: the table could not be used */
+                snprintf(log->head + strlen(log->head), sizeof(log->head) - strlen(log->head), " slots=\"%s\"", why);
         bool done = false;
         if (a->dump_mode != 1)
                 /* suid_dumpable=2 dumps are readable by host root only: a container must never
                  * receive one (a host setuid program may have crashed with its pid swapped). */
                 snprintf(why, sizeof(why), "dump mode %u (privileged process): never forwarded", a->dump_mode);
         else
-                done = try_container_receiver(cfg, p, &req, &cred, core_fd, &p->pidfd, log, why, sizeof(why));
+                done = try_container_receiver(cfg, p, &req, &cred, core_fd, &p->pidfd, &slots, log, why, sizeof(why));
         if (!done)
-                run_fallback(cfg, p, &req, &cred, core_fd, &p->pidfd, why, log);
+                run_fallback(cfg, p, &req, &cred, core_fd, &p->pidfd, why, &slots, log);
 }
 
 int main(int argc, char *argv[]) {
