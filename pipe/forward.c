@@ -110,6 +110,10 @@ static bool dump_too_slow(const struct conversation_limits *lim, struct dump_wat
         uint64_t elapsed = now - w->window_start, moved = count - w->window_written;
         if (lim->min_rate == 0 || elapsed < window)
                 return false;
+        /* A dump that has not moved for half a window is left to the stall check, which ends
+         * it within that half, and says what it is: one that does not move at all. */
+        if (lim->stall_usec > 0 && now - w->last_progress >= window / 2)
+                return false;
         w->window_start = now;
         w->window_written = count;
         /* In milliseconds, clamped to 70 min (the longest window is 1 h): times a rate of at most
