@@ -26,8 +26,8 @@ dumping() {
 
 # wait_dumping_at_most NAME N SECONDS: polls until at most N processes named NAME are dumping.
 wait_dumping_at_most() {
-        local i
-        for ((i = 0; i < $3 * 20; i++)); do
+        local end=$(($(date +%s%N) + $3 * 1000000000))
+        while [ "$(date +%s%N)" -lt "$end" ]; do
                 [ "$(dumping "$1")" -le "$2" ] && return 0
                 sleep 0.05
         done
@@ -103,7 +103,8 @@ check "trickle: the receiver took cores at the share only" \
 container_stop hog
 
 # ---- 2. A receiver that never gives its verdict, on 64 crashes at once. ----------------------
-install_pattern "TimeoutSec=3s"
+# TimeoutSec= long enough that the verdicts are still held when the other container crashes.
+install_pattern "TimeoutSec=10s"
 container_start mute
 ct_exec mute /bin/sh -c 'exec /build/tests/evil-receiver silent /run/core_pipe.socket /run/evil.log </dev/null >/dev/null 2>&1 &'
 wait_for_file "$(ct_root mute)/run/core_pipe.socket"
@@ -116,10 +117,10 @@ check "silent: the hostile container holds at most 8 slots ($held)" test "$held"
 store_time good cpt-good2
 diag "silent: the other container's core was stored in $STORED_MS ms"
 check "silent: another container's crash is stored while the verdicts are held ($STORED_MS ms)" \
-        test "$STORED_MS" -ge 0 -a "$STORED_MS" -lt 3000
+        test "$STORED_MS" -ge 0 -a "$STORED_MS" -lt 5000
 check "silent: crashes over the share are dropped with the reason" \
         wait_for_log "comm=\"cpt-mute\" .*outcome=dropped reason=\"container over its share: 8 of 8 hand-overs in progress\""
-check "silent: the held ones go on after TimeoutSec" wait_dumping_at_most cpt-mute 0 15
+check "silent: the held ones go on after TimeoutSec" wait_dumping_at_most cpt-mute 0 30
 container_stop mute
 
 # ---- 3. A receiver that reads a 64 GiB core (zeros) at full speed, forever. -------------------
