@@ -60,28 +60,28 @@ CAPPED='fallback="over MaxConcurrentFallback: 4 of 4 fallback receivers running"
 # ---- 1. One container without a receiver: 16 crashes with 1 GiB cores at once. ----------------
 install_pattern "ReceiverConfig=$T/receiver.conf" "MaxDumpsPerContainer=64"
 container_start bare
-storm bare 16 cpt-bare --map 1024
+storm bare 16 bs-$$ --map 1024
 rm -f "$T/peak1" "$T/peak1.stop"
 echo 0 >"$T/peak1"
 sample_fallback_peak "$T/peak1" &
 sampler=$!
 t0=$(date +%s%N)
 go bare
-check "bare: all 16 crashes have their log line" wait_outcomes "comm=\"cpt-bare\" .*outcome=" 16 120
+check "bare: all 16 crashes have their log line" wait_outcomes "comm=\"bs-$$\" .*outcome=" 16 120
 diag "bare: 16 crashes dealt with in $((($(date +%s%N) - t0) / 1000000)) ms"
 touch "$T/peak1.stop"
 wait "$sampler"
 peak=$(cat "$T/peak1")
-stored=$(host_log | grep -Ec 'comm="cpt-bare" .*outcome=stored receiver=fallback')
-capped=$(host_log | grep -c "comm=\"cpt-bare\" .*outcome=dropped .*$CAPPED")
+stored=$(host_log | grep -Ec "comm=\"bs-$$\" .*outcome=stored receiver=fallback")
+capped=$(host_log | grep -c "comm=\"bs-$$\" .*outcome=dropped .*$CAPPED")
 diag "bare: at most $peak fallback receivers at once; $stored stored, $capped dropped over the cap"
 check "bare: at most 4 fallback receivers ran at once ($peak)" test "$peak" -le 4
 check "bare: crashes over the cap were dropped, and the log says why ($capped)" test "$capped" -ge 1
 check "bare: the others were stored ($stored + $capped = 16)" test $((stored + capped)) = 16
 # Nothing leaks: once they are done, the cap is free again.
-timed_crash bare cpt-bare-after
+timed_crash bare ba-$$
 check "bare: a crash after the storm is stored by the fallback" \
-        wait_for_log "comm=\"cpt-bare-after\" .*outcome=stored receiver=fallback"
+        wait_for_log "comm=\"ba-$$\" .*outcome=stored receiver=fallback"
 
 # ---- 2. Two containers whose receivers refuse everything, 8 crashes each, together. ----------
 install_pattern "ReceiverConfig=$T/receiver.conf"
@@ -90,19 +90,19 @@ for ct in ra rb; do
         ct_exec $ct /bin/sh -c 'exec /build/tests/slow-receiver refuse /run/core_pipe.socket /run/slow.log </dev/null >/dev/null 2>&1 &'
         wait_for_file "$(ct_root $ct)/run/core_pipe.socket"
 done
-storm ra 8 cpt-ra --map 1024
-storm rb 8 cpt-rb --map 1024
+storm ra 8 ra-$$ --map 1024
+storm rb 8 rb-$$ --map 1024
 rm -f "$T/peak2" "$T/peak2.stop"
 echo 0 >"$T/peak2"
 sample_fallback_peak "$T/peak2" &
 sampler=$!
 go ra rb
-check "refuse: all 16 crashes have their log line" wait_outcomes "comm=\"cpt-r[ab]\" .*outcome=" 16 120
+check "refuse: all 16 crashes have their log line" wait_outcomes "comm=\"r[ab]-$$\" .*outcome=" 16 120
 touch "$T/peak2.stop"
 wait "$sampler"
 peak=$(cat "$T/peak2")
-stored=$(host_log | grep -Ec 'comm="cpt-r[ab]" .*outcome=stored receiver=fallback .*why="receiver in its root refused')
-capped=$(host_log | grep -Ec "comm=\"cpt-r[ab]\" .*outcome=dropped .*$CAPPED")
+stored=$(host_log | grep -Ec "comm=\"r[ab]-$$\" .*outcome=stored receiver=fallback .*why=\"receiver in its root refused")
+capped=$(host_log | grep -Ec "comm=\"r[ab]-$$\" .*outcome=dropped .*$CAPPED")
 diag "refuse: at most $peak fallback receivers at once for two containers; $stored stored, $capped dropped over the cap"
 check "refuse: the cap holds across containers: at most 4 at once ($peak)" test "$peak" -le 4
 check "refuse: crashes over the cap were dropped, with the reason ($capped)" test "$capped" -ge 1

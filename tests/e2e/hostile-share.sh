@@ -81,23 +81,23 @@ container_start hog
 ct_exec hog /bin/sh -c 'exec /build/tests/slow-receiver trickle /run/core_pipe.socket /run/slow.log </dev/null >/dev/null 2>&1 &'
 wait_for_file "$(ct_root hog)/run/core_pipe.socket"
 t0=$(date +%s%N)
-storm hog 64 cpt-trickle --size 4
-wait_dumping_at_most cpt-trickle 8 5
-held=$(dumping cpt-trickle)
+storm hog 64 tr-$$ --size 4
+wait_dumping_at_most tr-$$ 8 5
+held=$(dumping tr-$$)
 diag "trickle: $held of the hostile container's 64 crashes hold a slot $((($(date +%s%N) - t0) / 1000000)) ms after the storm"
 check "trickle: the hostile container holds at most 8 slots ($held)" test "$held" -le 8
-store_time good cpt-good1
+store_time good go-$$
 diag "trickle: the other container's core was stored in $STORED_MS ms while the hostile one held its share"
 check "trickle: another container's crash is stored meanwhile ($STORED_MS ms)" test "$STORED_MS" -ge 0
 check "trickle: crashes over the share are dropped with the reason" \
-        wait_for_log "comm=\"cpt-trickle\" .*outcome=dropped reason=\"container over its share: 8 of 8 hand-overs in progress\""
-dropped=$(log_count "comm=\"cpt-trickle\" .*outcome=dropped reason=\"container over its share")
+        wait_for_log "comm=\"tr-$$\" .*outcome=dropped reason=\"container over its share: 8 of 8 hand-overs in progress\""
+dropped=$(log_count "comm=\"tr-$$\" .*outcome=dropped reason=\"container over its share")
 check "trickle: 56 or more of 64 dropped over the share ($dropped)" test "$dropped" -ge 56
-check "trickle: the trickling dumps are ended within a few windows" wait_dumping_at_most cpt-trickle 0 10
+check "trickle: the trickling dumps are ended within a few windows" wait_dumping_at_most tr-$$ 0 10
 ended_ms=$((($(date +%s%N) - t0) / 1000000))
 diag "trickle: every hostile dump ended $ended_ms ms after the storm"
 check "trickle: the log says they ran under MinDumpRate" \
-        wait_for_log "comm=\"cpt-trickle\" .*outcome=handed-over receiver=container .*interrupted=\"the dump moved [0-9]+ bytes in [0-9]+ ms in the receiver's hands, under MinDumpRate=1048576 bytes/s"
+        wait_for_log "comm=\"tr-$$\" .*outcome=handed-over receiver=container .*interrupted=\"the dump moved [0-9]+ bytes in [0-9]+ ms in the receiver's hands, under MinDumpRate=1048576 bytes/s"
 check "trickle: the receiver took cores at the share only" \
         test "$(grep -c 'took a core' "$(ct_root hog)/run/slow.log")" -le 8
 container_stop hog
@@ -109,18 +109,18 @@ container_start mute
 ct_exec mute /bin/sh -c 'exec /build/tests/evil-receiver silent /run/core_pipe.socket /run/evil.log </dev/null >/dev/null 2>&1 &'
 wait_for_file "$(ct_root mute)/run/core_pipe.socket"
 t0=$(date +%s%N)
-storm mute 64 cpt-mute --size 2
-wait_dumping_at_most cpt-mute 8 2
-held=$(dumping cpt-mute)
+storm mute 64 mu-$$ --size 2
+wait_dumping_at_most mu-$$ 8 2
+held=$(dumping mu-$$)
 diag "silent: $held of the hostile container's 64 crashes hold a slot $((($(date +%s%N) - t0) / 1000000)) ms after the storm"
 check "silent: the hostile container holds at most 8 slots ($held)" test "$held" -le 8
-store_time good cpt-good2
+store_time good gp-$$
 diag "silent: the other container's core was stored in $STORED_MS ms"
 check "silent: another container's crash is stored while the verdicts are held ($STORED_MS ms)" \
         test "$STORED_MS" -ge 0 -a "$STORED_MS" -lt 5000
 check "silent: crashes over the share are dropped with the reason" \
-        wait_for_log "comm=\"cpt-mute\" .*outcome=dropped reason=\"container over its share: 8 of 8 hand-overs in progress\""
-check "silent: the held ones go on after TimeoutSec" wait_dumping_at_most cpt-mute 0 30
+        wait_for_log "comm=\"mu-$$\" .*outcome=dropped reason=\"container over its share: 8 of 8 hand-overs in progress\""
+check "silent: the held ones go on after TimeoutSec" wait_dumping_at_most mu-$$ 0 30
 container_stop mute
 
 # ---- 3. A receiver that reads a 64 GiB core (zeros) at full speed, forever. -------------------
@@ -128,12 +128,12 @@ install_pattern "DumpTimeoutSec=3s"
 container_start drain
 ct_exec drain /bin/sh -c 'exec /build/tests/slow-receiver drain /run/core_pipe.socket /run/slow.log </dev/null >/dev/null 2>&1 &'
 wait_for_file "$(ct_root drain)/run/core_pipe.socket"
-timed_crash drain cpt-drain --map 65536
+timed_crash drain dr-$$ --map 65536
 diag "drain: the process was released after $ELAPSED_MS ms"
 check "drain: the receiver read the core at full speed" grep -q "drain: took a core" "$(ct_root drain)/run/slow.log"
 check "drain: the deadline ended the dump ($ELAPSED_MS ms < 8000)" test "$ELAPSED_MS" -lt 8000
 check "drain: not before the deadline ($ELAPSED_MS ms >= 3000)" test "$ELAPSED_MS" -ge 3000
 check "drain: the log says DumpTimeoutSec ended it" \
-        wait_for_log "comm=\"cpt-drain\" .*outcome=handed-over receiver=container .*interrupted=\"the dump ran past DumpTimeoutSec=3s in the receiver's hands after [0-9]+ bytes"
+        wait_for_log "comm=\"dr-$$\" .*outcome=handed-over receiver=container .*interrupted=\"the dump ran past DumpTimeoutSec=3s in the receiver's hands after [0-9]+ bytes"
 wait_for_file "$(ct_root drain)/run/slow.log"
 grep "core ended" "$(ct_root drain)/run/slow.log" | sed 's/^/# /'
