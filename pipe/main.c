@@ -16,13 +16,13 @@
 
 #include "args.h"
 #include "config.h"
+#include "crash.h"
 #include "fdio.h"
 #include "forward.h"
 #include "logsink.h"
 #include "macro.h"
 #include "parse.h"
 #include "process.h"
-#include "slots.h"
 
 #ifndef CORE_PIPE_CONFIG_PATH
 #error "CORE_PIPE_CONFIG_PATH must be set by the build"
@@ -50,91 +50,28 @@ static void ensure_standard_fds(void) {
                 }
 }
 
-struct crash_log {
-        char head[1024];
-        char outcome[1024];
-};
-
-static void describe_crash(const struct kernel_args *a, const struct crashed_process *p, struct crash_log *log) {
-        char comm[4 * KERNEL_COMM_MAX + 8];
-        escape_for_log(a->comm, strlen(a->comm), comm, sizeof(comm));
-        if (!p) {
-                snprintf(log->head, sizeof(log->head), "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u", (int) a->pid, comm,
-                         a->uid, a->gid, a->signal);
-                return;
-        }
-        char container[256] = "", id[4 * sizeof(p->container.id) + 8];
-        if (p->container.runtime[0]) {
-                /* Parsed out of a path the container may shape: escaped like everything else. */
-                escape_for_log(p->container.id, strlen(p->container.id), id, sizeof(id));
-                snprintf(container, sizeof(container), " container=\"%s:%s\"%s%s", p->container.runtime, id,
-                         p->container.pod_uid[0] ? " pod=" : "", p->container.pod_uid);
-        }
-        snprintf(log->head, sizeof(log->head),
-                 "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u origin=%s mntns=%llu root=\"%s\" cgroup=\"%s\"%s",
-                 (int) a->pid, comm, a->uid, a->gid, a->signal, p->root_is_ours ? "host" : "container",
-                 (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
-}
-
-static void describe_state(const char *where, const struct conversation *c, char *out, size_t size) {
-        char reason[4 * CP_TEXT_MAX + 8], text[4 * CP_TEXT_MAX + 8];
-        escape_for_log(c->reason, strlen(c->reason), reason, sizeof(reason));
-        switch (c->state) {
-        case CONVERSATION_SKIPPED:
-                snprintf(out, size, "outcome=skipped receiver=%s reason=\"%s\"", where, reason);
-                return;
-        case CONVERSATION_HANDED_OVER:
-                if (!c->have_outcome) {
-                        snprintf(out, size, "outcome=handed-over receiver=%s note=\"%s\"", where, reason);
-                        return;
-                }
-                escape_for_log(c->outcome.text, strlen(c->outcome.text), text, sizeof(text));
-                if (c->outcome.error == 0)
-                        snprintf(
-                                out, size,
-                                "outcome=stored receiver=%s file=\"%s\" core_bytes=%llu stored_bytes=%llu truncated=%s",
-                                where, text, (unsigned long long) c->outcome.core_size,
-                                (unsigned long long) c->outcome.stored_size,
-                                c->outcome.flags & CP_OUTCOME_TRUNCATED ? "yes" : "no");
-                else
-                        snprintf(out, size, "outcome=failed receiver=%s error=\"%s\" reason=\"%s\"", where,
-                                 strerror(c->outcome.error), text);
-                return;
-        default:
-                snprintf(out, size, "outcome=failed receiver=%s reason=\"%s\"", where, reason);
-                return;
-        }
-}
-
-static void describe_conversation(const char *where, const struct conversation *c, char *out, size_t size) {
-        describe_state(where, c, out, size);
-        if (c->interrupted) {
-                size_t n = strlen(out);
-                snprintf(out + n, size - n, " interrupted=\"%s\"", c->interruption);
-        }
-}
-
 /* The bounds of one conversation, its verdict deadline counted from now. */
-static struct conversation_limits conversation_limits(const struct pipe_config *cfg, const struct crashed_process *p,
-                                                      const struct crash_slots *slots) {
+static struct conversation_limits conversation_limits(const struct crash *c) {
         return (struct conversation_limits){
-                .verdict_deadline = now_monotonic_usec() + cfg->timeout_usec,
-                .outcome_timeout_usec = cfg->outcome_timeout_usec,
-                .stall_usec = cfg->stall_timeout_usec,
-                .min_rate = cfg->min_dump_rate,
-                .dump_timeout_usec = cfg->dump_timeout_usec,
-                .iofd = p->iofd,
-                .slot_fd = slots->container_fd,
+                .verdict_deadline = now_monotonic_usec() + c->cfg.timeout_usec,
+                .outcome_timeout_usec = c->cfg.outcome_timeout_usec,
+                .stall_usec = c->cfg.stall_timeout_usec,
+                .min_rate = c->cfg.min_dump_rate,
+                .dump_timeout_usec = c->cfg.dump_timeout_usec,
+                .iofd = c->proc.iofd,
+                .slot_fd = c->slots.container_fd,
         };
 }
 
 /* Tries the receiver inside the process's root. Returns true when the crash is dealt with
- * (handed over or skipped by the receiver); false with *why set when the fallback applies. */
-static bool try_container_receiver(const struct pipe_config *cfg, struct crashed_process *p,
-                                   const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
-                                   const struct crash_slots *slots, struct crash_log *log, char *why, size_t why_size) {
-        struct conversation_limits lim = conversation_limits(cfg, p, slots);
-        struct conversation c;
+ * (handed over or skipped by the receiver); false with why_fallback set when the fallback
+ * applies. */
+static bool try_container_receiver(struct crash *c, const struct cp_request *req, const struct ucred *cred) {
+        struct crashed_process *p = &c->proc;
+        struct crash_outcome *o = &c->outcome;
+        struct conversation_limits lim = conversation_limits(c);
+        char *why = o->why_fallback;
+        size_t why_size = sizeof(o->why_fallback);
 
         if (!p->have_root_uid) {
                 snprintf(why, why_size, "its user namespace has no root to own a receiver socket");
@@ -154,51 +91,54 @@ static bool try_container_receiver(const struct pipe_config *cfg, struct crashed
                 return false;
         }
         pathfd = safe_close(pathfd);
-        converse(sock, req, cred, core_fd, pidfd, &lim, &c);
-        if (c.state == CONVERSATION_HANDED_OVER || c.state == CONVERSATION_SKIPPED) {
-                describe_conversation(p->root_is_ours ? "host" : "container", &c, log->outcome, sizeof(log->outcome));
+        converse(sock, req, cred, &c->core_fd, &p->pidfd, &lim, &o->conversation);
+        const struct conversation *conv = &o->conversation;
+        if (conv->state == CONVERSATION_HANDED_OVER || conv->state == CONVERSATION_SKIPPED) {
+                o->receiver = p->root_is_ours ? RECEIVER_HOST : RECEIVER_CONTAINER;
+                o->kind = outcome_from_conversation(conv);
+                why[0] = '\0';
                 return true;
         }
         char reason[4 * CP_TEXT_MAX + 8];
-        escape_for_log(c.reason, strlen(c.reason), reason, sizeof(reason));
-        snprintf(why, why_size, "receiver in its root %s: %s", c.state == CONVERSATION_REFUSED ? "refused" : "failed",
-                 reason);
+        escape_for_log(conv->reason, strlen(conv->reason), reason, sizeof(reason));
+        snprintf(why, why_size, "receiver in its root %s: %s",
+                 conv->state == CONVERSATION_REFUSED ? "refused" : "failed", reason);
         return false;
 }
 
-static void run_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const struct cp_request *req,
-                         const struct ucred *cred, int *core_fd, int *pidfd, const char *why, struct crash_slots *slots,
-                         struct crash_log *log) {
-        char dir[PIPE_CONFIG_PATH_MAX + 64], result[1024], cap[256];
-        struct conversation c;
+static void run_fallback(struct crash *c, const struct cp_request *req, const struct ucred *cred) {
+        const struct pipe_config *cfg = &c->cfg;
+        const struct crashed_process *p = &c->proc;
+        struct crash_outcome *o = &c->outcome;
 
+        o->kind = OUTCOME_DROPPED;
         if (cfg->fallback == FALLBACK_DROP) {
-                snprintf(log->outcome, sizeof(log->outcome), "outcome=dropped reason=\"%s\" policy=Fallback=drop", why);
+                snprintf(o->dropped, sizeof(o->dropped), "policy=Fallback=drop");
                 return;
         }
-        if (!crash_slots_admit_fallback(cfg, slots, cap, sizeof(cap))) {
-                snprintf(log->outcome, sizeof(log->outcome), "outcome=dropped reason=\"%s\" fallback=\"%s\"", why, cap);
+        char cap[256];
+        if (!crash_slots_admit_fallback(cfg, &c->slots, cap, sizeof(cap))) {
+                snprintf(o->dropped, sizeof(o->dropped), "fallback=\"%s\"", cap);
                 return;
         }
         /* Host processes share one directory; every container gets its own, so that limits can
          * be applied per container and no container sees another's cores. */
         if (p->root_is_ours)
-                snprintf(dir, sizeof(dir), "%s/host", cfg->fallback_store);
+                snprintf(o->fallback_dir, sizeof(o->fallback_dir), "%s/host", cfg->fallback_store);
         else
-                snprintf(dir, sizeof(dir), "%s/containers/mntns-%llu", cfg->fallback_store,
+                snprintf(o->fallback_dir, sizeof(o->fallback_dir), "%s/containers/mntns-%llu", cfg->fallback_store,
                          (unsigned long long) p->mntns);
 
-        _cleanup_close_ int sock = spawn_fallback_receiver(cfg, dir, NULL);
+        _cleanup_close_ int sock = spawn_fallback_receiver(cfg, o->fallback_dir, NULL);
         if (sock < 0) {
-                snprintf(log->outcome, sizeof(log->outcome),
-                         "outcome=dropped reason=\"%s\" fallback=\"cannot start %s: %s\"", why, cfg->receiver,
+                snprintf(o->dropped, sizeof(o->dropped), "fallback=\"cannot start %s: %s\"", cfg->receiver,
                          strerror(-sock));
                 return;
         }
-        struct conversation_limits lim = conversation_limits(cfg, p, slots);
-        converse(sock, req, cred, core_fd, pidfd, &lim, &c);
-        describe_conversation("fallback", &c, result, sizeof(result));
-        snprintf(log->outcome, sizeof(log->outcome), "%s dir=\"%s\" why=\"%s\"", result, dir, why);
+        struct conversation_limits lim = conversation_limits(c);
+        converse(sock, req, cred, &c->core_fd, &c->proc.pidfd, &lim, &o->conversation);
+        o->receiver = RECEIVER_FALLBACK;
+        o->kind = outcome_from_conversation(&o->conversation);
 }
 
 /* The config named by C= or the built-in path; a file that cannot be read leaves the defaults. */
@@ -212,19 +152,29 @@ static void load_config(const struct kernel_args *a, struct pipe_config *cfg) {
                 hostlog_sendf(LOG_WARNING, IDENT, "%s: cannot read: %s; using defaults", config_path, strerror(-r));
 }
 
-/* Hands the core of the pinned process to the receiver in its root, or to the host fallback;
- * log->outcome says what became of it. */
-static void forward_core(const struct pipe_config *cfg, const struct kernel_args *a, struct crashed_process *p,
-                         int *core_fd, struct crash_log *log) {
-        _cleanup_(crash_slots_done) struct crash_slots slots = CRASH_SLOTS_NULL;
-        char why[1024];
+/* A container holds at most its share of the kernel's core_pipe_limit slots; a crash over it
+ * goes nowhere, the fallback included (core_pipe(8), SECURITY). */
+static bool admit(struct crash *c) {
+        char why[256];
+        bool admitted = crash_slots_admit(&c->cfg, &c->proc, &c->slots, why, sizeof(why));
+        if (!admitted) {
+                c->outcome.kind = OUTCOME_DROPPED;
+                snprintf(c->outcome.why_fallback, sizeof(c->outcome.why_fallback), "%s", why);
+        } else if (why[0])
+                hostlog_sendf(LOG_WARNING, IDENT, "pid=%d: %s", (int) c->args.pid, why);
+        return admitted;
+}
 
+/* Hands the core of the pinned process to the receiver in its root, or to the host fallback;
+ * c->outcome says what became of it. */
+static void hand_over(struct crash *c) {
+        const struct kernel_args *a = &c->args;
         struct cp_request req = {
                 .signal = a->signal,
                 .dump_mode = a->dump_mode,
                 .dump_time = a->time,
                 .core_limit = a->core_limit,
-                .container = p->container,
+                .container = c->proc.container,
         };
         /* The kernel translates these into the receiver's namespaces: a container's receiver
          * sees the pid, uid and gid the container knows. */
@@ -235,70 +185,75 @@ static void forward_core(const struct pipe_config *cfg, const struct kernel_args
         if (!cp_container_encodable(&req.container))
                 memset(&req.container, 0, sizeof(req.container));
 
-        /* A container holds at most its share of the kernel's core_pipe_limit slots; a crash over
-         * it goes nowhere, the fallback included (core_pipe(8), SECURITY). */
-        if (!crash_slots_admit(cfg, p, &slots, why, sizeof(why))) {
-                snprintf(log->outcome, sizeof(log->outcome), "outcome=dropped reason=\"%s\"", why);
+        if (!admit(c))
                 return;
-        }
-        if (why[0]) /* admitted without a slot: the table could not be used */
-                snprintf(log->head + strlen(log->head), sizeof(log->head) - strlen(log->head), " slots=\"%s\"", why);
-        bool done = false;
         if (a->dump_mode != 1)
                 /* suid_dumpable=2 dumps are readable by host root only: a container must never
                  * receive one (a host setuid program may have crashed with its pid swapped). */
-                snprintf(why, sizeof(why), "dump mode %u (privileged process): never forwarded", a->dump_mode);
-        else
-                done = try_container_receiver(cfg, p, &req, &cred, core_fd, &p->pidfd, &slots, log, why, sizeof(why));
-        if (!done)
-                run_fallback(cfg, p, &req, &cred, core_fd, &p->pidfd, why, &slots, log);
+                snprintf(c->outcome.why_fallback, sizeof(c->outcome.why_fallback),
+                         "dump mode %u (privileged process): never forwarded", a->dump_mode);
+        else if (try_container_receiver(c, &req, &cred))
+                return;
+        run_fallback(c, &req, &cred);
 }
 
-int main(int argc, char *argv[]) {
-        struct kernel_args a;
-        struct pipe_config cfg;
-        struct crashed_process p = CRASHED_PROCESS_NULL;
-        struct crash_log log = {0};
-        char err[512];
-        const char *pin_why = "";
-        int core_fd = STDIN_FILENO;
-        int r;
-
+/* The helper itself: nothing it prints may land in a descriptor it opens later, nothing may
+ * ptrace it or read its core, and a receiver that hangs up must not kill it. */
+static void setup_helper(void) {
         ensure_standard_fds();
         /* Root in the host's namespaces, talking to a receiver that may be hostile: no ptrace
          * or /proc access to us from any user namespace but the host's, and no core of ours. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         signal(SIGPIPE, SIG_IGN);
         umask(0077);
+}
 
-        r = parse_kernel_args(argc, argv, &a, err, sizeof(err));
+/* Pins the crashed process; on failure the crash is logged as dropped. */
+static int pin(struct crash *c) {
+        const char *why = "";
+        int r = pin_process(&c->args, &c->proc, &why);
+        if (r < 0) {
+                snprintf(c->outcome.why_fallback, sizeof(c->outcome.why_fallback),
+                         "cannot pin the crashed process: %s (%s)", why, strerror(-r));
+                c->outcome.kind = OUTCOME_DROPPED;
+                return r;
+        }
+        c->pinned = true;
+        /* Only once the process is pinned: with kernel.core_pipe_limit=0 the kernel does not
+         * wait for us, and a core that fits the pipe would let the process exit first. */
+        (void) fcntl(c->core_fd, F_SETPIPE_SZ, CORE_PIPE_BUFFER_SIZE);
+        return 0;
+}
+
+static void report(const struct crash *c) {
+        char line[3072];
+        crash_describe(c, line, sizeof(line));
+        hostlog_send(c->pinned ? outcome_log_priority(c->outcome.kind) : LOG_ERR, IDENT, line);
+}
+
+int main(int argc, char *argv[]) {
+        struct crash c = CRASH_NULL;
+        char err[512];
+        int r;
+
+        setup_helper();
+        r = parse_kernel_args(argc, argv, &c.args, err, sizeof(err));
         if (r < 0) {
                 hostlog_sendf(LOG_ERR, IDENT, "cannot handle a crash: %s; core dropped", err);
                 return 1;
         }
+        load_config(&c.args, &c.cfg);
 
-        load_config(&a, &cfg);
+        r = pin(&c);
+        if (r >= 0)
+                hand_over(&c);
+        report(&c);
 
-        r = pin_process(&a, &p, &pin_why);
-        if (r < 0) {
-                describe_crash(&a, NULL, &log);
-                hostlog_sendf(LOG_ERR, IDENT, "%s outcome=dropped reason=\"cannot pin the crashed process: %s (%s)\"",
-                              log.head, pin_why, strerror(-r));
-                if (a.have_pidfd)
-                        safe_close(a.pidfd);
-                return 1;
-        }
-        describe_crash(&a, &p, &log);
-        /* Only once the process is pinned: with kernel.core_pipe_limit=0 the kernel does not
-         * wait for us, and a core that fits the pipe would let the process exit first. */
-        (void) fcntl(core_fd, F_SETPIPE_SZ, CORE_PIPE_BUFFER_SIZE);
-
-        forward_core(&cfg, &a, &p, &core_fd, &log);
-
-        int priority = strstr(log.outcome, "outcome=stored") || strstr(log.outcome, "outcome=skipped") ? LOG_INFO
-                                                                                                       : LOG_WARNING;
-        hostlog_sendf(priority, IDENT, "%s %s", log.head, log.outcome);
-        crashed_process_done(&p);
-        safe_close(core_fd);
-        return 0;
+        crash_slots_done(&c.slots);
+        if (c.pinned)
+                crashed_process_done(&c.proc);
+        else if (c.args.have_pidfd)
+                safe_close(c.args.pidfd);
+        safe_close(c.core_fd);
+        return r < 0 ? 1 : 0;
 }

@@ -83,6 +83,35 @@ static void steal(int conn) {
         close(pidfd);
 }
 
+/* Takes the core, reads it to the end, then reports a failure whose text reads like success. */
+static void forge_report(int c) {
+        uint8_t buf[CP_MSG_MAX];
+        int k = cp_encode_verdict(CP_VERDICT_SEND, NULL, buf, sizeof(buf));
+        send(c, buf, (size_t) k, MSG_NOSIGNAL);
+        char cbuf[CMSG_SPACE(4 * sizeof(int))];
+        struct iovec iov = {buf, sizeof(buf)};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+        ssize_t n = recvmsg(c, &mh, MSG_CMSG_CLOEXEC);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        if (n < 0 || !cm || cm->cmsg_type != SCM_RIGHTS) {
+                close(c);
+                return;
+        }
+        int fds[2];
+        memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+        static char sink[65536];
+        while (read(fds[0], sink, sizeof(sink)) > 0)
+                ;
+        close(fds[0]);
+        close(fds[1]);
+        struct cp_outcome out = {.error = ENOSPC};
+        snprintf(out.text, sizeof(out.text), "outcome=stored receiver=container file=forged");
+        k = cp_encode_outcome(&out, buf, sizeof(buf));
+        send(c, buf, (size_t) k, MSG_NOSIGNAL);
+        logline("forged report sent");
+        close(c);
+}
+
 int main(int argc, char *argv[]) {
         if (argc < 4) {
                 fprintf(stderr, "usage: evil-receiver MODE SOCKET LOG [OWNER_UID]\n");
@@ -140,6 +169,18 @@ int main(int argc, char *argv[]) {
                         int k = cp_encode_verdict(CP_VERDICT_REFUSE, "stolen", buf, sizeof(buf));
                         send(c, buf, (size_t) k, MSG_NOSIGNAL);
                         close(c);
+                        continue;
+                }
+                if (strcmp(mode, "forge-refuse") == 0) {
+                        /* A refusal whose reason reads like the helper's own success words. */
+                        int k = cp_encode_verdict(CP_VERDICT_REFUSE, "outcome=stored receiver=container", buf,
+                                                  sizeof(buf));
+                        send(c, buf, (size_t) k, MSG_NOSIGNAL);
+                        close(c);
+                        continue;
+                }
+                if (strcmp(mode, "forge-report") == 0) {
+                        forge_report(c);
                         continue;
                 }
                 if (strcmp(mode, "hold") == 0) {

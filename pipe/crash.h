@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * One crash, as the helper handles it: the kernel's arguments, the helper's settings, the
+ * pinned process with its descriptors, the core pipe and, once the helper is done, the
+ * outcome. main() reads as parse -> pin -> choose a receiver -> hand over -> report, and every
+ * step writes only its own part of this context.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+
+#include "args.h"
+#include "config.h"
+#include "forward.h"
+#include "process.h"
+#include "slots.h"
+
+/* What became of the core. A typed value: the log line's priority and wording come from it,
+ * never from text a receiver sent. */
+enum outcome_kind {
+        OUTCOME_DROPPED,     /* nobody took it (policy, no receiver, cannot start the fallback) */
+        OUTCOME_SKIPPED,     /* a receiver accounted for it and stores nothing, by its policy */
+        OUTCOME_HANDED_OVER, /* a receiver took the pipe and sent no report */
+        OUTCOME_STORED,      /* a receiver reported the core stored */
+        OUTCOME_FAILED,      /* a receiver answered or took the pipe, then failed */
+};
+
+enum receiver_kind {
+        RECEIVER_NONE,
+        RECEIVER_CONTAINER, /* the receiver in the crashed process's root, inside a container */
+        RECEIVER_HOST,      /* the receiver in the root of a host process */
+        RECEIVER_FALLBACK,  /* the host's fallback receiver, started by the helper */
+};
+
+struct crash_outcome {
+        enum outcome_kind kind;
+        enum receiver_kind receiver;
+        struct conversation conversation; /* with the receiver that had the last word */
+        char why_fallback[1024];          /* why the receiver in its root did not take it */
+        char dropped[512];                /* why nobody took it, for OUTCOME_DROPPED */
+        char fallback_dir[PIPE_CONFIG_PATH_MAX + 64];
+};
+
+struct crash {
+        struct kernel_args args;
+        struct pipe_config cfg;
+        struct crashed_process proc;
+        bool pinned;              /* proc holds the pinned process */
+        int core_fd;              /* the core pipe: stdin until handed over */
+        struct crash_slots slots; /* its place in the machine-wide table of hand-overs (slots.h) */
+        struct crash_outcome outcome;
+};
+
+#define CRASH_NULL                                                                                                     \
+        { .proc = CRASHED_PROCESS_NULL, .core_fd = 0, .slots = CRASH_SLOTS_NULL }
+
+/* The outcome a finished conversation gives: skipped, stored, failed or handed over. */
+enum outcome_kind outcome_from_conversation(const struct conversation *c);
+
+/* The log priority of an outcome: informational when the crash was dealt with as configured. */
+int outcome_log_priority(enum outcome_kind kind);
+
+/* The host log line of a crash: who crashed, then what became of the core. */
+void crash_describe(const struct crash *c, char *out, size_t size);

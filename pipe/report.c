@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one host log line per crash: who crashed (head), then what became of the core (outcome).
+ * Every piece of text that the crashed process, its container or a receiver could shape is
+ * escaped; the wording and the priority follow the typed outcome only.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "crash.h"
+#include "parse.h"
+
+enum outcome_kind outcome_from_conversation(const struct conversation *c) {
+        switch (c->state) {
+        case CONVERSATION_SKIPPED:
+                return OUTCOME_SKIPPED;
+        case CONVERSATION_HANDED_OVER:
+                if (!c->have_outcome)
+                        return OUTCOME_HANDED_OVER;
+                return c->outcome.error == 0 ? OUTCOME_STORED : OUTCOME_FAILED;
+        default:
+                return OUTCOME_FAILED;
+        }
+}
+
+int outcome_log_priority(enum outcome_kind kind) {
+        return kind == OUTCOME_STORED || kind == OUTCOME_SKIPPED ? LOG_INFO : LOG_WARNING;
+}
+
+static const char *receiver_name(enum receiver_kind r) {
+        switch (r) {
+        case RECEIVER_CONTAINER:
+                return "container";
+        case RECEIVER_HOST:
+                return "host";
+        case RECEIVER_FALLBACK:
+                return "fallback";
+        default:
+                return "none";
+        }
+}
+
+static void describe_head(const struct crash *c, char *out, size_t size) {
+        const struct kernel_args *a = &c->args;
+        const struct crashed_process *p = &c->proc;
+        char comm[4 * KERNEL_COMM_MAX + 8];
+
+        escape_for_log(a->comm, strlen(a->comm), comm, sizeof(comm));
+        if (!c->pinned) {
+                snprintf(out, size, "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u", (int) a->pid, comm, a->uid, a->gid,
+                         a->signal);
+                return;
+        }
+        char container[256] = "", id[4 * sizeof(p->container.id) + 8];
+        if (p->container.runtime[0]) {
+                /* Parsed out of a path the container may shape: escaped like everything else. */
+                escape_for_log(p->container.id, strlen(p->container.id), id, sizeof(id));
+                snprintf(container, sizeof(container), " container=\"%s:%s\"%s%s", p->container.runtime, id,
+                         p->container.pod_uid[0] ? " pod=" : "", p->container.pod_uid);
+        }
+        snprintf(out, size,
+                 "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u origin=%s mntns=%llu root=\"%s\" cgroup=\"%s\"%s",
+                 (int) a->pid, comm, a->uid, a->gid, a->signal, p->root_is_ours ? "host" : "container",
+                 (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
+}
+
+/* What the receiver said or did, in the words of the outcome kind. */
+static void describe_conversation(const struct crash_outcome *o, char *out, size_t size) {
+        const struct conversation *c = &o->conversation;
+        const char *where = receiver_name(o->receiver);
+        char reason[4 * CP_TEXT_MAX + 8], text[4 * CP_TEXT_MAX + 8];
+
+        escape_for_log(c->reason, strlen(c->reason), reason, sizeof(reason));
+        escape_for_log(c->outcome.text, strlen(c->outcome.text), text, sizeof(text));
+        switch (o->kind) {
+        case OUTCOME_SKIPPED:
+                snprintf(out, size, "outcome=skipped receiver=%s reason=\"%s\"", where, reason);
+                break;
+        case OUTCOME_HANDED_OVER:
+                snprintf(out, size, "outcome=handed-over receiver=%s note=\"%s\"", where, reason);
+                break;
+        case OUTCOME_STORED:
+                snprintf(out, size,
+                         "outcome=stored receiver=%s file=\"%s\" core_bytes=%llu stored_bytes=%llu truncated=%s", where,
+                         text, (unsigned long long) c->outcome.core_size, (unsigned long long) c->outcome.stored_size,
+                         c->outcome.flags & CP_OUTCOME_TRUNCATED ? "yes" : "no");
+                break;
+        default:
+                if (c->have_outcome)
+                        snprintf(out, size, "outcome=failed receiver=%s error=\"%s\" reason=\"%s\"", where,
+                                 strerror(c->outcome.error), text);
+                else
+                        snprintf(out, size, "outcome=failed receiver=%s reason=\"%s\"", where, reason);
+                break;
+        }
+        if (c->interrupted) {
+                size_t n = strlen(out);
+                snprintf(out + n, size - n, " interrupted=\"%s\"", c->interruption);
+        }
+}
+
+static void describe_outcome(const struct crash_outcome *o, char *out, size_t size) {
+        char why[sizeof(o->why_fallback)];
+        /* why_fallback holds a receiver's reason text already escaped where it quotes one. */
+        snprintf(why, sizeof(why), "%s", o->why_fallback);
+        if (o->kind == OUTCOME_DROPPED) {
+                snprintf(out, size, "outcome=dropped reason=\"%s\"%s%s", why, o->dropped[0] ? " " : "", o->dropped);
+                return;
+        }
+        describe_conversation(o, out, size);
+        if (o->receiver == RECEIVER_FALLBACK) {
+                size_t n = strlen(out);
+                snprintf(out + n, size - n, " dir=\"%s\" why=\"%s\"", o->fallback_dir, why);
+        }
+}
+
+void crash_describe(const struct crash *c, char *out, size_t size) {
+        char head[1024], outcome[2048];
+        describe_head(c, head, sizeof(head));
+        describe_outcome(&c->outcome, outcome, sizeof(outcome));
+        snprintf(out, size, "%s %s", head, outcome);
+}
