@@ -4,7 +4,8 @@
 # run, machine-wide; a crash over the cap is dropped, with a log line that says so. Attacks: one
 # container without a receiver crashes 16 processes with 1 GiB cores at once; two containers
 # whose receivers refuse everything do the same together. Before the cap, all 16 fallback
-# receivers ran at once.
+# receivers ran at once: measured on main at 1f3f4ef with this test (4 of 9 checks failed), 16 at
+# once and 16 stored; with the cap, at most 4 at once, 4 stored and 12 dropped with the reason.
 . "$(dirname "$0")/../lib/lib.sh"
 tap_init
 require_root_kernel
