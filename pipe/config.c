@@ -21,6 +21,11 @@
 #define TIMEOUT_MAX_USEC (60 * USEC_PER_SEC)
 #define OUTCOME_TIMEOUT_MAX_USEC (3600 * USEC_PER_SEC)
 #define CONFIG_SIZE_MAX 65536
+/* Far above any sensible setting, low enough that no product below overflows. */
+#define DUMP_TIMEOUT_MAX_USEC (7 * 24 * 3600 * USEC_PER_SEC)
+#define DUMP_RATE_MAX (UINT64_C(1) << 40)
+/* The slot table's size (slots.h): a share or cap above it could never be reached. */
+#define SLOTS_SETTING_MAX 1024
 
 void pipe_config_defaults(struct pipe_config *c) {
         *c = (struct pipe_config){
@@ -30,6 +35,10 @@ void pipe_config_defaults(struct pipe_config *c) {
                 .stall_timeout_usec = 10 * USEC_PER_SEC,
                 .log_rate_burst = 10,
                 .log_rate_interval_usec = 60 * USEC_PER_SEC,
+                .min_dump_rate = 1024 * 1024,
+                .dump_timeout_usec = 1800 * USEC_PER_SEC,
+                .max_dumps_per_container = 8,
+                .max_concurrent_fallback = 4,
         };
         snprintf(c->fallback_store, sizeof(c->fallback_store), "%s", "/var/lib/core_pipe");
         snprintf(c->receiver, sizeof(c->receiver), "%s", CORE_PIPE_RECEIVER_PATH);
@@ -104,6 +113,69 @@ static int apply_costs(struct pipe_config *c, const char *key, const char *v, co
         return -ENOKEY;
 }
 
+/* A byte count with an optional K, M or G (powers of 1024), as the receiver's sizes. */
+static int set_size(uint64_t *out, const char *v, uint64_t max) {
+        static const char suffixes[] = "KMG";
+        char num[32];
+        size_t n = strspn(v, "0123456789");
+        uint64_t x, mult = 1;
+
+        if (n == 0 || n >= sizeof(num))
+                return -EINVAL;
+        if (v[n] != '\0') {
+                const char *s = strchr(suffixes, v[n]);
+                if (!s || v[n + 1] != '\0')
+                        return -EINVAL;
+                mult = UINT64_C(1) << (10 * (1 + (s - suffixes)));
+        }
+        memcpy(num, v, n);
+        num[n] = '\0';
+        int r = parse_uint64(num, &x);
+        if (r < 0)
+                return r;
+        if (x > max / mult)
+                return -ERANGE;
+        *out = x * mult;
+        return 0;
+}
+
+static int set_count(unsigned *out, const char *v, unsigned max) {
+        uint64_t x;
+        int r = parse_uint64(v, &x);
+        if (r < 0)
+                return r;
+        if (x > max)
+                return -ERANGE;
+        *out = (unsigned) x;
+        return 0;
+}
+
+/* The bounds on a hand-over and on the slots it takes (core_pipe.conf(5), SECURITY of core_pipe(8)). */
+static int apply_bounds(struct pipe_config *c, const char *key, const char *v, const char **ret_expect) {
+        if (strcmp(key, "StallTimeoutSec") == 0) {
+                *ret_expect = "a time span up to 1h (0 = never end a stalled dump)";
+                return set_timeout(&c->stall_timeout_usec, v, 0, OUTCOME_TIMEOUT_MAX_USEC);
+        }
+        if (strcmp(key, "MinDumpRate") == 0) {
+                *ret_expect = "bytes per second with an optional K, M or G, up to 1T (0 = no minimum)";
+                return set_size(&c->min_dump_rate, v, DUMP_RATE_MAX);
+        }
+        if (strcmp(key, "DumpTimeoutSec") == 0) {
+                *ret_expect = "a time span up to 7 days (0 = no deadline)";
+                return set_timeout(&c->dump_timeout_usec, v, 0, DUMP_TIMEOUT_MAX_USEC);
+        }
+        if (strcmp(key, "MaxDumpsPerContainer") == 0) {
+                *ret_expect = "a count from 0 (no share) to 1024";
+                return set_count(&c->max_dumps_per_container, v, SLOTS_SETTING_MAX);
+        }
+        if (strcmp(key, "MaxConcurrentFallback") == 0) {
+                *ret_expect = "a count from 0 (no cap) to 1024";
+                return set_count(&c->max_concurrent_fallback, v, SLOTS_SETTING_MAX);
+        }
+        *ret_expect = NULL;
+        return -ENOKEY;
+}
+
 static int apply(struct pipe_config *c, const char *key, const char *v, const char **ret_expect) {
         if (strcmp(key, "Fallback") == 0) {
                 *ret_expect = "\"store\" or \"drop\"";
@@ -123,10 +195,6 @@ static int apply(struct pipe_config *c, const char *key, const char *v, const ch
                 *ret_expect = "a time span up to 1h (0 = do not wait)";
                 return set_timeout(&c->outcome_timeout_usec, v, 0, OUTCOME_TIMEOUT_MAX_USEC);
         }
-        if (strcmp(key, "StallTimeoutSec") == 0) {
-                *ret_expect = "a time span up to 1h (0 = never end a stalled dump)";
-                return set_timeout(&c->stall_timeout_usec, v, 0, OUTCOME_TIMEOUT_MAX_USEC);
-        }
         if (strcmp(key, "FallbackStore") == 0) {
                 *ret_expect = "an absolute path";
                 return set_path(c->fallback_store, sizeof(c->fallback_store), v);
@@ -139,6 +207,9 @@ static int apply(struct pipe_config *c, const char *key, const char *v, const ch
                 *ret_expect = "an absolute path";
                 return set_path(c->receiver, sizeof(c->receiver), v);
         }
+        int r = apply_bounds(c, key, v, ret_expect);
+        if (r != -ENOKEY)
+                return r;
         return apply_costs(c, key, v, ret_expect);
 }
 

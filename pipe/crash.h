@@ -15,6 +15,7 @@
 #include "config.h"
 #include "forward.h"
 #include "process.h"
+#include "slots.h"
 
 /* What became of the core. A typed value: the log line's priority and wording come from it,
  * never from text a receiver sent. */
@@ -46,13 +47,14 @@ struct crash {
         struct kernel_args args;
         struct pipe_config cfg;
         struct crashed_process proc;
-        bool pinned; /* proc holds the pinned process */
-        int core_fd; /* the core pipe: stdin until handed over */
+        bool pinned;              /* proc holds the pinned process */
+        int core_fd;              /* the core pipe: stdin until handed over */
+        struct crash_slots slots; /* its place in the machine-wide table of hand-overs (slots.h) */
         struct crash_outcome outcome;
 };
 
 #define CRASH_NULL                                                                                                     \
-        { .proc = CRASHED_PROCESS_NULL, .core_fd = 0 }
+        { .proc = CRASHED_PROCESS_NULL, .core_fd = 0, .slots = CRASH_SLOTS_NULL }
 
 /* The outcome a finished conversation gives: skipped, stored, failed or handed over. */
 enum outcome_kind outcome_from_conversation(const struct conversation *c);

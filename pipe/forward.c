@@ -21,6 +21,7 @@
 #include "macro.h"
 #include "ns.h"
 #include "process.h"
+#include "slots.h"
 
 int resolve_socket_in_root(int rootfd, uid_t *ret_owner) {
         struct open_how how = {
@@ -153,11 +154,90 @@ static bool try_read_outcome(int sock, struct conversation *ret) {
         return true;
 }
 
-/* After the hand-over: see the dump progress, end it if it stalls, collect the report. */
+/* Where a dump in the receiver's hands stands against its bounds. */
+struct dump_watch {
+        uint64_t start;         /* the hand-over */
+        uint64_t written;       /* the process's write count when it last moved */
+        uint64_t last_progress; /* when it last moved */
+        uint64_t window_start;  /* the current rate window */
+        uint64_t window_written;
+        bool can_count; /* the write count can be read */
+};
+
+/* Without a stall timeout the rate is still averaged over a window: this one. */
+#define RATE_WINDOW_DEFAULT_USEC (10 * USEC_PER_SEC)
+
+/* Whether the minimum rate is broken over the window that ends now; starts the next window. */
+static bool dump_too_slow(const struct conversation_limits *lim, struct dump_watch *w, uint64_t now, uint64_t count,
+                          char *why, size_t size) {
+        uint64_t window = lim->stall_usec > 0 ? lim->stall_usec : RATE_WINDOW_DEFAULT_USEC;
+        uint64_t elapsed = now - w->window_start, moved = count - w->window_written;
+        if (lim->min_rate == 0 || elapsed < window)
+                return false;
+        /* A dump that has not moved for half a window is left to the stall check, which ends
+         * it within that half, and says what it is: one that does not move at all. */
+        if (lim->stall_usec > 0 && now - w->last_progress >= window / 2)
+                return false;
+        w->window_start = now;
+        w->window_written = count;
+        /* In milliseconds, clamped to 70 min (the longest window is 1 h): times a rate of at most
+         * 1 TiB/s (config.c) that stays below 2^62. */
+        uint64_t ms = MIN(elapsed / USEC_PER_MSEC, UINT64_C(1) << 22);
+        if (moved >= lim->min_rate * ms / 1000)
+                return false;
+        snprintf(why, size,
+                 "the dump moved %llu bytes in %llu ms in the receiver's hands, under MinDumpRate=%llu bytes/s, "
+                 "after %llu bytes; process killed",
+                 (unsigned long long) moved, (unsigned long long) (elapsed / USEC_PER_MSEC),
+                 (unsigned long long) lim->min_rate, (unsigned long long) count);
+        return true;
+}
+
+/* Whether the dump broke one of its bounds (deadline, stall, rate); why says which. */
+static bool dump_over_bound(const struct conversation_limits *lim, struct dump_watch *w, uint64_t now, char *why,
+                            size_t size, uint64_t *ret_count) {
+        uint64_t count = w->written;
+        if (w->can_count && read_write_count(lim->iofd, &count) >= 0 && count != w->written) {
+                w->written = count;
+                w->last_progress = now;
+        }
+        *ret_count = count;
+        if (lim->dump_timeout_usec > 0 && now - w->start >= lim->dump_timeout_usec) {
+                snprintf(why, size,
+                         "the dump ran past DumpTimeoutSec=%llus in the receiver's hands after %llu bytes; "
+                         "process killed",
+                         (unsigned long long) (lim->dump_timeout_usec / USEC_PER_SEC), (unsigned long long) count);
+                return true;
+        }
+        if (!w->can_count)
+                return false;
+        if (lim->stall_usec > 0 && now - w->last_progress >= lim->stall_usec) {
+                snprintf(why, size, "the dump stalled in the receiver's hands after %llu bytes; process killed",
+                         (unsigned long long) count);
+                return true;
+        }
+        return dump_too_slow(lim, w, now, count, why, size);
+}
+
+/* SIGKILL ends a dump at its next write and the kernel's wait for the pipe's readers; the
+ * receiver sees a short core. */
+static void end_dump(int pidfd, const char *why, uint64_t count, struct conversation *ret) {
+        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+                return;
+        ret->interrupted = true;
+        ret->stalled_at = count;
+        snprintf(ret->interruption, sizeof(ret->interruption), "%s", why);
+}
+
+/* After the hand-over: see the dump progress, end it if it breaks a bound, collect the report. */
 static void watch_dump(int sock, int pidfd, const struct conversation_limits *lim, struct conversation *ret) {
         bool released = false, sock_done = false;
-        uint64_t written = 0, now = now_monotonic_usec(), last_progress = now, released_at = 0, start = now;
-        bool can_watch = lim->iofd >= 0 && lim->stall_usec > 0 && read_write_count(lim->iofd, &written) >= 0;
+        uint64_t now = now_monotonic_usec(), released_at = 0;
+        struct dump_watch w = {.start = now, .last_progress = now, .window_start = now};
+        w.can_count = lim->iofd >= 0 && read_write_count(lim->iofd, &w.written) >= 0;
+        w.window_written = w.written;
+        /* Blind (nothing to count and no deadline): wait for the report as after a release. */
+        bool bounded = lim->dump_timeout_usec > 0 || (w.can_count && (lim->stall_usec > 0 || lim->min_rate > 0));
 
         for (;;) {
                 struct pollfd p[2] = {
@@ -170,43 +250,32 @@ static void watch_dump(int sock, int pidfd, const struct conversation_limits *li
                 if (p[0].revents) {
                         sock_done = true;
                         if (try_read_outcome(sock, ret))
-                                return; /* the receiver is done with the pipe */
+                                break; /* the receiver is done with the pipe */
                 }
                 if (!released && (p[1].revents || pidfd_check_alive(pidfd) < 0)) {
-                        /* The process is gone: the kernel finished (or ended) the dump. */
+                        /* The process is gone: the kernel finished (or ended) the dump, and its
+                         * core_pipe_limit slot is free again: so is ours. */
                         released = true;
                         released_at = now;
+                        slots_release(lim->slot_fd);
                 }
                 if (released) {
                         /* A receiver that sat on the core will not report it either. */
                         uint64_t wait = ret->interrupted ? MIN(lim->outcome_timeout_usec, USEC_PER_SEC)
                                                          : lim->outcome_timeout_usec;
                         if (sock_done || now - released_at >= wait)
-                                return;
+                                break;
                         continue;
                 }
-                if (!can_watch) {
-                        /* Blind: wait for the report as long as after a release, then go. */
-                        if (now - start >= lim->outcome_timeout_usec)
-                                return;
+                if (!bounded) {
+                        if (now - w.start >= lim->outcome_timeout_usec)
+                                break;
                         continue;
                 }
-                if (ret->interrupted)
-                        continue;
-                uint64_t w;
-                if (read_write_count(lim->iofd, &w) < 0)
-                        continue;
-                if (w != written) {
-                        written = w;
-                        last_progress = now;
-                } else if (now - last_progress >= lim->stall_usec) {
-                        /* SIGKILL ends a dump at its next write and the kernel's wait for the
-                         * pipe's readers; the receiver sees a short core. */
-                        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) >= 0) {
-                                ret->interrupted = true;
-                                ret->stalled_at = w;
-                        }
-                }
+                char why[sizeof(ret->interruption)];
+                uint64_t count;
+                if (!ret->interrupted && dump_over_bound(lim, &w, now, why, sizeof(why), &count))
+                        end_dump(pidfd, why, count, ret);
         }
 }
 
@@ -295,7 +364,7 @@ static const char *const spawn_steps[] = {"entering its cgroup", "setting up its
  * pipe: that comes over the socket, like for any receiver), and a fixed environment. A failure
  * is written to status (close-on-exec: an exec that works closes it empty). */
 static _Noreturn void exec_fallback_receiver(const struct pipe_config *cfg, const char *store_dir,
-                                             const struct fallback_cgroups *cgroups, int conn, int status) {
+                                             const struct fallback_cgroups *cgroups, int conn, int slot, int status) {
         char listen_pid[32], config[PIPE_CONFIG_PATH_MAX + 16], root[PIPE_CONFIG_PATH_MAX + 24];
         int report[2] = {0, fallback_cgroups_enter(cgroups)};
         if (report[1] < 0)
@@ -305,8 +374,11 @@ static _Noreturn void exec_fallback_receiver(const struct pipe_config *cfg, cons
         if (null < 0 || dup2(conn, 3) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
             /* dup2() onto itself keeps close-on-exec: clear it explicitly. */
             fcntl(3, F_SETFD, 0) < 0 ||
+            /* The fallback slot (an OFD lock) as fd 4: held for as long as the receiver runs,
+             * whether or not the helper waits for it. */
+            (slot >= 0 && (dup2(slot, 4) < 0 || fcntl(4, F_SETFD, 0) < 0)) ||
             /* Everything else goes at exec (the status pipe only then). */
-            syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+            syscall(SYS_close_range, slot >= 0 ? 5U : 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
                 report[1] = negative_errno();
                 goto fail;
         }
@@ -351,7 +423,8 @@ static int wait_for_exec(pid_t pid, int status, uint64_t deadline_usec, const ch
 }
 
 int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir,
-                            const struct fallback_cgroups *cgroups, pid_t *ret_pid, const char **ret_failed_step) {
+                            const struct fallback_cgroups *cgroups, int slot_fd, pid_t *ret_pid,
+                            const char **ret_failed_step) {
         int sv[2], status[2];
         *ret_failed_step = "starting";
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -364,7 +437,7 @@ int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir
         }
         pid_t pid = fork();
         if (pid == 0)
-                exec_fallback_receiver(cfg, store_dir, cgroups, sv[1], status[1]);
+                exec_fallback_receiver(cfg, store_dir, cgroups, sv[1], slot_fd, status[1]);
         int r = pid < 0 ? negative_errno() : 0;
         safe_close(sv[1]);
         safe_close(status[1]);

@@ -49,15 +49,19 @@ struct conversation {
         char reason[CP_TEXT_MAX + 1]; /* receiver's reason, or our description of the failure */
         bool have_outcome;
         struct cp_outcome outcome;
-        bool interrupted;    /* the dump stalled in the receiver's hands and was ended */
-        uint64_t stalled_at; /* bytes the process had written when it was ended */
+        bool interrupted;       /* the dump broke a bound in the receiver's hands and was ended */
+        uint64_t stalled_at;    /* bytes the process had written when it was ended */
+        char interruption[256]; /* which bound ended it, for the log's interrupted="..." */
 };
 
 struct conversation_limits {
         uint64_t verdict_deadline;     /* CLOCK_MONOTONIC: connect, request, verdict, hand-over */
         uint64_t outcome_timeout_usec; /* how long to wait for the report once the process is released */
         uint64_t stall_usec;           /* a dump that makes no progress this long is ended; 0 = never */
+        uint64_t min_rate;             /* bytes/s a dump must average over each stall window; 0 = none */
+        uint64_t dump_timeout_usec;    /* a dump still running this long after the hand-over is ended */
         int iofd;                      /* the process's /proc/<pid>/io, to see progress; -1 = none */
+        int slot_fd;                   /* a slot claim (slots.h) given up once the process is released */
 };
 
 /*
@@ -67,7 +71,10 @@ struct conversation_limits {
  * the crash). Then it watches: while the process is still dumping, the count of bytes it has
  * written must move; if it does not for stall_usec, the receiver is holding the core without
  * reading it and the process is killed, which ends the dump (and releases the kernel's
- * core_pipe_limit slot). Once the process is released the receiver's report is awaited for
+ * core_pipe_limit slot). The same happens to a dump that moves fewer than min_rate bytes a second
+ * over a stall window (a receiver that trickles), and to one still running dump_timeout_usec
+ * after the hand-over (a receiver that reads a huge core forever). Once the process is released
+ * the slot claim lim->slot_fd is given up and the receiver's report is awaited for
  * outcome_timeout_usec. Never reads the pipe. *core_fd and *pidfd are set to -EBADF once they
  * have been handed over.
  */
@@ -80,7 +87,9 @@ void converse(int sock, const struct cp_request *req, const struct ucred *cred, 
  * end of a socketpair as its socket-activated connection (fd 3, LISTEN_FDS=1) and the store
  * directory store_dir. Waits until the child has exec'd. Returns our end of the socketpair, or a
  * negative errno with *ret_failed_step naming the step that failed ("entering its cgroup", ...):
- * a receiver that could not enter its cgroups never runs.
+ * a receiver that could not enter its cgroups never runs. slot_fd (or -1), the fallback's claim
+ * in the slot table, is passed down as fd 4 so that the claim lasts as long as the receiver.
  */
 int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir,
-                            const struct fallback_cgroups *cgroups, pid_t *ret_pid, const char **ret_failed_step);
+                            const struct fallback_cgroups *cgroups, int slot_fd, pid_t *ret_pid,
+                            const char **ret_failed_step);

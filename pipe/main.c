@@ -68,12 +68,15 @@ static void ensure_standard_fds(void) {
 }
 
 /* The bounds of one conversation, its verdict deadline counted from now. */
-static struct conversation_limits conversation_limits(const struct pipe_config *cfg, const struct crashed_process *p) {
+static struct conversation_limits conversation_limits(const struct crash *c) {
         return (struct conversation_limits){
-                .verdict_deadline = now_monotonic_usec() + cfg->timeout_usec,
-                .outcome_timeout_usec = cfg->outcome_timeout_usec,
-                .stall_usec = cfg->stall_timeout_usec,
-                .iofd = p->iofd,
+                .verdict_deadline = now_monotonic_usec() + c->cfg.timeout_usec,
+                .outcome_timeout_usec = c->cfg.outcome_timeout_usec,
+                .stall_usec = c->cfg.stall_timeout_usec,
+                .min_rate = c->cfg.min_dump_rate,
+                .dump_timeout_usec = c->cfg.dump_timeout_usec,
+                .iofd = c->proc.iofd,
+                .slot_fd = c->slots.container_fd,
         };
 }
 
@@ -83,7 +86,7 @@ static struct conversation_limits conversation_limits(const struct pipe_config *
 static bool try_container_receiver(struct crash *c, const struct cp_request *req, const struct ucred *cred) {
         struct crashed_process *p = &c->proc;
         struct crash_outcome *o = &c->outcome;
-        struct conversation_limits lim = conversation_limits(&c->cfg, p);
+        struct conversation_limits lim = conversation_limits(c);
         char *why = o->why_fallback;
         size_t why_size = sizeof(o->why_fallback);
 
@@ -108,7 +111,7 @@ static bool try_container_receiver(struct crash *c, const struct cp_request *req
 /* Starts the fallback receiver charged to the crashed process's cgroups (or FallbackCgroup=). One
  * that cannot be charged there never runs: the core is dropped and logged, never stored at the
  * host's expense. */
-static int start_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const char *dir,
+static int start_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const char *dir, int slot_fd,
                           struct crash_outcome *o) {
         char why[384];
         struct fallback_cgroups cg;
@@ -120,7 +123,7 @@ static int start_fallback(const struct pipe_config *cfg, const struct crashed_pr
                          cfg->fallback_cgroup[0] ? "FallbackCgroup=" : "the crashed process's cgroups", why);
                 return r;
         }
-        int sock = spawn_fallback_receiver(cfg, dir, &cg, NULL, &step);
+        int sock = spawn_fallback_receiver(cfg, dir, &cg, slot_fd, NULL, &step);
         fallback_cgroups_close(&cg);
         if (sock < 0)
                 snprintf(o->dropped, sizeof(o->dropped), "fallback=\"cannot start %s: %s: %s\"", cfg->receiver, step,
@@ -138,6 +141,11 @@ static void run_fallback(struct crash *c, const struct cp_request *req, const st
                 snprintf(o->dropped, sizeof(o->dropped), "policy=Fallback=drop");
                 return;
         }
+        char cap[256];
+        if (!crash_slots_admit_fallback(cfg, &c->slots, cap, sizeof(cap))) {
+                snprintf(o->dropped, sizeof(o->dropped), "fallback=\"%s\"", cap);
+                return;
+        }
         /* Host processes share one directory; every container gets its own, so that limits can
          * be applied per container and no container sees another's cores. */
         if (strcmp(p->container_key, CONTAINER_KEY_HOST) == 0)
@@ -146,10 +154,10 @@ static void run_fallback(struct crash *c, const struct cp_request *req, const st
                 snprintf(o->fallback_dir, sizeof(o->fallback_dir), "%s/containers/%s", cfg->fallback_store,
                          p->container_key);
 
-        _cleanup_close_ int sock = start_fallback(cfg, p, o->fallback_dir, o);
+        _cleanup_close_ int sock = start_fallback(cfg, p, o->fallback_dir, c->slots.fallback_fd, o);
         if (sock < 0)
                 return;
-        struct conversation_limits lim = conversation_limits(cfg, p);
+        struct conversation_limits lim = conversation_limits(c);
         converse(sock, req, cred, &c->core_fd, &c->proc.pidfd, &lim, &o->conversation);
         o->receiver = RECEIVER_FALLBACK;
         o->kind = outcome_from_conversation(&o->conversation);
@@ -164,6 +172,19 @@ static void load_config(const struct kernel_args *a, struct pipe_config *cfg) {
         r = pipe_config_load(config_path, cfg, report_config_problem);
         if (r < 0)
                 log_helper_problem(LOG_WARNING, "%s: cannot read: %s; using defaults", config_path, strerror(-r));
+}
+
+/* A container holds at most its share of the kernel's core_pipe_limit slots; a crash over it
+ * goes nowhere, the fallback included (core_pipe(8), SECURITY). */
+static bool admit(struct crash *c) {
+        char why[256];
+        bool admitted = crash_slots_admit(&c->cfg, &c->proc, &c->slots, why, sizeof(why));
+        if (!admitted) {
+                c->outcome.kind = OUTCOME_DROPPED;
+                snprintf(c->outcome.why_fallback, sizeof(c->outcome.why_fallback), "%s", why);
+        } else if (why[0])
+                hostlog_sendf(LOG_WARNING, IDENT, "pid=%d: %s", (int) c->args.pid, why);
+        return admitted;
 }
 
 /* Hands the core of the pinned process to the receiver in its root, or to the host fallback;
@@ -186,6 +207,8 @@ static void hand_over(struct crash *c) {
         if (!cp_container_encodable(&req.container))
                 memset(&req.container, 0, sizeof(req.container));
 
+        if (!admit(c))
+                return;
         if (a->dump_mode != 1)
                 /* suid_dumpable=2 dumps are readable by host root only: a container must never
                  * receive one (a host setuid program may have crashed with its pid swapped). */
@@ -261,6 +284,7 @@ int main(int argc, char *argv[]) {
                 hand_over(&c);
         report(&c);
 
+        crash_slots_done(&c.slots);
         if (c.pinned)
                 crashed_process_done(&c.proc);
         else if (c.args.have_pidfd)

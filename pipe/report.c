@@ -96,9 +96,7 @@ static void describe_conversation(const struct crash_outcome *o, char *out, size
         }
         if (c->interrupted) {
                 size_t n = strlen(out);
-                snprintf(out + n, size - n,
-                         " interrupted=\"the dump stalled in the receiver's hands after %llu bytes; process killed\"",
-                         (unsigned long long) c->stalled_at);
+                snprintf(out + n, size - n, " interrupted=\"%s\"", c->interruption);
         }
 }
 

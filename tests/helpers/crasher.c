@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A program that crashes on purpose, for the tests and the quick start.
- *   crasher [--name COMM] [--size MIB] [--reserve MIB] [--signal segv|abort] [--wait-for FILE]
+ *   crasher [--name COMM] [--size MIB] [--map MIB | --reserve MIB] [--signal segv|abort] [--wait-for FILE]
  * Prints its pid (as it sees it) on stdout, optionally fills MIB of memory so the core has
- * weight, or maps MIB and touches one page of it (a core mostly of zeros: cheap to make, costly
- * to take in, as the kernel writes the zeros into the pipe), waits until FILE exists (when the
- * crasher is a container's init and the receiver starts after it), then dies in crash_here(), a
- * function the tests look for in gdb's backtrace. A segmentation fault is a real fault: it kills
- * even a pid namespace's init.
+ * weight, or maps MIB it touches once (a huge core of zeros that costs no memory), waits until
+ * FILE exists (when the crasher is a container's init and the receiver
+ * starts after it), then dies in crash_here(), a function the tests look for in gdb's
+ * backtrace. A segmentation fault is a real fault: it kills even a pid namespace's init.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +37,15 @@ static void fill(size_t mib) {
         __asm__ volatile("" : : "r"(p) : "memory");
 }
 
+static void map_untouched(size_t mib) {
+        /* One page written gives the mapping its anonymous memory: the kernel then dumps all of
+         * it, every page never touched as zeros down the pipe. */
+        char *p = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+                exit(3);
+        p[0] = 1;
+}
+
 int main(int argc, char *argv[]) {
         int how = SIGSEGV;
         const char *wait_for = NULL;
@@ -46,16 +54,9 @@ int main(int argc, char *argv[]) {
                         prctl(PR_SET_NAME, argv[i + 1]);
                 else if (strcmp(argv[i], "--size") == 0)
                         fill((size_t) strtoul(argv[i + 1], NULL, 10));
-                else if (strcmp(argv[i], "--reserve") == 0) {
-                        size_t size = (size_t) strtoul(argv[i + 1], NULL, 10) << 20;
-                        volatile char *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-                        if (m == MAP_FAILED)
-                                exit(3);
-                        /* One page touched: a mapping never touched is left out of the core,
-                         * one touched once is dumped whole, the rest as zeros. */
-                        m[0] = 1;
-                } else if (strcmp(argv[i], "--signal") == 0)
+                else if (strcmp(argv[i], "--map") == 0 || strcmp(argv[i], "--reserve") == 0)
+                        map_untouched((size_t) strtoul(argv[i + 1], NULL, 10));
+                else if (strcmp(argv[i], "--signal") == 0)
                         how = strcmp(argv[i + 1], "abort") == 0 ? SIGABRT : SIGSEGV;
                 else if (strcmp(argv[i], "--wait-for") == 0)
                         wait_for = argv[i + 1];

@@ -1,0 +1,110 @@
+#!/bin/bash
+# The host pays for the crashes no receiver takes (issue 11, class 5): every fallback receiver
+# runs on the host. However many crashes arrive at once, at most MaxConcurrentFallback= of them
+# run, machine-wide; a crash over the cap is dropped, with a log line that says so. Attacks: one
+# container without a receiver crashes 16 processes with 1 GiB cores at once; two containers
+# whose receivers refuse everything do the same together. Before the cap, all 16 fallback
+# receivers ran at once: measured on main at 1f3f4ef with this test (4 of 9 checks failed), 16 at
+# once and 16 stored; with the cap, at most 4 at once, 4 stored and 12 dropped with the reason.
+. "$(dirname "$0")/../lib/lib.sh"
+tap_init
+require_root_kernel
+
+SHARE=$(ct_share)
+install -m 0755 "$BUILD/tests/slow-receiver" "$SHARE/tests/slow-receiver"
+printf '[Receiver]\nMaxCoresPerInterval=0\nMaxUse=50%%\nKeepFree=0\n' >"$T/receiver.conf"
+
+# sample_fallback_peak FILE: until FILE.stop exists, records in FILE the most fallback receivers
+# of this test seen running at once (other runs on the machine have their own config path).
+sample_fallback_peak() {
+        local peak=0 n
+        while [ ! -e "$1.stop" ]; do
+                n=$(pgrep -fc -- "core_pipe-receiver --fallback --config=$T/") || true
+                [ "$n" -gt "$peak" ] && peak=$n && echo "$peak" >"$1"
+                sleep 0.02
+        done
+}
+
+# storm CONTAINER COUNT NAME [CRASHER ARGS...]: COUNT crashers named NAME crash at once.
+storm() {
+        local ct=$1 n=$2 name=$3 i
+        shift 3
+        rm -f "$(ct_root "$ct")/run/go"
+        # shellcheck disable=SC2016 # expanded by the container's shell
+        ct_exec "$ct" /bin/sh -c 'ulimit -c unlimited; n=$1; name=$2; shift 2
+                for i in $(seq "$n"); do
+                        /build/tests/crasher --name "$name" "$@" --wait-for /run/go </dev/null >/dev/null 2>&1 &
+                done' sh "$n" "$name" "$@"
+        for ((i = 0; i < 200; i++)); do
+                [ "$(pgrep -cx "$name")" -ge "$n" ] && break
+                sleep 0.05
+        done
+}
+
+go() {
+        local ct
+        for ct in "$@"; do touch "$(ct_root "$ct")/run/go"; done
+}
+
+# wait_outcomes REGEX COUNT SECONDS: until COUNT host log lines match.
+wait_outcomes() {
+        local i
+        for ((i = 0; i < $3 * 10; i++)); do
+                [ "$(host_log | grep -Ec -- "$1")" -ge "$2" ] && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+CAPPED='fallback="over MaxConcurrentFallback: 4 of 4 fallback receivers running"'
+
+# ---- 1. One container without a receiver: 16 crashes with 1 GiB cores at once. ----------------
+install_pattern "ReceiverConfig=$T/receiver.conf" "MaxDumpsPerContainer=64"
+container_start bare
+storm bare 16 bs-$$ --map 1024
+rm -f "$T/peak1" "$T/peak1.stop"
+echo 0 >"$T/peak1"
+sample_fallback_peak "$T/peak1" &
+sampler=$!
+t0=$(date +%s%N)
+go bare
+check "bare: all 16 crashes have their log line" wait_outcomes "comm=\"bs-$$\" .*outcome=" 16 120
+diag "bare: 16 crashes dealt with in $((($(date +%s%N) - t0) / 1000000)) ms"
+touch "$T/peak1.stop"
+wait "$sampler"
+peak=$(cat "$T/peak1")
+stored=$(host_log | grep -Ec "comm=\"bs-$$\" .*outcome=stored receiver=fallback")
+capped=$(host_log | grep -c "comm=\"bs-$$\" .*outcome=dropped .*$CAPPED")
+diag "bare: at most $peak fallback receivers at once; $stored stored, $capped dropped over the cap"
+check "bare: at most 4 fallback receivers ran at once ($peak)" test "$peak" -le 4
+check "bare: crashes over the cap were dropped, and the log says why ($capped)" test "$capped" -ge 1
+check "bare: the others were stored ($stored + $capped = 16)" test $((stored + capped)) = 16
+# Nothing leaks: once they are done, the cap is free again.
+timed_crash bare ba-$$
+check "bare: a crash after the storm is stored by the fallback" \
+        wait_for_log "comm=\"ba-$$\" .*outcome=stored receiver=fallback"
+
+# ---- 2. Two containers whose receivers refuse everything, 8 crashes each, together. ----------
+install_pattern "ReceiverConfig=$T/receiver.conf"
+for ct in ra rb; do
+        container_start $ct
+        ct_exec $ct /bin/sh -c 'exec /build/tests/slow-receiver refuse /run/core_pipe.socket /run/slow.log </dev/null >/dev/null 2>&1 &'
+        wait_for_file "$(ct_root $ct)/run/core_pipe.socket"
+done
+storm ra 8 ra-$$ --map 1024
+storm rb 8 rb-$$ --map 1024
+rm -f "$T/peak2" "$T/peak2.stop"
+echo 0 >"$T/peak2"
+sample_fallback_peak "$T/peak2" &
+sampler=$!
+go ra rb
+check "refuse: all 16 crashes have their log line" wait_outcomes "comm=\"r[ab]-$$\" .*outcome=" 16 120
+touch "$T/peak2.stop"
+wait "$sampler"
+peak=$(cat "$T/peak2")
+stored=$(host_log | grep -Ec "comm=\"r[ab]-$$\" .*outcome=stored receiver=fallback .*why=\"receiver in its root refused")
+capped=$(host_log | grep -Ec "comm=\"r[ab]-$$\" .*outcome=dropped .*$CAPPED")
+diag "refuse: at most $peak fallback receivers at once for two containers; $stored stored, $capped dropped over the cap"
+check "refuse: the cap holds across containers: at most 4 at once ($peak)" test "$peak" -le 4
+check "refuse: crashes over the cap were dropped, with the reason ($capped)" test "$capped" -ge 1
+check "refuse: the others were stored ($stored + $capped = 16)" test $((stored + capped)) = 16
