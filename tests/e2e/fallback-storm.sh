@@ -1,0 +1,104 @@
+#!/bin/bash
+# Many crashes at once into the host's fallback store never take its file system past its
+# limits (class 5 of issue 11): 16 containers' processes crash together, each core about 2 MiB
+# stored, into a 32 MiB file system of its own. Every core reserves its room in the shared
+# in-flight ledger before it writes, so free space stays above KeepFree= and the store under
+# MaxUse= (within the documented slack of 64 KiB per core in flight); the cores that do not fit
+# are cut at their last whole zstd frame, their record naming the limit.
+. "$(dirname "$0")/../lib/lib.sh"
+tap_init
+require_root_kernel
+
+SMALL=$T/small
+mkdir -p "$SMALL"
+mount -t tmpfs -o size=32m,mode=0700 cpt-storm "$SMALL"
+unmount_small() {
+        local rc=$?
+        [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null
+        umount -l "$SMALL" 2>/dev/null
+        return $rc
+}
+trap 'unmount_small; tap_cleanup' EXIT
+SLACK=$((16 * 64 * 1024))
+TOTAL=$(($(stat -f -c '%b * %S' "$SMALL")))
+
+# sample FILE: the file system's used bytes, every few milliseconds, one line each.
+sample() {
+        while :; do
+                stat -f -c '%b %a %S' "$SMALL" | awk '{print ($1 - $2) * $3}'
+                sleep 0.005
+        done >"$1"
+}
+
+# storm NAME: 16 processes of a container without a receiver crash at once; waits for the 16
+# host log lines (stored or not); PEAK is the peak use of the file system while they ran.
+storm() {
+        local name=$1 i n
+        container_start "$name"
+        sample "$T/$name.samples" &
+        SAMPLER=$!
+        ct_exec "$name" /bin/sh -c 'ulimit -c unlimited; for i in $(seq 16); do
+                /build/tests/crasher --name "$1-$i" --size 8 >/dev/null 2>&1 & done; wait' sh "$name" >/dev/null 2>&1
+        for ((i = 0; i < 600; i++)); do
+                n=$(host_log | grep -cE "comm=\"$name-[0-9]+\" .*receiver=fallback")
+                [ "$n" -ge 16 ] && break
+                sleep 0.1
+        done
+        sleep 0.2
+        kill "$SAMPLER" 2>/dev/null
+        wait "$SAMPLER" 2>/dev/null
+        SAMPLER=
+        container_stop "$name"
+        PEAK=$(sort -n "$T/$name.samples" | tail -n1)
+}
+
+# reason_of NAME REASON: a record of NAME's cores says it was cut for REASON.
+reason_of() {
+        python3 -c 'import json, sys
+sys.exit(not any(json.load(open(f, encoding="utf-8")).get("truncated_reason") == sys.argv[1] for f in sys.argv[2:]))' \
+                "$2" "$SMALL"/store/containers/*/core."$1"-*.json
+}
+
+# valid_cores DIR...: every core is a whole zstd stream, every record names a known reason.
+valid_cores() {
+        local f
+        for f in "$@"; do
+                zstd -q -t "${f%.json}.zst" || return 1
+                python3 -c 'import json, sys; r = json.load(open(sys.argv[1], encoding="utf-8"))
+sys.exit(r["truncated"] and r.get("truncated_reason") not in ("KeepFree", "MaxUse", "MaxUsePerContainer", "out of space"))' "$f" || return 1
+        done
+}
+
+# 1. KeepFree=12M: at least 12 MiB of the 32 stay free, however many cores are written at once.
+printf '[Receiver]\nMaxUse=100%%\nMaxUsePerContainer=100%%\nKeepFree=12M\nMaxCoresPerInterval=0\n' >"$T/keepfree.conf"
+install_pattern "FallbackStore=$SMALL/store" "ReceiverConfig=$T/keepfree.conf"
+storm kf
+peak=$PEAK
+stored=$(host_log | grep -cE 'comm="kf-[0-9]+" .*outcome=stored receiver=fallback')
+diag "KeepFree=12M: peak use $peak of $TOTAL bytes (free at least $((TOTAL - peak))), $stored of 16 cores stored"
+check "KeepFree=12M: free space never below 12 MiB minus the slack (peak use $peak bytes)" \
+        test "$peak" -le $((TOTAL - (12 << 20) + SLACK))
+check "KeepFree=12M: free space after the storm at least 12 MiB" test "$(($(stat -f -c '%a * %S' "$SMALL")))" -ge $((12 << 20))
+check "KeepFree=12M: some cores were stored" test "$stored" -ge 2
+check "KeepFree=12M: a core was cut, its record says KeepFree" reason_of kf KeepFree
+check "KeepFree=12M: every stored core is a valid zstd stream with a valid record" \
+        valid_cores "$SMALL"/store/containers/*/core.kf-*.json
+rm -rf "${SMALL:?}"/store
+
+# 2. MaxUse=8M: the store never holds more than 8 MiB, also while the cores are written.
+printf '[Receiver]\nMaxUse=8M\nMaxUsePerContainer=100%%\nKeepFree=0\nMaxCoresPerInterval=0\n' >"$T/maxuse.conf"
+install_pattern "FallbackStore=$SMALL/store" "ReceiverConfig=$T/maxuse.conf"
+storm mu
+peak=$PEAK
+used=$(du -s -B1 "$SMALL/store" | cut -f1)
+stored=$(host_log | grep -cE 'comm="mu-[0-9]+" .*outcome=stored receiver=fallback')
+diag "MaxUse=8M: peak use $peak bytes, $used bytes left in the store, $stored of 16 cores stored"
+check "MaxUse=8M: the store never held more than 8 MiB plus the slack (peak $peak bytes)" \
+        test "$peak" -le $(((8 << 20) + SLACK))
+check "MaxUse=8M: the store holds at most 8 MiB after the storm ($used bytes)" test "$used" -le $((8 << 20))
+check "MaxUse=8M: some cores were stored" test "$stored" -ge 2
+check "MaxUse=8M: a core was cut, its record says MaxUse" reason_of mu MaxUse
+check "MaxUse=8M: every stored core is a valid zstd stream with a valid record" \
+        valid_cores "$SMALL"/store/containers/*/core.mu-*.json
+check "MaxUse=8M: the host log has a line for each of the 16 crashes" \
+        test "$(host_log | grep -cE 'comm="mu-[0-9]+" .*receiver=fallback')" = 16
