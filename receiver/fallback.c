@@ -23,32 +23,53 @@ static void fb_why(struct fallback *f, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* Which limit reserving extra more bytes would pass, or NULL. With the ledger's mutex held. */
-static const char *limit_passed(const struct fallback *f, const struct ledger_state *ls, uint64_t extra) {
+/*
+ * How many more bytes may be reserved now, and (through ret_limit) the limit that allows the
+ * fewest. With the ledger's mutex held.
+ */
+static uint64_t headroom(const struct fallback *f, const struct ledger_state *ls, const char **ret_limit) {
         struct statvfs sv;
+        *ret_limit = STORE_CUT_KEEP_FREE;
         if (fstatvfs(f->rootfd, &sv) < 0)
-                return STORE_CUT_KEEP_FREE; /* the file system cannot tell: never more */
+                return 0; /* the file system cannot tell: never more */
         uint64_t total = (uint64_t) sv.f_blocks * sv.f_frsize, avail = (uint64_t) sv.f_bavail * sv.f_frsize;
         uint64_t keep_free = size_limit_bytes(&f->s->keep_free, total);
-        if (avail < keep_free || avail - keep_free < ls->outstanding + extra)
-                return STORE_CUT_KEEP_FREE;
-        if (ls->tree_used + ls->reserved + extra > size_limit_bytes(&f->s->max_use, total))
-                return STORE_CUT_MAX_USE;
-        if (!f->host && ls->dir_reserved + extra > settings_container_share(f->s, total))
-                return STORE_CUT_MAX_USE_PER_CONTAINER;
-        return NULL;
+        uint64_t max_use = size_limit_bytes(&f->s->max_use, total);
+        uint64_t room = avail - MIN(avail, keep_free + ls->outstanding);
+        uint64_t used = ls->tree_used + ls->reserved;
+        if (max_use - MIN(max_use, used) < room) {
+                room = max_use - MIN(max_use, used);
+                *ret_limit = STORE_CUT_MAX_USE;
+        }
+        uint64_t share = settings_container_share(f->s, total);
+        if (!f->host && share - MIN(share, ls->dir_reserved) < room) {
+                room = share - MIN(share, ls->dir_reserved);
+                *ret_limit = STORE_CUT_MAX_USE_PER_CONTAINER;
+        }
+        return room;
 }
 
-/* Our slot reserves want bytes (core and record) if that passes no limit; else the limit. */
+/*
+ * Our slot reserves at least want bytes (core and record) if that passes no limit; else the
+ * limit. A little more is taken ahead (fewer turns of the ledger), at most FALLBACK_GRANT_STEP
+ * and a fair part of what is left, so that near a limit the room is shared among the writers.
+ */
 static const char *try_reserve(struct fallback *f, uint64_t want, uint64_t written) {
         struct ledger_state ls;
+        const char *limit = NULL;
         int r = ledger_lock(&f->ledger);
         if (r < 0)
                 return STORE_CUT_LEDGER;
         r = ledger_read(&f->ledger, &ls);
-        const char *limit = r < 0 ? STORE_CUT_LEDGER : limit_passed(f, &ls, want - MIN(want, f->ledger.reserved));
-        if (!limit && ledger_update(&f->ledger, want, written) < 0)
+        uint64_t extra = want - MIN(want, f->ledger.reserved);
+        uint64_t room = r < 0 ? 0 : headroom(f, &ls, &limit);
+        if (r < 0)
                 limit = STORE_CUT_LEDGER;
+        else if (extra <= room) {
+                uint64_t ahead = MIN((uint64_t) FALLBACK_GRANT_STEP, (room - extra) / (4 * (uint64_t) ls.live + 4));
+                limit = ledger_update(&f->ledger, MAX(want + ahead, f->ledger.reserved), written) < 0 ? STORE_CUT_LEDGER
+                                                                                                      : NULL;
+        }
         ledger_unlock(&f->ledger);
         return limit;
 }
@@ -88,17 +109,14 @@ static int make_room(struct fallback *f, uint64_t extra, const char *keep_stem, 
 int fallback_reserve(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **ret_reason) {
         struct fallback *f = userdata;
         struct tree_result tr;
-        uint64_t exact = need + STORE_RECORD_RESERVE, ahead = exact + FALLBACK_GRANT_STEP;
-        const char *limit = try_reserve(f, ahead, written);
-        if (limit)
-                limit = try_reserve(f, exact, written);
+        uint64_t want = need + STORE_RECORD_RESERVE;
+        const char *limit = try_reserve(f, want, written);
         if (limit && strcmp(limit, STORE_CUT_LEDGER) != 0) {
-                if (make_room(f, ahead - MIN(ahead, f->ledger.reserved), NULL, false, &tr) < 0)
+                /* Older cores make way, then once more. */
+                if (make_room(f, want - MIN(want, f->ledger.reserved), NULL, false, &tr) < 0)
                         log_warning("Cutting the core: %s", f->why);
-                else if (!(limit = try_reserve(f, ahead, written)))
-                        ;
                 else
-                        limit = try_reserve(f, exact, written);
+                        limit = try_reserve(f, want, written);
         }
         if (limit) {
                 f->cut = limit;
