@@ -100,7 +100,7 @@ static int make_room(struct fallback *f, uint64_t extra, const char *keep_stem, 
         }
         int r = vacuum_tree(f->rootfd, f->s, &req, ret);
         if (r < 0)
-                fb_why(f, "%s/%s; the vacuum could not see the whole fallback store", f->root, ret->why);
+                fb_why(f, "fallback store %s not seen whole: %s", f->root, ret->why);
         else
                 log_tree(f, ret);
         return r;
