@@ -111,6 +111,38 @@ static void storm(const struct receiver_settings *s, uint64_t *min_free, uint64_
                 ;
 }
 
+/* MaxContainers=: a new container's core is refused before its first byte, a known one's is not. */
+static void test_max_containers(const struct receiver_settings *base) {
+        struct receiver_settings s = *base;
+        char store[512], note[256], cmd[600];
+        s.max_containers = 2;
+        snprintf(cmd, sizeof(cmd),
+                 "mkdir -p '%s/containers/a' '%s/containers/b' && echo x >'%s/containers/a/core.x.0.b.1.1.zst' && echo "
+                 "x >'%s/containers/b/core.x.0.b.1.2.zst'",
+                 root, root, root, root);
+        CHECK(system(cmd) == 0, "two container directories with a core each");
+        struct fallback f = FALLBACK_INIT;
+        snprintf(store, sizeof(store), "%s/containers/c", root);
+        int r = fallback_admit(&f, root, store, &s, note, sizeof(note));
+        CHECK(r == -EDQUOT && strstr(f.why, "MaxContainers=2"), "a third container is refused: %s", f.why);
+        fallback_done(&f);
+        CHECK(access(store, F_OK) < 0, "no directory was made for it");
+        f = (struct fallback) FALLBACK_INIT;
+        snprintf(store, sizeof(store), "%s/containers/a", root);
+        r = fallback_admit(&f, root, store, &s, note, sizeof(note));
+        CHECK(r >= 0, "a known container is admitted (%s)", f.why);
+        if (r >= 0)
+                close(r);
+        fallback_done(&f);
+        f = (struct fallback) FALLBACK_INIT;
+        snprintf(store, sizeof(store), "%s/host", root);
+        r = fallback_admit(&f, root, store, &s, note, sizeof(note));
+        CHECK(r >= 0, "the host is admitted (%s)", f.why);
+        if (r >= 0)
+                close(r);
+        fallback_done(&f);
+}
+
 int main(void) {
         char dir[] = "/var/tmp/core_pipe-unit-fb.XXXXXX", cmd[128];
         uint64_t min_free, max_used, slack = (uint64_t) WRITERS * FALLBACK_SLACK;
@@ -154,6 +186,10 @@ int main(void) {
         CHECK(max_used <= (8U << 20) + slack, "MaxUse=8M: the file system never held more, plus the slack");
         CHECK(counts[WHOLE] + counts[CUT_BY_LIMIT] >= 1 && counts[FAILED] == 0 && counts[CUT_BY_ENOSPC] == 0,
               "MaxUse=8M: cores stored or cut at the limit, none by ENOSPC, none failed");
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        (void) system(cmd);
+        s.max_use = (struct size_limit){.percent = true, .value = 100};
+        test_max_containers(&s);
         umount2(dir, MNT_DETACH);
         rmdir(dir);
         return tap_done();
