@@ -365,6 +365,7 @@ static int store(struct crash *c) {
         if (c->o->fallback_root) {
                 so.reserve = fallback_reserve;
                 so.reserve_userdata = &c->fb;
+                so.budget_reason = STORE_CUT_KEEP_FREE; /* store_room(): free space less KeepFree= */
         }
 
         /* The smaller of the process's RLIMIT_CORE and our ProcessSizeMax=. */

@@ -470,6 +470,8 @@ static int output_frame_end(struct output *o) {
  * (asked only when the file would grow past its grant). */
 static uint64_t output_room(struct output *o, size_t len) {
         uint64_t room = o->budget - o->total;
+        if (len > room && o->opts)
+                o->cut_reason = o->opts->budget_reason;
         if (!o->opts || !o->opts->reserve)
                 return room;
         if (o->total + len > o->granted) {

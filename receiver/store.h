@@ -51,6 +51,8 @@ struct store_options {
          */
         int (*reserve)(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **ret_reason);
         void *reserve_userdata;
+        /* Why store_core()'s budget is what it is, the reason of a cut there (NULL: "out of space"). */
+        const char *budget_reason;
 };
 
 struct store_result {

@@ -105,11 +105,11 @@ check "KeepFree=26M: every stored core is a valid zstd stream with a valid recor
 rm -rf "${SMALL:?}"/store
 
 # 2. MaxUse=8M: the store never holds more than 8 MiB, also while the cores are written: 4
-#    containers crash 4 times each (8 MiB, about 2 MiB stored); each container's share is the
+#    containers crash 4 times each (24 MiB, about 6 MiB stored); each container's share is the
 #    default quarter of MaxUse=.
 printf '[Receiver]\nMaxUse=8M\nKeepFree=0\nMaxCoresPerInterval=0\n' >"$T/maxuse.conf"
 install_pattern "FallbackStore=$SMALL/store" "ReceiverConfig=$T/maxuse.conf"
-storm mu 8 4
+storm mu 24 4
 peak=$PEAK
 used=$(du -s -B1 "$SMALL/store" | cut -f1)
 stored=$(host_log | grep -cE 'comm="mu[0-9]-[0-9]+" .*outcome=stored receiver=fallback')
