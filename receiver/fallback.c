@@ -85,7 +85,8 @@ static void log_tree(struct fallback *f, const struct tree_result *tr) {
 
 /* Older cores make way for extra more bytes of ours (or of a new core). Takes the tree's flock
  * unless locked (flock() locks of two descriptions conflict, even in one process). */
-static int make_room(struct fallback *f, uint64_t extra, const char *keep_stem, bool locked, struct tree_result *ret) {
+static int make_room(struct fallback *f, uint64_t extra, const char *keep_stem, bool locked,
+                     struct tree_result *result) {
         struct tree_request req = {
                 .ledger = &f->ledger,
                 .host = f->host,
@@ -98,15 +99,15 @@ static int make_room(struct fallback *f, uint64_t extra, const char *keep_stem, 
                 fb_why(f, "cannot lock %s: %s", f->root, strerror(-lock));
                 return lock;
         }
-        int r = vacuum_tree(f->rootfd, f->s, &req, ret);
+        int r = vacuum_tree(f->rootfd, f->s, &req, result);
         if (r < 0)
-                fb_why(f, "fallback store %s not seen whole: %s", f->root, ret->why);
+                fb_why(f, "fallback store %s not seen whole: %s", f->root, result->why);
         else
-                log_tree(f, ret);
+                log_tree(f, result);
         return r;
 }
 
-int fallback_reserve(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **ret_reason) {
+int fallback_reserve(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **reason) {
         struct fallback *f = userdata;
         struct tree_result tr;
         uint64_t want = need + STORE_RECORD_RESERVE;
@@ -120,7 +121,7 @@ int fallback_reserve(void *userdata, uint64_t need, uint64_t written, uint64_t *
         }
         if (limit) {
                 f->cut = limit;
-                *ret_reason = limit;
+                *reason = limit;
                 return -ENOSPC;
         }
         *ret_granted = f->ledger.reserved - STORE_RECORD_RESERVE;

@@ -61,7 +61,7 @@ int fallback_admit(struct fallback *f, const char *root, const char *store, cons
                    char *note, size_t note_size);
 
 /* The store's reserve hook (store_options.reserve): userdata is the struct fallback. */
-int fallback_reserve(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **ret_reason);
+int fallback_reserve(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **reason);
 
 /*
  * The core (and its record) is linked in dirfd, taking stored bytes: counted in the tree, then

@@ -46,10 +46,10 @@ struct store_options {
          * Optional: asked, in the writing thread, before the stored file grows past what it has
          * been granted so far (nothing at first): need is the file's size with the next frame,
          * written what is in the file now. Returns 0 with *ret_granted >= need, or a negative
-         * errno with *ret_reason (a static string) naming the limit: the core is then cut at
+         * errno with *reason (a static string) naming the limit: the core is then cut at
          * its last whole frame, truncated for that reason.
          */
-        int (*reserve)(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **ret_reason);
+        int (*reserve)(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **reason);
         void *reserve_userdata;
         /* Why store_core()'s budget is what it is, the reason of a cut there (NULL: "out of space"). */
         const char *budget_reason;

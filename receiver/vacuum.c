@@ -251,11 +251,11 @@ int vacuum_store(int dirfd, const struct receiver_settings *s, const char *keep_
         return r;
 }
 
-static void tree_why(struct tree_result *ret, const char *fmt, ...) _printf_(2, 3);
-static void tree_why(struct tree_result *ret, const char *fmt, ...) {
+static void tree_why(struct tree_result *tr, const char *fmt, ...) _printf_(2, 3);
+static void tree_why(struct tree_result *tr, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(ret->why, sizeof(ret->why), fmt, ap);
+        vsnprintf(tr->why, sizeof(tr->why), fmt, ap);
         va_end(ap);
 }
 
@@ -307,18 +307,18 @@ static int dirs_add(struct dirs *d, const char *name, uint64_t ino) {
 /* One entry of containers/: a directory is listed, or removed when empty; anything else is
  * not part of the tree (the receiver never writes through it). */
 static int tree_list_one(struct dirs *d, const char *name, const struct ledger_state *ls,
-                         const struct receiver_settings *s, struct tree_result *ret) {
+                         const struct receiver_settings *s, struct tree_result *tr) {
         struct stat st;
         if (name[0] == '.' || strlen(name) >= sizeof(d->names[0]))
                 return 0;
         if (fstatat(d->containersfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
                 return 0;
         if (!in_flight(ls, (uint64_t) st.st_ino) && remove_if_empty(d->containersfd, name, s->interval_usec)) {
-                ret->removed_dirs++;
+                tr->removed_dirs++;
                 return 0;
         }
         if (d->n > VACUUM_TREE_DIRS_MAX) {
-                tree_why(ret, "containers/ holds more than %u directories", VACUUM_TREE_DIRS_MAX);
+                tree_why(tr, "containers/ holds more than %u directories", VACUUM_TREE_DIRS_MAX);
                 return -E2BIG;
         }
         return dirs_add(d, name, (uint64_t) st.st_ino);
@@ -326,7 +326,7 @@ static int tree_list_one(struct dirs *d, const char *name, const struct ledger_s
 
 /* host/ and every directory in containers/ (names only: nothing held open). */
 static int tree_list(struct dirs *d, const struct ledger_state *ls, const struct receiver_settings *s,
-                     struct tree_result *ret) {
+                     struct tree_result *tr) {
         struct stat st;
         int r = dirs_add(d, "host", fstatat(d->rootfd, "host", &st, AT_SYMLINK_NOFOLLOW) < 0 ? 0 : st.st_ino);
         if (r < 0)
@@ -336,7 +336,7 @@ static int tree_list(struct dirs *d, const struct ledger_state *ls, const struct
                 r = negative_errno();
                 if (r == -ENOENT)
                         return 0;
-                tree_why(ret, "cannot open containers/: %s", strerror(-r));
+                tree_why(tr, "cannot open containers/: %s", strerror(-r));
                 return r;
         }
         int fd = fcntl(d->containersfd, F_DUPFD_CLOEXEC, 3);
@@ -344,22 +344,22 @@ static int tree_list(struct dirs *d, const struct ledger_state *ls, const struct
         if (!dir) {
                 r = negative_errno();
                 safe_close(fd);
-                tree_why(ret, "cannot read containers/: %s", strerror(-r));
+                tree_why(tr, "cannot read containers/: %s", strerror(-r));
                 return r;
         }
         struct dirent *de;
         while (r >= 0 && (errno = 0, de = readdir(dir)))
-                r = tree_list_one(d, de->d_name, ls, s, ret);
+                r = tree_list_one(d, de->d_name, ls, s, tr);
         if (r >= 0 && errno != 0) {
                 r = negative_errno();
-                tree_why(ret, "cannot read containers/: %s", strerror(-r));
+                tree_why(tr, "cannot read containers/: %s", strerror(-r));
         }
         closedir(dir);
         return r;
 }
 
 /* Collects every directory of the tree; one that cannot be read is an error that names it. */
-static int tree_collect(const struct dirs *d, struct entries *e, struct tree_result *ret) {
+static int tree_collect(const struct dirs *d, struct entries *e, struct tree_result *tr) {
         for (size_t i = 0; i < d->n; i++) {
                 _cleanup_close_ int fd = dirs_open(d, i);
                 if (fd == -ENOENT && i == 0)
@@ -368,7 +368,7 @@ static int tree_collect(const struct dirs *d, struct entries *e, struct tree_res
                         continue; /* replaced meanwhile by what the receiver never writes through */
                 int r = fd < 0 ? fd : collect(fd, (int) i, e);
                 if (r < 0) {
-                        tree_why(ret, "cannot read %s%s: %s", i == 0 ? "" : "containers/", d->names[i],
+                        tree_why(tr, "cannot read %s%s: %s", i == 0 ? "" : "containers/", d->names[i],
                                  r == -E2BIG ? "more files than the vacuum counts" : strerror(-r));
                         return r;
                 }
@@ -496,7 +496,7 @@ static int vacuum_tree_locked(struct dirs *d, const struct receiver_settings *s,
 }
 
 int vacuum_tree(int rootfd, const struct receiver_settings *s, const struct tree_request *req,
-                struct tree_result *ret) {
+                struct tree_result *result) {
         struct dirs d = {.rootfd = rootfd, .tree = true, .containersfd = -EBADF};
         struct tree_result res = {0};
         int r = req->ledger ? ledger_lock(req->ledger) : 0;
@@ -511,7 +511,7 @@ int vacuum_tree(int rootfd, const struct receiver_settings *s, const struct tree
         safe_close(d.containersfd);
         free(d.names);
         free(d.ino);
-        *ret = res;
+        *result = res; /* on error too: its why says what could not be seen */
         return r;
 }
 

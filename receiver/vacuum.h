@@ -72,7 +72,8 @@ struct tree_result {
         char why[512];         /* on error: what could not be seen, and why */
 };
 
-int vacuum_tree(int rootfd, const struct receiver_settings *s, const struct tree_request *req, struct tree_result *ret);
+int vacuum_tree(int rootfd, const struct receiver_settings *s, const struct tree_request *req,
+                struct tree_result *result);
 
 /*
  * One more crash at now_usec: true if it is within MaxCoresPerInterval= per Interval=, and then
