@@ -9,7 +9,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "elfcore.h"
@@ -47,8 +46,7 @@ struct crash {
         uint64_t budget;      /* bytes the core may take in the store (its free space within KeepFree=) */
         char store_note[512]; /* what opening the store had to say */
         struct core_head *head;
-        struct fallback fb;                    /* with --fallback-root: the host's whole fallback store */
-        struct receiver_settings dir_settings; /* the store's own limits (a container's share there) */
+        struct fallback fb; /* with --fallback-root: the host's whole fallback store */
 };
 
 static void crash_done(struct crash *c) {
@@ -177,36 +175,31 @@ static int receive_request(struct crash *c) {
 }
 
 /* MaxUse=/KeepFree= on this store, never removing keep_stem. The caller holds the store's lock.
- * In the host's fallback a removal is worth the host's log (warnings only go there). */
+ * A directory of the host's fallback store is vacuumed with the whole store instead (fallback.h:
+ * its share, and the cores other receivers are still writing, are known there). */
 static void vacuum_logged(const struct crash *c, const char *keep_stem) {
-        const struct receiver_settings *s = &c->dir_settings;
+        const struct receiver_settings *s = c->o->settings;
         struct vacuum_result vr;
+        if (c->o->fallback_root)
+                return;
         int r = vacuum_store(c->dirfd, s, keep_stem, &vr);
         if (r < 0)
                 log_warning_errno(r, "Cannot vacuum %s", s->store);
         else if (vr.removed > 0)
-                log_msg(c->o->fallback ? LOG_WARNING : LOG_INFO,
-                        "Removed %u old core(s) from %s (%llu bytes) to keep %s/KeepFree=", vr.removed, s->store,
-                        (unsigned long long) vr.freed, c->fb.s && !c->fb.host ? "MaxUsePerContainer=" : "MaxUse=");
+                log_info("Removed %u old core(s) from %s (%llu bytes) to keep MaxUse=/KeepFree=", vr.removed, s->store,
+                         (unsigned long long) vr.freed);
 }
 
 /* The store's directory: on its own, or a directory of the host's fallback store, admitted
- * there first (fallback.h; a refusal says why in store_note). A container's directory in the
- * fallback store is held to its share, MaxUsePerContainer=, as its own MaxUse=. */
+ * there first (fallback.h; a refusal says why in store_note). */
 static int open_store(struct crash *c) {
         const struct receiver_settings *s = c->o->settings;
-        c->dir_settings = *s;
         if (!c->o->fallback_root)
                 return open_store_dir(s->store, c->store_note, sizeof(c->store_note));
-        int r = fallback_admit(&c->fb, c->o->fallback_root, s->store, s, c->store_note, sizeof(c->store_note));
-        if (r < 0) {
+        int r = fallback_admit(&c->fb, c->o->fallback_root, s->store, c->md.received_usec, s, c->store_note,
+                               sizeof(c->store_note));
+        if (r < 0)
                 snprintf(c->store_note, sizeof(c->store_note), "%s", c->fb.why);
-                return r;
-        }
-        struct statvfs sv;
-        if (!c->fb.host && fstatvfs(r, &sv) >= 0)
-                c->dir_settings.max_use =
-                        (struct size_limit){.value = settings_container_share(s, (uint64_t) sv.f_blocks * sv.f_frsize)};
         return r;
 }
 

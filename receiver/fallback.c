@@ -181,10 +181,11 @@ static int admit_reservation(struct fallback *f, int dirfd) {
         return 0;
 }
 
-int fallback_admit(struct fallback *f, const char *root, const char *store, const struct receiver_settings *s,
-                   char *note, size_t note_size) {
+int fallback_admit(struct fallback *f, const char *root, const char *store, uint64_t core_usec,
+                   const struct receiver_settings *s, char *note, size_t note_size) {
         f->s = s;
         f->root = root;
+        f->ledger.usec = core_usec;
         const char *rel = tree_relative(root, store);
         if (!rel) {
                 fb_why(f, "store %s is not a directory of the fallback store %s", store, root);

@@ -53,12 +53,13 @@ struct fallback {
         { .rootfd = -EBADF, .ledger = LEDGER_INIT }
 
 /*
- * Admits one core into store (a directory of the tree rooted at root): returns the store's
+ * Admits one core into store (a directory of the tree rooted at root), core_usec being the stamp
+ * in its name (no vacuum removes it until fallback_finish() or fallback_done()): returns the store's
  * descriptor (created if needed, checked as open_store_dir() does; note says what it had to say)
  * or a negative errno with f->why saying why the core is refused, before its first byte.
  */
-int fallback_admit(struct fallback *f, const char *root, const char *store, const struct receiver_settings *s,
-                   char *note, size_t note_size);
+int fallback_admit(struct fallback *f, const char *root, const char *store, uint64_t core_usec,
+                   const struct receiver_settings *s, char *note, size_t note_size);
 
 /* The store's reserve hook (store_options.reserve): userdata is the struct fallback. */
 int fallback_reserve(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **reason);

@@ -11,7 +11,7 @@
 #include "fdio.h"
 #include "macro.h"
 
-#define LEDGER_MAGIC "cpledg1"
+#define LEDGER_MAGIC "cpledg2"
 
 struct ledger_head {
         char magic[8];
@@ -26,6 +26,7 @@ struct ledger_slot {
         uint64_t reserved;
         uint64_t written;
         uint64_t host;
+        uint64_t usec;
 };
 
 #define SLOT_OFFSET(i) ((off_t) (sizeof(struct ledger_head) + (size_t) (i) * sizeof(struct ledger_slot)))
@@ -116,6 +117,7 @@ int ledger_read(struct ledger *l, struct ledger_state *ret) {
                         ret->dir_reserved += s->reserved;
                 ret->dirs[ret->live] = s->dir;
                 ret->dir_bytes[ret->live] = s->reserved;
+                ret->usecs[ret->live] = s->usec;
                 ret->live++;
         }
         return 0;
@@ -127,7 +129,7 @@ int ledger_set_used(struct ledger *l, uint64_t tree_used, uint64_t host_used) {
 }
 
 static int write_slot(struct ledger *l, uint64_t reserved, uint64_t written) {
-        struct ledger_slot s = {(uint64_t) getpid(), l->dir, reserved, written, l->host};
+        struct ledger_slot s = {(uint64_t) getpid(), l->dir, reserved, written, l->host, l->usec};
         if (pwrite(l->fd, &s, sizeof(s), SLOT_OFFSET(l->slot)) != (ssize_t) sizeof(s))
                 return -EIO;
         l->reserved = reserved;

@@ -35,6 +35,7 @@ struct ledger {
         uint64_t dir;      /* inode of the directory our core goes to */
         bool host;         /* it is host/ */
         uint64_t reserved; /* bytes reserved in our slot */
+        uint64_t usec;     /* the stamp in our core's name: no vacuum removes it while we live */
 };
 
 /* What the other live slots hold, and the head. */
@@ -47,6 +48,7 @@ struct ledger_state {
         unsigned live;               /* live slots, ours included */
         uint64_t dirs[LEDGER_SLOTS]; /* the directory of each live slot (inode), live entries */
         uint64_t dir_bytes[LEDGER_SLOTS];
+        uint64_t usecs[LEDGER_SLOTS]; /* the stamp in the name of each live slot's core */
 };
 
 #define LEDGER_INIT                                                                                                    \

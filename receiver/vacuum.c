@@ -416,8 +416,13 @@ static uint64_t dir_limit(const struct dirs *d, size_t i, const struct tree_goal
                 limit -= MIN(limit, g->req->extra);
         return limit;
 }
-static bool is_keep(const struct dirs *d, const struct entry *x, const struct tree_request *req) {
-        return req->keep_stem && d->ino[x->dir] == req->dir && strcmp(x->stem, req->keep_stem) == 0;
+/* The core just written, or one whose receiver is still at work (its record may not be written
+ * yet): never removed. */
+static bool is_keep(const struct dirs *d, const struct entry *x, const struct tree_goal *g) {
+        for (unsigned k = 0; k < g->ls->live; k++)
+                if (g->ls->dirs[k] == d->ino[x->dir] && g->ls->usecs[k] == x->usec)
+                        return true;
+        return g->req->keep_stem && d->ino[x->dir] == g->req->dir && strcmp(x->stem, g->req->keep_stem) == 0;
 }
 
 /* Oldest first: containers over their share, then (while the tree is over its limits) any
@@ -435,14 +440,14 @@ static int trim_tree(const struct dirs *d, struct entries *e, struct tree_goal *
                 qsort(e->list, e->n, sizeof(*e->list), cmp_entry);
         for (size_t i = 0; i < e->n; i++) {
                 struct entry *x = &e->list[i];
-                if (x->dir == 0 || is_keep(d, x, g->req) || dir_used[x->dir] <= dir_limit(d, (size_t) x->dir, g))
+                if (x->dir == 0 || is_keep(d, x, g) || dir_used[x->dir] <= dir_limit(d, (size_t) x->dir, g))
                         continue;
                 int k = tree_remove(d, x, &used, dir_used, g, res);
                 r = r < 0 ? r : k; /* go on: one stuck core must not block the rest */
         }
         for (size_t i = 0; i < e->n && tree_over(g, used); i++) {
                 struct entry *x = &e->list[i];
-                if (x->removed || is_keep(d, x, g->req) || (x->dir == 0 && !g->req->host))
+                if (x->removed || is_keep(d, x, g) || (x->dir == 0 && !g->req->host))
                         continue;
                 int k = tree_remove(d, x, &used, dir_used, g, res);
                 r = r < 0 ? r : k;

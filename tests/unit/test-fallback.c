@@ -45,7 +45,7 @@ static int writer(int i, const struct receiver_settings *s) {
         char store[512], note[256], name[64];
         struct fallback f = FALLBACK_INIT;
         snprintf(store, sizeof(store), "%s/containers/c%d", root, i % 4);
-        int dirfd = fallback_admit(&f, root, store, s, note, sizeof(note));
+        int dirfd = fallback_admit(&f, root, store, 1000 + (uint64_t) i, s, note, sizeof(note));
         if (dirfd < 0)
                 return REFUSED;
         int p[2];
@@ -123,20 +123,20 @@ static void test_max_containers(const struct receiver_settings *base) {
         CHECK(system(cmd) == 0, "two container directories with a core each");
         struct fallback f = FALLBACK_INIT;
         snprintf(store, sizeof(store), "%s/containers/c", root);
-        int r = fallback_admit(&f, root, store, &s, note, sizeof(note));
+        int r = fallback_admit(&f, root, store, 5, &s, note, sizeof(note));
         CHECK(r == -EDQUOT && strstr(f.why, "MaxContainers=2"), "a third container is refused: %s", f.why);
         fallback_done(&f);
         CHECK(access(store, F_OK) < 0, "no directory was made for it");
         f = (struct fallback) FALLBACK_INIT;
         snprintf(store, sizeof(store), "%s/containers/a", root);
-        r = fallback_admit(&f, root, store, &s, note, sizeof(note));
+        r = fallback_admit(&f, root, store, 5, &s, note, sizeof(note));
         CHECK(r >= 0, "a known container is admitted (%s)", f.why);
         if (r >= 0)
                 close(r);
         fallback_done(&f);
         f = (struct fallback) FALLBACK_INIT;
         snprintf(store, sizeof(store), "%s/host", root);
-        r = fallback_admit(&f, root, store, &s, note, sizeof(note));
+        r = fallback_admit(&f, root, store, 5, &s, note, sizeof(note));
         CHECK(r >= 0, "the host is admitted (%s)", f.why);
         if (r >= 0)
                 close(r);
