@@ -126,6 +126,29 @@ static void test_empty_dirs(const struct receiver_settings *s) {
         ledger_close(&me);
 }
 
+/* A core whose receiver is still at work (linked, its record not yet written) stays, whatever
+ * the limits say; it may go once that receiver is gone. */
+static void test_in_flight_core(struct receiver_settings *s) {
+        struct tree_result tr;
+        struct ledger writer = LEDGER_INIT, me = LEDGER_INIT;
+        put_core("containers/w", 3);
+        put_core("containers/w", 4);
+        CHECK(ledger_open(rootfd, &writer) == 0 && ledger_open(rootfd, &me) == 0, "two ledger descriptions");
+        writer.usec = 3;
+        ledger_lock(&writer);
+        int r = ledger_claim(&writer, ino_of("containers/w"), false);
+        ledger_unlock(&writer);
+        s->max_use = (struct size_limit){.value = 0};
+        struct tree_request req = {.ledger = &me};
+        r = r < 0 ? r : vacuum_tree(rootfd, s, &req, &tr);
+        CHECK(r == 0 && has_core("containers/w", 3) && !has_core("containers/w", 4),
+              "the oldest core, still being recorded by its receiver, stays; the other goes");
+        ledger_close(&writer);
+        r = vacuum_tree(rootfd, s, &req, &tr);
+        CHECK(r == 0 && !has_core("containers/w", 3), "once its receiver is gone it may go");
+        ledger_close(&me);
+}
+
 int main(void) {
         char base[] = "/var/tmp/core_pipe-unit-tree.XXXXXX", cmd[128];
         if (!mkdtemp(base))
@@ -138,6 +161,7 @@ int main(void) {
         test_shares(&s);
         s.max_use = (struct size_limit){.percent = true, .value = 100};
         test_empty_dirs(&s);
+        test_in_flight_core(&s);
         close(rootfd);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
         (void) system(cmd);
