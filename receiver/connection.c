@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "elfcore.h"
+#include "fallback.h"
 #include "fdio.h"
 #include "journal.h"
 #include "log.h"
@@ -45,6 +46,7 @@ struct crash {
         uint64_t budget;      /* bytes the core may take in the store (its free space within KeepFree=) */
         char store_note[512]; /* what opening the store had to say */
         struct core_head *head;
+        struct fallback fb; /* with --fallback-root: the host's whole fallback store */
 };
 
 static void crash_done(struct crash *c) {
@@ -55,6 +57,7 @@ static void crash_done(struct crash *c) {
         c->hold_fd = safe_close(c->hold_fd);
         c->head = core_head_free(c->head);
         core_metadata_done(&c->md);
+        fallback_done(&c->fb);
 }
 
 static int reply_verdict(const struct crash *c, uint32_t verdict, const char *reason) {
@@ -171,15 +174,33 @@ static int receive_request(struct crash *c) {
         return 0;
 }
 
-/* MaxUse=/KeepFree= on this store, never removing keep_stem. The caller holds the store's lock. */
-static void vacuum_logged(int dirfd, const struct receiver_settings *s, const char *keep_stem) {
+/* MaxUse=/KeepFree= on this store, never removing keep_stem. The caller holds the store's lock.
+ * A directory of the host's fallback store is vacuumed with the whole store instead (fallback.h:
+ * its share, and the cores other receivers are still writing, are known there). */
+static void vacuum_logged(const struct crash *c, const char *keep_stem) {
+        const struct receiver_settings *s = c->o->settings;
         struct vacuum_result vr;
-        int r = vacuum_store(dirfd, s, keep_stem, &vr);
+        if (c->o->fallback_root)
+                return;
+        int r = vacuum_store(c->dirfd, s, keep_stem, &vr);
         if (r < 0)
                 log_warning_errno(r, "Cannot vacuum %s", s->store);
         else if (vr.removed > 0)
                 log_info("Removed %u old core(s) from %s (%llu bytes) to keep MaxUse=/KeepFree=", vr.removed, s->store,
                          (unsigned long long) vr.freed);
+}
+
+/* The store's directory: on its own, or a directory of the host's fallback store, admitted
+ * there first (fallback.h; a refusal says why in store_note). */
+static int open_store(struct crash *c) {
+        const struct receiver_settings *s = c->o->settings;
+        if (!c->o->fallback_root)
+                return open_store_dir(s->store, c->store_note, sizeof(c->store_note));
+        int r = fallback_admit(&c->fb, c->o->fallback_root, s->store, c->md.received_usec, s, c->store_note,
+                               sizeof(c->store_note));
+        if (r < 0)
+                snprintf(c->store_note, sizeof(c->store_note), "%s", c->fb.why);
+        return r;
 }
 
 /* The store's facts for the verdict, under its lock (shared with every receiver of this store):
@@ -192,7 +213,7 @@ static void gather_store_facts(struct crash *c, struct store_facts *f) {
                 .interval_usec = s->interval_usec,
                 .max_per_interval = s->max_cores_per_interval,
         };
-        c->dirfd = open_store_dir(s->store, c->store_note, sizeof(c->store_note));
+        c->dirfd = open_store(c);
         if (c->dirfd < 0) {
                 f->open_error = c->dirfd;
                 return;
@@ -207,7 +228,7 @@ static void gather_store_facts(struct crash *c, struct store_facts *f) {
         }
         if (r < 0)
                 log_warning_errno(r, "Rate limit state of %s unusable; admitting pid %d", s->store, (int) c->md.pid);
-        vacuum_logged(c->dirfd, s, NULL);
+        vacuum_logged(c, NULL);
         /* Room for this core after vacuuming: none at all within KeepFree= is refused before its
          * first byte (the helper's fallback applies), else the core may take the budget. */
         struct store_space sp;
@@ -334,6 +355,11 @@ static int store(struct crash *c) {
         struct store_options so = c->o->store_opts;
         so.observe = c->head ? core_head_observe : NULL;
         so.observe_userdata = c->head;
+        if (c->o->fallback_root) {
+                so.reserve = fallback_reserve;
+                so.reserve_userdata = &c->fb;
+                so.budget_reason = STORE_CUT_KEEP_FREE; /* store_room(): free space less KeepFree= */
+        }
 
         /* The smaller of the process's RLIMIT_CORE and our ProcessSizeMax=. */
         uint64_t limit = MIN(c->req.core_limit, s->process_size_max);
@@ -387,7 +413,7 @@ static void record(struct crash *c) {
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) c->md.pid, json_name);
 
         const char *sig = signal_name(c->md.signal);
-        bool no_space = c->res.truncated_reason && strcmp(c->res.truncated_reason, STORE_CUT_NO_SPACE) == 0;
+        bool no_space = c->res.truncated_reason && strcmp(c->res.truncated_reason, STORE_CUT_SIZE_LIMIT) != 0;
         report_crash(
                 c, LOG_INFO, c->name, &c->res,
                 "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
@@ -395,26 +421,17 @@ static void record(struct crash *c) {
                 (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?", c->o->settings->store,
                 c->name, (unsigned long long) c->res.core_size, (unsigned long long) c->res.stored_size,
                 !c->res.truncated ? ""
-                : no_space        ? ", truncated: out of space"
+                : no_space        ? ", truncated: "
                                   : ", truncated at ",
-                c->res.truncated && !no_space ? c->cap : "");
+                !c->res.truncated ? ""
+                : no_space        ? c->res.truncated_reason
+                                  : c->cap);
 }
 
-/* The host's fallback store: the same limits over all its directories, so that no container
- * can fill the host however its cores are spread. */
-static void trim_fallback_tree(const struct crash *c) {
-        const struct receiver_options *o = c->o;
-        _cleanup_close_ int rootfd = open(o->fallback_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return;
-        struct vacuum_result vr;
-        _cleanup_close_ int lock = store_lock(rootfd);
-        int r = lock < 0 ? lock : vacuum_tree(rootfd, o->settings, c->dirfd, c->stem, &vr);
-        if (r < 0)
-                log_warning_errno(r, "Cannot vacuum %s", o->fallback_root);
-        else if (vr.removed > 0)
-                log_warning("Removed %u old core(s) from %s (%llu bytes): its total is held to MaxUse=/KeepFree=",
-                            vr.removed, o->fallback_root, (unsigned long long) vr.freed);
+/* Bytes a stored file takes, as the vacuum counts them. */
+static uint64_t file_blocks(int dirfd, const char *name) {
+        struct stat st;
+        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? 0 : (uint64_t) st.st_blocks * 512;
 }
 
 /* Step 7: the outcome to the helper; only then may a held process go. The new core counts now:
@@ -424,12 +441,16 @@ static void finish(struct crash *c) {
         c->hold_fd = safe_close(c->hold_fd);
         _cleanup_close_ int lock = store_lock(c->dirfd);
         if (lock >= 0)
-                vacuum_logged(c->dirfd, c->o->settings, c->stem);
+                vacuum_logged(c, c->stem);
         else
                 log_warning_errno(lock, "Cannot lock %s", c->o->settings->store);
         lock = safe_close(lock);
-        if (c->o->fallback_root)
-                trim_fallback_tree(c);
+        if (c->o->fallback_root) {
+                char json_name[CORE_STEM_MAX + 8];
+                snprintf(json_name, sizeof(json_name), "%s.json", c->stem);
+                (void) fallback_finish(&c->fb, c->dirfd, c->stem,
+                                       file_blocks(c->dirfd, c->name) + file_blocks(c->dirfd, json_name));
+        }
 }
 
 static int serve_crash(struct crash *c) {
@@ -464,6 +485,7 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 .pidfd = -EBADF,
                 .hold_fd = -EBADF,
                 .budget = UINT64_MAX,
+                .fb = FALLBACK_INIT,
         };
         int r = serve_crash(&c);
         crash_done(&c);

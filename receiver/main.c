@@ -51,6 +51,8 @@ static const struct {
         {"keep-free", "KeepFree"},
         {"max-cores-per-interval", "MaxCoresPerInterval"},
         {"interval", "Interval"},
+        {"max-use-per-container", "MaxUsePerContainer"},
+        {"max-containers", "MaxContainers"},
 };
 
 enum mode { MODE_ACTIVATED, MODE_LISTEN, MODE_INIT };
@@ -84,6 +86,7 @@ static void help(void) {
                "  --store=DIR  --storage=external|none  --compress=BOOL  --compress-level=N\n"
                "  --process-size-max=SIZE  --max-use=SIZE|N%%  --keep-free=SIZE|N%%\n"
                "  --max-cores-per-interval=N  --interval=TIMESPAN\n"
+               "  --max-use-per-container=SIZE|N%%  --max-containers=N  (host fallback)\n"
                "  -h, --help               show this help\n"
                "  --version                show the version\n\n"
                "Without --listen or --init, the socket comes from the service manager (LISTEN_FDS).\n"

@@ -9,10 +9,26 @@
 #include <string.h>
 
 #include "macro.h"
+#include "utf8.h"
+
+/*
+ * Every string of a record goes through here. Most come from the crashed process or its
+ * container (comm, hostname, command line, paths, cgroup names) and may hold any byte; json-c
+ * escapes control characters but copies bytes >= 0x80 as they are, which would make the record
+ * invalid UTF-8. Each byte that does not begin a valid UTF-8 sequence becomes U+FFFD
+ * (core_pipe-receiver(8), THE RECORD). NULL on allocation failure (the key then holds null).
+ */
+static struct json_object *json_text(const char *s, size_t len) {
+        size_t n;
+        _cleanup_free_ char *valid = utf8_make_valid(s, len, &n);
+        if (!valid || n > INT32_MAX)
+                return NULL;
+        return json_object_new_string_len(valid, (int) n);
+}
 
 static void add_string(struct json_object *o, const char *key, const char *value) {
         if (value && value[0])
-                json_object_object_add(o, key, json_object_new_string(value));
+                json_object_object_add(o, key, json_text(value, strlen(value)));
 }
 
 static void add_uint(struct json_object *o, const char *key, uint64_t value) {
@@ -24,7 +40,7 @@ static struct json_object *split_nul(const char *buf, size_t len) {
         struct json_object *a = json_object_new_array();
         for (size_t i = 0; i < len;) {
                 size_t n = strnlen(buf + i, len - i);
-                json_object_array_add(a, json_object_new_string_len(buf + i, (int) n));
+                json_object_array_add(a, json_text(buf + i, n));
                 i += n + 1;
         }
         return a;
@@ -44,7 +60,7 @@ static struct json_object *mapped_files(const char *maps, size_t len) {
                 if (path) {
                         size_t plen = n - (size_t) (path - line);
                         if (!last || plen != last_len || memcmp(path, last, plen) != 0) {
-                                json_object_array_add(a, json_object_new_string_len(path, (int) plen));
+                                json_object_array_add(a, json_text(path, plen));
                                 last = path;
                                 last_len = plen;
                         }

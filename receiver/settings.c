@@ -20,6 +20,7 @@ void settings_defaults(struct receiver_settings *s) {
                 .process_size_max = UINT64_C(32) << 30,
                 .max_use = {.percent = true, .value = 10},
                 .keep_free = {.percent = true, .value = 15},
+                .max_containers = 1024,
                 .max_cores_per_interval = 20,
                 .interval_usec = 60 * USEC_PER_SEC,
         };
@@ -84,6 +85,34 @@ uint64_t size_limit_bytes(const struct size_limit *l, uint64_t total) {
         if (!l->percent)
                 return l->value;
         return total / 100 * l->value + total % 100 * l->value / 100;
+}
+
+uint64_t settings_container_share(const struct receiver_settings *s, uint64_t total) {
+        uint64_t max_use = size_limit_bytes(&s->max_use, total);
+        uint64_t share =
+                s->max_use_per_container_set ? size_limit_bytes(&s->max_use_per_container, total) : max_use / 4;
+        return MIN(share, max_use);
+}
+
+/* The keys that bound the host's fallback tree. Returns -ENOKEY for any other key. */
+static int set_tree_key(struct receiver_settings *s, const char *key, const char *value, const char **ret_expect) {
+        uint32_t u32;
+
+        if (strcmp(key, "MaxUsePerContainer") == 0) {
+                *ret_expect = "a size in bytes (K, M, G, T suffixes) or a percentage of the file system";
+                if (parse_size_limit(value, &s->max_use_per_container) < 0)
+                        return -EINVAL;
+                s->max_use_per_container_set = true;
+                return 0;
+        }
+        if (strcmp(key, "MaxContainers") == 0) {
+                *ret_expect = "a number of container directories from 1 to 1000000";
+                if (parse_uint32(value, &u32) < 0 || u32 < 1 || u32 > 1000000)
+                        return -EINVAL;
+                s->max_containers = u32;
+                return 0;
+        }
+        return -ENOKEY;
 }
 
 /* The keys that say where and how cores are stored. Returns -ENOKEY for any other key. */
@@ -166,6 +195,9 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
         if (r != -ENOKEY)
                 return r;
         r = set_limit_key(s, key, value, ret_expect);
+        if (r != -ENOKEY)
+                return r;
+        r = set_tree_key(s, key, value, ret_expect);
         if (r != -ENOKEY)
                 return r;
         *ret_expect = NULL;

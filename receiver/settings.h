@@ -32,6 +32,10 @@ struct receiver_settings {
         uint64_t process_size_max; /* bytes of core kept; UINT64_MAX = no cap */
         struct size_limit max_use;
         struct size_limit keep_free;
+        /* Host fallback only: each directory under containers/ (see settings_container_share()). */
+        struct size_limit max_use_per_container;
+        bool max_use_per_container_set;  /* else a quarter of MaxUse= */
+        unsigned max_containers;         /* directories under containers/ */
         unsigned max_cores_per_interval; /* 0 = no rate limit */
         uint64_t interval_usec;
         char store[SETTINGS_PATH_MAX];
@@ -51,6 +55,10 @@ int settings_load(const char *path, struct receiver_settings *s, char *err, size
 
 /* Resolves a limit against a file system of total bytes. */
 uint64_t size_limit_bytes(const struct size_limit *l, uint64_t total);
+
+/* MaxUsePerContainer= resolved on a file system of total bytes: as set, else a quarter of MaxUse=;
+ * never more than MaxUse=. */
+uint64_t settings_container_share(const struct receiver_settings *s, uint64_t total);
 
 /* "1G", "512M", "4096", "infinity"; K/M/G/T are powers of 1024. */
 int parse_size(const char *s, uint64_t *ret);

@@ -306,6 +306,9 @@ struct output {
         size_t n_pending;
         struct frame_end earlier[8]; /* safe before its last advances, newest first */
         bool cut;                    /* out of space (budget or file system): no more bytes, keep what is whole */
+        const char *cut_reason;      /* a reserve's limit, or NULL (STORE_CUT_NO_SPACE) */
+        const struct store_options *opts;
+        uint64_t granted; /* with opts->reserve: bytes the file may grow to */
 };
 
 static bool is_out_of_space(int r) {
@@ -463,16 +466,36 @@ static int output_frame_end(struct output *o) {
         return 0;
 }
 
+/* How many of len more bytes may go into the file: the budget, and what the reserve hook grants
+ * (asked only when the file would grow past its grant). */
+static uint64_t output_room(struct output *o, size_t len) {
+        uint64_t room = o->budget - o->total;
+        if (len > room && o->opts)
+                o->cut_reason = o->opts->budget_reason;
+        if (!o->opts || !o->opts->reserve)
+                return room;
+        if (o->total + len > o->granted) {
+                uint64_t granted;
+                const char *reason = NULL;
+                if (o->opts->reserve(o->opts->reserve_userdata, o->total + len, o->written, &granted, &reason) >= 0)
+                        o->granted = MAX(granted, o->granted);
+                else if (room >= len)
+                        o->cut_reason = reason;
+        }
+        return MIN(room, o->granted - MIN(o->granted, o->total));
+}
+
 /* A whole frame (or with raw, a run of bytes) holding in_len bytes of the core. Past the
- * budget a frame is not written at all (raw bytes up to the budget are). */
+ * budget or the grant a frame is not written at all (raw bytes up to there are). */
 static int output_put(struct output *o, const void *data, size_t len, size_t in_len) {
         if (o->cut)
                 return -ENOSPC;
-        if (len > o->budget - o->total) {
+        uint64_t room = output_room(o, len);
+        if (len > room) {
                 o->cut = true;
                 if (!o->raw)
                         return -ENOSPC;
-                len = in_len = (size_t) (o->budget - o->total);
+                len = in_len = (size_t) room;
         }
         int r = output_write(o, data, len);
         if (r < 0)
@@ -670,7 +693,7 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
         /* Declared before anything that uses them: freed last, after every thread is gone. */
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ void *stage = NULL;
-        struct output out = {.fd = -EBADF, .raw = !o->compress, .budget = budget};
+        struct output out = {.fd = -EBADF, .raw = !o->compress, .budget = budget, .opts = o};
         struct core_reader rd = {.fd = core_fd, .limit = limit, .o = o};
         char tmpname[128];
         bool named = false;
@@ -697,7 +720,7 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
                 .read_size = rd.offset,
                 .stored_size = out.written,
                 .truncated = out.cut || rd.truncated,
-                .truncated_reason = out.cut        ? STORE_CUT_NO_SPACE
+                .truncated_reason = out.cut        ? (out.cut_reason ? out.cut_reason : STORE_CUT_NO_SPACE)
                                     : rd.truncated ? STORE_CUT_SIZE_LIMIT
                                                    : NULL,
                 .released_usec = rd.released_usec,

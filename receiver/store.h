@@ -42,6 +42,17 @@ struct store_options {
          */
         void (*observe)(void *userdata, uint64_t offset, const void *data, size_t len);
         void *observe_userdata;
+        /*
+         * Optional: asked, in the writing thread, before the stored file grows past what it has
+         * been granted so far (nothing at first): need is the file's size with the next frame,
+         * written what is in the file now. Returns 0 with *ret_granted >= need, or a negative
+         * errno with *reason (a static string) naming the limit: the core is then cut at
+         * its last whole frame, truncated for that reason.
+         */
+        int (*reserve)(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **reason);
+        void *reserve_userdata;
+        /* Why store_core()'s budget is what it is, the reason of a cut there (NULL: "out of space"). */
+        const char *budget_reason;
 };
 
 struct store_result {
@@ -49,12 +60,17 @@ struct store_result {
         uint64_t read_size;           /* bytes read from the pipe (more than core_size when cut for space) */
         uint64_t stored_size;         /* bytes of the stored file */
         bool truncated;               /* the stored core is shorter than the process's */
-        const char *truncated_reason; /* NULL, STORE_CUT_SIZE_LIMIT or STORE_CUT_NO_SPACE */
+        const char *truncated_reason; /* NULL, STORE_CUT_SIZE_LIMIT, STORE_CUT_NO_SPACE or a reserve's reason */
         uint64_t released_usec;       /* CLOCK_MONOTONIC when the pipe was closed */
 };
 
 #define STORE_CUT_SIZE_LIMIT "size limit"
 #define STORE_CUT_NO_SPACE "out of space"
+/* The host's fallback store (fallback.h): the limit a reservation would have passed. */
+#define STORE_CUT_KEEP_FREE "KeepFree"
+#define STORE_CUT_MAX_USE "MaxUse"
+#define STORE_CUT_MAX_USE_PER_CONTAINER "MaxUsePerContainer"
+#define STORE_CUT_LEDGER "fallback ledger unusable"
 
 /*
  * "core.<comm>.<uid>.<boot_id>.<pid>.<usec>" into out. comm is reduced to [A-Za-z0-9_+-]

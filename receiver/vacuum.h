@@ -34,15 +34,46 @@ struct vacuum_result {
 int vacuum_store(int dirfd, const struct receiver_settings *s, const char *keep_stem, struct vacuum_result *ret);
 
 /*
- * The same over a whole host fallback store: rootfd/host and every rootfd/containers/<name>
- * together, so that MaxUse= bounds their total and the oldest cores go first whichever
- * container they came from. keep_dirfd/keep_stem name the core just written. The directories
- * are opened one at a time (by name, again, to remove a core), so that their number never
- * meets the descriptor limit; a directory that cannot be opened for another reason than being
- * gone is an error, never skipped. Call with rootfd's lock held.
+ * The host's fallback tree: ROOT/host and every ROOT/containers/<name> (names are opaque), with
+ * MaxUse= and KeepFree= over the whole tree and MaxUsePerContainer= for each container.
+ *
+ * What makes way, oldest core first within each step:
+ *   1. cores of a container directory over its share (its share less what its cores in flight
+ *      have reserved, and less req->extra for the directory that asks);
+ *   2. only while the tree is still over MaxUse= or KeepFree= (counting the reservations of the
+ *      cores in flight, and req->extra): cores of any container; the host's cores only when
+ *      req->host (a container's core never removes one of the host's).
+ * The core req->keep_stem in directory req->dir is never removed. Empty container directories
+ * (nothing but a rate limit state older than Interval=) that no core in flight is going to are
+ * removed (rmdir: never a directory that is not empty). With req->ledger, the ledger's mutex is
+ * held from the scan to its end, and the ledger's head is set to what the scan counted.
+ *
+ * A tree the vacuum cannot see whole (a directory it cannot open or read, more than
+ * VACUUM_TREE_DIRS_MAX directories, more than VACUUM_TREE_FILES_MAX files) is an error: ret->why
+ * names the directory and the reason, and nothing is removed. Call with rootfd's flock() held.
  */
-int vacuum_tree(int rootfd, const struct receiver_settings *s, int keep_dirfd, const char *keep_stem,
-                struct vacuum_result *ret);
+#define VACUUM_TREE_DIRS_MAX 16384U
+#define VACUUM_TREE_FILES_MAX 200000U
+
+struct ledger;
+
+struct tree_request {
+        struct ledger *ledger; /* the in-flight ledger, or NULL */
+        bool host;             /* room is made for a core of the host (host/) */
+        uint64_t dir;          /* inode of the directory asking (0: none yet) */
+        const char *keep_stem; /* the core just written there, never removed, or NULL */
+        uint64_t extra;        /* bytes to make room for beyond the ledger's reservations */
+};
+
+struct tree_result {
+        struct vacuum_result v;
+        unsigned removed_dirs; /* empty container directories removed */
+        unsigned containers;   /* container directories left */
+        char why[512];         /* on error: what could not be seen, and why */
+};
+
+int vacuum_tree(int rootfd, const struct receiver_settings *s, const struct tree_request *req,
+                struct tree_result *result);
 
 /*
  * One more crash at now_usec: true if it is within MaxCoresPerInterval= per Interval=, and then

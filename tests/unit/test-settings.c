@@ -67,6 +67,23 @@ int main(void) {
         CHECK(s.max_cores_per_interval == 3 && s.interval_usec == 10000000, "MaxCoresPerInterval=3, Interval=10s");
         CHECK(strcmp(s.store, "/srv/cores") == 0, "Store=/srv/cores");
 
+        /* The host fallback's shares: a quarter of MaxUse= unless set, never more than MaxUse=. */
+        settings_defaults(&s);
+        CHECK(s.max_containers == 1024 && !s.max_use_per_container_set, "defaults: MaxContainers=1024, share unset");
+        CHECK(settings_container_share(&s, 1000000) == 25000, "default share: a quarter of MaxUse= (10%% of 1000000)");
+        CHECK(load_text("[Receiver]\nMaxUsePerContainer=3%\nMaxContainers=7\n", &s, err, sizeof(err)) == 0 &&
+                      settings_container_share(&s, 1000000) == 30000 && s.max_containers == 7,
+              "MaxUsePerContainer=3%%, MaxContainers=7");
+        CHECK(load_text("[Receiver]\nMaxUsePerContainer=1T\n", &s, err, sizeof(err)) == 0 &&
+                      settings_container_share(&s, 1000000) == 100000,
+              "a share is never more than MaxUse=");
+        CHECK(load_text("[Receiver]\nMaxContainers=0\n", &s, err, sizeof(err)) < 0 &&
+                      has(err, ":2: MaxContainers=0 is invalid"),
+              "MaxContainers=0 refused (%s)", err);
+        CHECK(load_text("[Receiver]\nMaxUsePerContainer=lots\n", &s, err, sizeof(err)) < 0 &&
+                      has(err, ":2: MaxUsePerContainer=lots is invalid"),
+              "bad MaxUsePerContainer (%s)", err);
+
         CHECK(load_text("# comment\n; comment\n\n[Receiver]\n  CompressLevel = 3  \n", &s, err, sizeof(err)) == 0 &&
                       s.compress_level == 3,
               "comments, blank lines and spaces around = are fine");

@@ -730,12 +730,14 @@ static void many_containers(void) {
         settings_defaults(&s);
         s.max_use = (struct size_limit){.value = 50 * 4096};
         s.keep_free = (struct size_limit){.value = 0};
-        struct vacuum_result vr = {0};
+        struct tree_result tr = {0};
+        struct tree_request req = {.host = true};
         struct rlimit old, few = {24, 24};
         getrlimit(RLIMIT_NOFILE, &old);
         setrlimit(RLIMIT_NOFILE, &few);
-        int r = vacuum_tree(rootfd, &s, rootfd, NULL, &vr);
+        int r = vacuum_tree(rootfd, &s, &req, &tr);
         setrlimit(RLIMIT_NOFILE, &old);
+        struct vacuum_result vr = tr.v;
         snprintf(path, sizeof(path), "mntns-99/core.x.0.b.1.1000.zst");
         CHECK(r == 0 && vr.removed == 50 && vr.used <= 50 * 4096 && faccessat(cfd, path, F_OK, 0) < 0,
               "vacuum_tree() with 100 containers and 24 descriptors: the 50 oldest removed, the oldest first (%d, %u "
