@@ -41,6 +41,7 @@ struct crash_outcome {
         char why_fallback[1024];          /* why the receiver in its root did not take it */
         char dropped[512];                /* why nobody took it, for OUTCOME_DROPPED */
         char fallback_dir[PIPE_CONFIG_PATH_MAX + 64];
+        bool fallback_killed; /* the fallback receiver sent no report in time and was killed */
 };
 
 struct crash {

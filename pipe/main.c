@@ -112,7 +112,7 @@ static bool try_container_receiver(struct crash *c, const struct cp_request *req
  * that cannot be charged there never runs: the core is dropped and logged, never stored at the
  * host's expense. */
 static int start_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const char *dir, int slot_fd,
-                          struct crash_outcome *o) {
+                          pid_t *ret_pid, struct crash_outcome *o) {
         char why[384];
         struct fallback_cgroups cg;
         const char *step;
@@ -123,7 +123,7 @@ static int start_fallback(const struct pipe_config *cfg, const struct crashed_pr
                          cfg->fallback_cgroup[0] ? "FallbackCgroup=" : "the crashed process's cgroups", why);
                 return r;
         }
-        int sock = spawn_fallback_receiver(cfg, dir, &cg, slot_fd, NULL, &step);
+        int sock = spawn_fallback_receiver(cfg, dir, &cg, slot_fd, ret_pid, &step);
         fallback_cgroups_close(&cg);
         if (sock < 0)
                 snprintf(o->dropped, sizeof(o->dropped), "fallback=\"cannot start %s: %s: %s\"", cfg->receiver, step,
@@ -154,13 +154,20 @@ static void run_fallback(struct crash *c, const struct cp_request *req, const st
                 snprintf(o->fallback_dir, sizeof(o->fallback_dir), "%s/containers/%s", cfg->fallback_store,
                          p->container_key);
 
-        _cleanup_close_ int sock = start_fallback(cfg, p, o->fallback_dir, c->slots.fallback_fd, o);
+        pid_t pid = 0;
+        _cleanup_close_ int sock = start_fallback(cfg, p, o->fallback_dir, c->slots.fallback_fd, &pid, o);
         if (sock < 0)
                 return;
         struct conversation_limits lim = conversation_limits(c);
         converse(sock, req, cred, &c->core_fd, &c->proc.pidfd, &lim, &o->conversation);
         o->receiver = RECEIVER_FALLBACK;
         o->kind = outcome_from_conversation(&o->conversation);
+        /* A fallback receiver that has not reported by now is stuck, e.g. in a cgroup its
+         * container froze: it must not hold the store's lock or a fallback slot for ever. It is
+         * our child, not yet waited for, so its pid cannot have been reused. */
+        const struct conversation *conv = &o->conversation;
+        if (!conv->have_outcome && conv->state != CONVERSATION_REFUSED && conv->state != CONVERSATION_SKIPPED)
+                o->fallback_killed = kill(pid, SIGKILL) >= 0;
 }
 
 /* The config named by C= or the built-in path; a file that cannot be read leaves the defaults. */

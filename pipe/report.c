@@ -111,7 +111,8 @@ static void describe_outcome(const struct crash_outcome *o, char *out, size_t si
         describe_conversation(o, out, size);
         if (o->receiver == RECEIVER_FALLBACK) {
                 size_t n = strlen(out);
-                snprintf(out + n, size - n, " dir=\"%s\" why=\"%s\"", o->fallback_dir, why);
+                snprintf(out + n, size - n, " dir=\"%s\" why=\"%s\"%s", o->fallback_dir, why,
+                         o->fallback_killed ? " fallback_killed=\"no report in time\"" : "");
         }
 }
 

@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -22,16 +23,23 @@
 #define RATE_MAX 100000
 
 int store_lock(int dirfd) {
-        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        while (flock(fd, LOCK_EX) < 0)
-                if (errno != EINTR) {
-                        int r = negative_errno();
-                        close(fd);
-                        return r;
-                }
-        return fd;
+        /* Holders keep the lock for a vacuum or a rate-limit update only. One that holds it
+         * much longer is stuck (a fallback receiver in a cgroup its container froze): give up
+         * instead of waiting with it. flock() has no timeout of its own, so poll. */
+        uint64_t deadline = now_monotonic_usec() + STORE_LOCK_TIMEOUT_USEC;
+        for (unsigned wait_ms = 1;; wait_ms = MIN(wait_ms * 2, 50U)) {
+                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
+                        return TAKE_FD(fd);
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return negative_errno();
+                if (now_monotonic_usec() >= deadline)
+                        return -ETIMEDOUT;
+                struct timespec ts = {.tv_nsec = (long) wait_ms * 1000 * 1000};
+                nanosleep(&ts, NULL);
+        }
 }
 
 /* A core and its record share a stem: "core.<comm>.<uid>.<boot>.<pid>.<usec>". */

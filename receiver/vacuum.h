@@ -9,9 +9,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "macro.h"
 #include "settings.h"
 
-/* Takes the store's lock (blocking). Returns a descriptor to close to release it. */
+/* How long store_lock() waits for another holder before it gives up. */
+#define STORE_LOCK_TIMEOUT_USEC (10 * USEC_PER_SEC)
+
+/* Takes the store's lock, waiting at most STORE_LOCK_TIMEOUT_USEC (-ETIMEDOUT then). Returns a
+ * descriptor to close to release it. */
 int store_lock(int dirfd);
 
 struct vacuum_result {
