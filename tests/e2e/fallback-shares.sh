@@ -28,7 +28,7 @@ kept() {
 # 1. MaxUse=3M over the tree; each container's share is a quarter (768 KiB). The host's core
 #    and a quiet container's core come first, then a container crashes 12 times (6 MiB).
 printf '[Receiver]\nMaxUse=3M\nKeepFree=0\nMaxCoresPerInterval=0\n' >"$T/receiver.conf"
-install_pattern "ReceiverConfig=$T/receiver.conf"
+install_pattern "ReceiverConfig=$T/receiver.conf" "LogRateLimitBurst=0"
 sh -c 'ulimit -c unlimited; exec "$1" --name "$2" --size 2' sh "$CRASHER" "hs-$$" >/dev/null 2>&1
 wait_for_file "$STORE/host/core.hs-$$.*.json" 20
 container_start quiet
@@ -66,7 +66,7 @@ check "5000 empty directories: the flooding container's newest core is still kep
 # 3. MaxContainers=2: quiet and flood have their directories; a third container's core is refused
 #    with a line that says why; quiet's next core is still stored.
 printf '[Receiver]\nMaxUse=3M\nKeepFree=0\nMaxCoresPerInterval=0\nMaxContainers=2\n' >"$T/receiver2.conf"
-install_pattern "ReceiverConfig=$T/receiver2.conf"
+install_pattern "ReceiverConfig=$T/receiver2.conf" "LogRateLimitBurst=0"
 container_start third
 crash third "th-$$"
 check "MaxContainers=2: a third container's core is refused, saying why" \
@@ -89,7 +89,7 @@ umount "$EXT"
 debugfs -w -R "zap_block -f /store/containers/bad -p 0x41 0" "$T/ext.img" >/dev/null 2>&1
 mount -o loop,errors=continue "$T/ext.img" "$EXT"
 check "unreadable: the directory cannot be read" sh -c "! ls '$EXT/store/containers/bad' >/dev/null 2>&1"
-install_pattern "ReceiverConfig=$T/receiver.conf" "FallbackStore=$EXT/store"
+install_pattern "ReceiverConfig=$T/receiver.conf" "FallbackStore=$EXT/store" "LogRateLimitBurst=0"
 crash quiet "ur-$$"
 check "unreadable: the core is refused, the line names the directory and the reason" \
         wait_for_log "comm=\"ur-$$\" .*receiver=fallback.*containers/bad: Bad message" 20

@@ -23,6 +23,10 @@ unmount_small() {
 }
 trap 'unmount_small; tap_cleanup' EXIT
 SLACK=$((16 * 64 * 1024))
+# All 16 at once, each with its log line: the helper's caps on fallback receivers, on a
+# container's hand-overs and on its log lines (tested in fallback-cap, hostile-share and
+# log-flood) are lifted, so that the store alone holds the storm.
+UNCAPPED=("MaxConcurrentFallback=0" "MaxDumpsPerContainer=0" "LogRateLimitBurst=0")
 TOTAL=$(($(stat -f -c '%b * %S' "$SMALL")))
 
 # sample FILE: the file system's used bytes, every few milliseconds, one line each.
@@ -93,7 +97,7 @@ sys.exit(r["truncated"] and r.get("truncated_reason") not in ("KeepFree", "MaxUs
 #    each core (40 MiB, about 10 MiB stored) is larger than the 6 MiB of room. (Settings that
 #    main understands too, so that the attack runs there the same.)
 printf '[Receiver]\nMaxUse=100%%\nKeepFree=26M\nMaxCoresPerInterval=0\n' >"$T/keepfree.conf"
-install_pattern "FallbackStore=$SMALL/store" "ReceiverConfig=$T/keepfree.conf"
+install_pattern "FallbackStore=$SMALL/store" "ReceiverConfig=$T/keepfree.conf" "${UNCAPPED[@]}"
 storm kf 40 1
 peak=$PEAK
 stored=$(host_log | grep -cE 'comm="kf1-[0-9]+" .*outcome=stored receiver=fallback')
@@ -111,7 +115,7 @@ rm -rf "${SMALL:?}"/store
 #    containers crash 4 times each (24 MiB, about 6 MiB stored); each container's share is the
 #    default quarter of MaxUse=.
 printf '[Receiver]\nMaxUse=8M\nKeepFree=0\nMaxCoresPerInterval=0\n' >"$T/maxuse.conf"
-install_pattern "FallbackStore=$SMALL/store" "ReceiverConfig=$T/maxuse.conf"
+install_pattern "FallbackStore=$SMALL/store" "ReceiverConfig=$T/maxuse.conf" "${UNCAPPED[@]}"
 storm mu 24 4
 peak=$PEAK
 used=$(du -s -B1 "$SMALL/store" | cut -f1)
