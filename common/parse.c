@@ -159,6 +159,26 @@ size_t cgroup_path_from_text(const char *text, const char **ret_path) {
         return n;
 }
 
+int proc_field_hex64(const char *text, const char *key, uint64_t *ret) {
+        size_t klen = strlen(key);
+        for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+                if (strncmp(line, key, klen) != 0)
+                        continue;
+                const char *p = line + klen + strspn(line + klen, " \t");
+                size_t n = strspn(p, "0123456789abcdefABCDEF");
+                if (n == 0 || n > 16 || (p[n] != '\n' && p[n] != '\0'))
+                        return -EBADMSG;
+                uint64_t v = 0;
+                for (size_t k = 0; k < n; k++) {
+                        char c = p[k];
+                        v = v << 4 | (uint64_t) (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+                }
+                *ret = v;
+                return 0;
+        }
+        return -ENOENT;
+}
+
 int proc_field_int64(const char *text, const char *key, unsigned index, int64_t *ret) {
         size_t klen = strlen(key);
         const char *p = NULL;

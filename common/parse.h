@@ -34,6 +34,9 @@ size_t cgroup_path_from_text(const char *text, const char **ret_path);
  * numbers allowed). -ENOENT if there is no such line, -EBADMSG if the field is not a number.
  */
 int proc_field_int64(const char *text, const char *key, unsigned index, int64_t *ret);
+/* The hexadecimal value of the line that starts with key (a capability set of
+ * /proc/<pid>/status: "CapPrm:\t000001ffffffffff"). -ENOENT if absent, -EBADMSG if malformed. */
+int proc_field_hex64(const char *text, const char *key, uint64_t *ret);
 
 /*
  * What a cgroup path says about the container a process runs in, independent of its image:

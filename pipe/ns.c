@@ -18,6 +18,9 @@
 /* User and pid namespaces nest at most 32 deep; a longer walk is a kernel we do not know. */
 #define NS_DEPTH_MAX 64
 
+/* capability(7) number of CAP_SYS_PTRACE: a bit of the sets in /proc/<pid>/status. */
+#define CAP_SYS_PTRACE_BIT 19
+
 static bool same_inode(const struct stat *a, const struct stat *b) {
         return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
@@ -265,6 +268,54 @@ static int listener_is_root(int pidfd, uid_t euid, const char **why) {
         return 0;
 }
 
+/* A capability set (key "CapPrm:" or "CapEff:") of the process behind pidfd. */
+static int read_caps(int pidfd, const char *key, uint64_t *ret) {
+        char status[16384];
+        int pid;
+        int r = pidfd_get_pid(pidfd, &pid);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int procfd = open_proc_of_pidfd(pidfd, pid);
+        if (procfd < 0)
+                return procfd;
+        r = read_small_file_at(procfd, "status", status, sizeof(status), NULL);
+        if (r < 0)
+                return r;
+        return proc_field_hex64(status, key, ret);
+}
+
+/* Within one user namespace, being root is not enough to read a process: ptrace(2) also wants
+ * the reader to hold every capability the process holds, or CAP_SYS_PTRACE. A receiver with an
+ * engine's default capabilities must not get the core of a process with all of them (a host
+ * process that entered the container's namespaces with nsenter). */
+static int listener_has_caps_over(int listener_pidfd, int crashed_pidfd, const char **why) {
+        uint64_t permitted, effective, crashed;
+        if (read_caps(listener_pidfd, "CapPrm:", &permitted) < 0 ||
+            read_caps(listener_pidfd, "CapEff:", &effective) < 0)
+                return *why = "cannot read its listener's capabilities", -EPERM;
+        if (read_caps(crashed_pidfd, "CapPrm:", &crashed) < 0)
+                return *why = "cannot read the crashed process's capabilities", -EPERM;
+        if (effective & (UINT64_C(1) << CAP_SYS_PTRACE_BIT))
+                return 0;
+        if ((crashed & ~permitted) != 0)
+                return *why = "its listener lacks capabilities the crashed process has", -EPERM;
+        return 0;
+}
+
+/* Whether both processes are in the same namespace of the kind request names: 1, 0 or < 0. */
+static int ns_of_is_same(int a_pidfd, int b_pidfd, unsigned long request) {
+        struct stat a, b;
+        _cleanup_close_ int fa = ns_ioctl(a_pidfd, request);
+        if (fa < 0)
+                return fa;
+        _cleanup_close_ int fb = ns_ioctl(b_pidfd, request);
+        if (fb < 0)
+                return fb;
+        if (fstat(fa, &a) < 0 || fstat(fb, &b) < 0)
+                return negative_errno();
+        return same_inode(&a, &b);
+}
+
 int check_receiver_listener(int sock, int crashed_pidfd, uid_t socket_owner, const char **why) {
         struct ucred cred;
         socklen_t len = sizeof(cred);
@@ -287,6 +338,11 @@ int check_receiver_listener(int sock, int crashed_pidfd, uid_t socket_owner, con
                 return *why = "its listener is outside the crashed process's user namespace and its ancestors", -EPERM;
         r = listener_is_root(pidfd, cred.uid, why);
         if (r < 0)
+                return r;
+        r = ns_of_is_same(pidfd, crashed_pidfd, PIDFD_GET_USER_NAMESPACE);
+        if (r < 0)
+                return *why = "cannot compare user namespaces", r;
+        if (r > 0 && (r = listener_has_caps_over(pidfd, crashed_pidfd, why)) < 0)
                 return r;
         if (socket_owner != cred.uid)
                 return *why = "the socket is not owned by its listener", -EPERM;

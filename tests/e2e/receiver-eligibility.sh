@@ -27,9 +27,14 @@ ct_exec elig setpriv --bounding-set=-sys_ptrace --inh-caps=-sys_ptrace /bin/sh -
         'exec /build/tests/evil-receiver hold /run/core_pipe.socket /run/evil.log </dev/null >/dev/null 2>&1 &'
 wait_for_file "$(ct_root elig)/run/core_pipe.socket"
 
+# CAPPED: the container's capabilities, for its listener and for its own processes (an engine
+# gives every process of a container the same bounding set).
+CAPPED=(setpriv --bounding-set=-sys_ptrace --inh-caps=-sys_ptrace)
+
 # 0. The container's own crash goes to its listener: the control for what follows.
 NAME=cpt-own-$$
-timed_crash elig "$NAME"
+ct_exec elig "${CAPPED[@]}" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$NAME" \
+        >/dev/null 2>&1
 check "control: the container's own crash is handed to its listener" \
         wait_for_log "comm=\"$NAME\" .*outcome=handed-over receiver=container"
 check "control: its listener logged the hand-over" test "$(hand_overs elig)" = 1
@@ -51,6 +56,25 @@ check "chroot: the host process goes to the host fallback, the listener is not e
         wait_for_log "comm=\"$NAME\" .*ct=host .*outcome=stored receiver=fallback .*dir=\"$T/hoststore/host\" why=\".*not eligible: its listener is outside the crashed process's pid namespace"
 check "chroot: core in the host's fallback directory" wait_for_file "$T/hoststore/host/core.$NAME.*.zst"
 check "chroot: the container's listener was handed nothing" test "$(hand_overs elig)" = 1
+
+# 2b. "nsenter -t PID -m -p": the host process is in the container's pid namespace as well, and
+#     root of its user namespace, but holds every capability; a listener without CAP_SYS_PTRACE
+#     could not read it (ptrace(2) wants the target's permitted set within the reader's).
+NAME=cpt-nmp-$$
+nsenter -t "$(ct_pid elig)" -m -p -- /bin/sh -c 'ulimit -c unlimited; /build/tests/crasher --name "$1"; exit 0' sh \
+        "$NAME" >/dev/null 2>&1
+check "nsenter -m -p: the host process with every capability goes to the fallback" \
+        wait_for_log "comm=\"$NAME\" .*outcome=stored receiver=fallback .*why=\".*not eligible: its listener lacks capabilities the crashed process has"
+check "nsenter -m -p: the container's listener was handed nothing" test "$(hand_overs elig)" = 1
+
+# 2c. "nsenter -t PID -p" only: the host's root, the container's pid namespace; the helper
+#     looks in the root of the container's init, and its listener is not eligible either.
+NAME=cpt-np-$$
+nsenter -t "$(ct_pid elig)" -p -- /bin/sh -c 'ulimit -c unlimited; "$1" --name "$2"; exit 0' sh "$CRASHER" \
+        "$NAME" >/dev/null 2>&1
+check "nsenter -p: the host process with every capability goes to the fallback" \
+        wait_for_log "comm=\"$NAME\" .*outcome=stored receiver=fallback .*why=\".*lacks capabilities the crashed process has"
+check "nsenter -p: the container's listener was handed nothing" test "$(hand_overs elig)" = 1
 
 # 3. Two containers share a volume and point /run into it (a symlink inside their roots, which
 #    the helper follows): the socket in one's root is the other's listener, owned by uid 0.

@@ -22,6 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 (void) proc_field_int64(text, "Pid:", i, &i64);
         }
         (void) proc_field_int64(text, "btime ", 0, &i64);
+        uint64_t caps;
+        (void) proc_field_hex64(text, "CapPrm:", &caps);
         (void) map_id_from_inside(text, 0, &u32);
         if (size >= 4) {
                 uint32_t inside;

@@ -126,6 +126,17 @@ static void test_proc_parsers(void) {
                 "Name:\tx y\nUmask:\t0022\nPid:\t42\nPPid:\t1\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t6\t7\t8\n";
         CHECK(proc_field_int64(status, "Uid:", 0, &v) == 0 && v == 1000, "status: real uid is the first Uid field");
         CHECK(proc_field_int64(status, "Uid:", 1, &v) == 0 && v == 1001, "status: effective uid is the second");
+        uint64_t caps;
+        CHECK(proc_field_hex64("Name:\tx\nCapInh:\t0\nCapPrm:\t000001ffffffffff\nCapEff:\t00000000a80425fb\n",
+                               "CapPrm:", &caps) == 0 &&
+                      caps == 0x1ffffffffffULL,
+              "status: the permitted capabilities, in hexadecimal");
+        CHECK(proc_field_hex64("CapPrm:\t00000000a80425fb", "CapPrm:", &caps) == 0 && caps == 0xa80425fbULL,
+              "status: a capability set on the last line");
+        CHECK(proc_field_hex64("CapPrm:\t0x1\n", "CapPrm:", &caps) == -EBADMSG, "status: no 0x prefix");
+        CHECK(proc_field_hex64("CapPrm:\t11111111111111111\n", "CapPrm:", &caps) == -EBADMSG,
+              "status: more than 64 bits is malformed");
+        CHECK(proc_field_hex64("CapEff:\t1\n", "CapPrm:", &caps) == -ENOENT, "status: a missing set");
         CHECK(proc_field_int64(status, "Pid:", 0, &v) == 0 && v == 42, "status: Pid does not match PPid");
         CHECK(proc_field_int64(status, "Uid:", 4, &v) == -EBADMSG, "status: a field past the end is an error");
         CHECK(proc_field_int64(status, "Name:", 0, &v) == -EBADMSG, "status: text is not a number");
