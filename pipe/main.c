@@ -166,7 +166,8 @@ static void run_fallback(struct crash *c, const struct cp_request *req, const st
          * container froze: it must not hold the store's lock or a fallback slot for ever. It is
          * our child, not yet waited for, so its pid cannot have been reused. */
         const struct conversation *conv = &o->conversation;
-        if (!conv->have_outcome && conv->state != CONVERSATION_REFUSED && conv->state != CONVERSATION_SKIPPED)
+        if (pid > 0 && !conv->have_outcome && conv->state != CONVERSATION_REFUSED &&
+            conv->state != CONVERSATION_SKIPPED)
                 o->fallback_killed = kill(pid, SIGKILL) >= 0;
 }
 

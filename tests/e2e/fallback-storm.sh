@@ -87,7 +87,11 @@ sys.exit(not any(json.load(open(f, encoding="utf-8")).get("truncated_reason") in
 valid_cores() {
         local f
         for f in "$@"; do
-                zstd -q -t "${f%.json}.zst" || return 1
+                if ! zstd -q -t "${f%.json}.zst"; then
+                        echo "the record $f:" >&2
+                        cat "$f" >&2
+                        return 1
+                fi
                 python3 -c 'import json, sys; r = json.load(open(sys.argv[1], encoding="utf-8"))
 sys.exit(r["truncated"] and r.get("truncated_reason") not in ("KeepFree", "MaxUse", "MaxUsePerContainer", "out of space"))' "$f" || return 1
         done

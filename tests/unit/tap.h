@@ -21,6 +21,7 @@ static int tap_n, tap_failed;
                 printf("\n");                                                                                          \
                 if (!(expr))                                                                                           \
                         printf("# %s:%d: %s\n", __FILE__, __LINE__, #expr);                                            \
+                fflush(stdout); /* a child forked later must not print it again */                                     \
         } while (0)
 
 static inline int tap_done(void) {

@@ -239,6 +239,9 @@ static void test_listener_in_child_userns(void) {
                 pause();
                 _exit(0);
         }
+        /* Our copies of the child's ends: a child that fails and exits must give EOF. */
+        close(ready[1]);
+        close(go[0]);
         char c;
         bool ok = read(ready[0], &c, 1) == 1;
         snprintf(map, sizeof(map), "/proc/%d/uid_map", (int) pid);
@@ -257,6 +260,8 @@ static void test_listener_in_child_userns(void) {
                 CHECK(r == -EPERM && strstr(why, "user namespace and its ancestors"),
                       "a listener root of a child user namespace: not eligible for us (%s)", why);
         }
+        close(go[1]);
+        close(ready[0]);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         unlink(path);
