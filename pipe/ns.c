@@ -190,6 +190,39 @@ int format_container_key(uint64_t pidns_ino, uint64_t init_starttime, const char
         return 0;
 }
 
+/* The host user who owns the pid namespace nsfd, through the outermost user namespace below
+ * ours that owns it: 1 with *ret_uid set when that is an unprivileged user (rootless
+ * containers, a user's own unshare), 0 when root or the host's user namespace owns it. */
+static int pidns_user_owner(int nsfd, uid_t *ret_uid) {
+        struct stat ours, st;
+        if (stat("/proc/self/ns/user", &ours) < 0)
+                return negative_errno();
+        _cleanup_close_ int cur = ns_ioctl(nsfd, NS_GET_USERNS);
+        if (cur < 0)
+                return cur;
+        for (int depth = 0; depth < NS_DEPTH_MAX; depth++) {
+                if (fstat(cur, &st) < 0)
+                        return negative_errno();
+                if (same_inode(&st, &ours))
+                        return 0; /* owned by the host's user namespace: a root-made container */
+                _cleanup_close_ int parent = ns_ioctl(cur, NS_GET_PARENT);
+                if (parent < 0)
+                        return parent;
+                if (fstat(parent, &st) < 0)
+                        return negative_errno();
+                if (same_inode(&st, &ours)) {
+                        uid_t uid;
+                        if (ioctl(cur, NS_GET_OWNER_UID, &uid) < 0)
+                                return negative_errno();
+                        *ret_uid = uid;
+                        return uid != 0;
+                }
+                safe_close(cur);
+                cur = TAKE_FD(parent);
+        }
+        return -ELOOP;
+}
+
 int crash_container_key(int pidfd, char *ret, size_t size, struct container_init *ret_init, const char **why) {
         struct container_init init = {.rootfd = -EBADF};
         char boot_id[64];
@@ -209,12 +242,20 @@ int crash_container_key(int pidfd, char *ret, size_t size, struct container_init
         r = container_init_open(nsfd, &init, why);
         if (r < 0)
                 return r;
-        r = read_small_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", boot_id, sizeof(boot_id), NULL);
-        if (r >= 0)
+        /* An unprivileged host user makes pid namespaces at will: all of them are that user's,
+         * one key, or the user would get a fresh share of everything with each. */
+        uid_t owner = 0;
+        r = pidns_user_owner(nsfd, &owner);
+        bool by_user = r > 0;
+        if (by_user)
+                r = snprintf(ret, size, "user-%u", (unsigned) owner) >= (int) size ? -ENOBUFS : 0;
+        else if (r == 0)
+                r = read_small_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", boot_id, sizeof(boot_id), NULL);
+        if (r >= 0 && !by_user)
                 r = format_container_key(init.pidns_ino, init.starttime, boot_id, ret, size);
         if (r < 0) {
                 safe_close(init.rootfd);
-                return *why = "cannot read the boot id", r;
+                return *why = "cannot read the boot id or the owner of its namespaces", r;
         }
         if (ret_init)
                 *ret_init = init;
