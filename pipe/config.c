@@ -39,6 +39,7 @@ void pipe_config_defaults(struct pipe_config *c) {
                 .dump_timeout_usec = 1800 * USEC_PER_SEC,
                 .max_dumps_per_container = 8,
                 .max_concurrent_fallback = 4,
+                .max_fallback_per_container = 2,
         };
         snprintf(c->fallback_store, sizeof(c->fallback_store), "%s", "/var/lib/core_pipe");
         snprintf(c->receiver, sizeof(c->receiver), "%s", CORE_PIPE_RECEIVER_PATH);
@@ -167,6 +168,10 @@ static int apply_bounds(struct pipe_config *c, const char *key, const char *v, c
         if (strcmp(key, "MaxDumpsPerContainer") == 0) {
                 *ret_expect = "a count from 0 (no share) to 1024";
                 return set_count(&c->max_dumps_per_container, v, SLOTS_SETTING_MAX);
+        }
+        if (strcmp(key, "MaxFallbackPerContainer") == 0) {
+                *ret_expect = "a count from 0 (no cap) to 1024";
+                return set_count(&c->max_fallback_per_container, v, SLOTS_SETTING_MAX);
         }
         if (strcmp(key, "MaxConcurrentFallback") == 0) {
                 *ret_expect = "a count from 0 (no cap) to 1024";

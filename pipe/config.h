@@ -18,6 +18,7 @@
  *   DumpTimeoutSec=30min    # overall bound on one hand-over
  *   MaxDumpsPerContainer=8  # hand-overs one container may have in progress at once
  *   MaxConcurrentFallback=4 # fallback receivers running at once, machine-wide
+ *   MaxFallbackPerContainer=2 # of those, for one container
  *
  * The helper must stay libc-only, so this is a deliberately tiny line parser, not an INI
  * library. A bad line never stops a core from being handled: it is reported, and that setting
@@ -39,10 +40,11 @@ struct pipe_config {
         uint64_t timeout_usec;
         uint64_t outcome_timeout_usec;
         uint64_t stall_timeout_usec;
-        uint64_t min_dump_rate;           /* bytes per second over each stall window; 0 = no minimum */
-        uint64_t dump_timeout_usec;       /* overall bound on a hand-over; 0 = none */
-        unsigned max_dumps_per_container; /* 0 = no share */
-        unsigned max_concurrent_fallback; /* 0 = no cap */
+        uint64_t min_dump_rate;              /* bytes per second over each stall window; 0 = no minimum */
+        uint64_t dump_timeout_usec;          /* overall bound on a hand-over; 0 = none */
+        unsigned max_dumps_per_container;    /* 0 = no share */
+        unsigned max_concurrent_fallback;    /* 0 = no cap */
+        unsigned max_fallback_per_container; /* 0 = no cap */
         char fallback_store[PIPE_CONFIG_PATH_MAX];
         char receiver[PIPE_CONFIG_PATH_MAX];
         char receiver_config[PIPE_CONFIG_PATH_MAX];

@@ -363,8 +363,20 @@ static const char *const spawn_steps[] = {"entering its cgroup", "setting up its
  * connection as fd 3 in the socket activation convention, /dev/null elsewhere (never the core
  * pipe: that comes over the socket, like for any receiver), and a fixed environment. A failure
  * is written to status (close-on-exec: an exec that works closes it empty). */
+/* In the child: claims[i] (unless -1) becomes fd 4 + i, which the receiver inherits. */
+static int keep_claims(const int claims[2]) {
+        for (int i = 0; i < 2; i++) {
+                if (claims[i] < 0)
+                        continue;
+                if (dup2(claims[i], 4 + i) < 0 || fcntl(4 + i, F_SETFD, 0) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 static _Noreturn void exec_fallback_receiver(const struct pipe_config *cfg, const char *store_dir,
-                                             const struct fallback_cgroups *cgroups, int conn, int slot, int status) {
+                                             const struct fallback_cgroups *cgroups, int conn, const int claims[2],
+                                             int status) {
         char listen_pid[32], config[PIPE_CONFIG_PATH_MAX + 16], root[PIPE_CONFIG_PATH_MAX + 24];
         int report[2] = {0, fallback_cgroups_enter(cgroups)};
         if (report[1] < 0)
@@ -374,11 +386,11 @@ static _Noreturn void exec_fallback_receiver(const struct pipe_config *cfg, cons
         if (null < 0 || dup2(conn, 3) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
             /* dup2() onto itself keeps close-on-exec: clear it explicitly. */
             fcntl(3, F_SETFD, 0) < 0 ||
-            /* The fallback slot (an OFD lock) as fd 4: held for as long as the receiver runs,
-             * whether or not the helper waits for it. */
-            (slot >= 0 && (dup2(slot, 4) < 0 || fcntl(4, F_SETFD, 0) < 0)) ||
+            /* The fallback's claims in the slot table (OFD locks) as fds 4 and 5: held for as
+             * long as the receiver runs, whether or not the helper waits for it. */
+            keep_claims(claims) < 0 ||
             /* Everything else goes at exec (the status pipe only then). */
-            syscall(SYS_close_range, slot >= 0 ? 5U : 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+            syscall(SYS_close_range, 6U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
                 report[1] = negative_errno();
                 goto fail;
         }
@@ -423,7 +435,7 @@ static int wait_for_exec(pid_t pid, int status, uint64_t deadline_usec, const ch
 }
 
 int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir,
-                            const struct fallback_cgroups *cgroups, int slot_fd, pid_t *ret_pid,
+                            const struct fallback_cgroups *cgroups, const int claims[2], pid_t *ret_pid,
                             const char **ret_failed_step) {
         int sv[2], status[2];
         *ret_failed_step = "starting";
@@ -437,7 +449,7 @@ int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir
         }
         pid_t pid = fork();
         if (pid == 0)
-                exec_fallback_receiver(cfg, store_dir, cgroups, sv[1], slot_fd, status[1]);
+                exec_fallback_receiver(cfg, store_dir, cgroups, sv[1], claims, status[1]);
         int r = pid < 0 ? negative_errno() : 0;
         safe_close(sv[1]);
         safe_close(status[1]);

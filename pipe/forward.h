@@ -87,9 +87,9 @@ void converse(int sock, const struct cp_request *req, const struct ucred *cred, 
  * end of a socketpair as its socket-activated connection (fd 3, LISTEN_FDS=1) and the store
  * directory store_dir. Waits until the child has exec'd. Returns our end of the socketpair, or a
  * negative errno with *ret_failed_step naming the step that failed ("entering its cgroup", ...):
- * a receiver that could not enter its cgroups never runs. slot_fd (or -1), the fallback's claim
- * in the slot table, is passed down as fd 4 so that the claim lasts as long as the receiver.
+ * a receiver that could not enter its cgroups never runs. claims (each -1 or a claim in the slot
+ * table) are passed down as fds 4 and 5, so that they last as long as the receiver.
  */
 int spawn_fallback_receiver(const struct pipe_config *cfg, const char *store_dir,
-                            const struct fallback_cgroups *cgroups, int slot_fd, pid_t *ret_pid,
+                            const struct fallback_cgroups *cgroups, const int claims[2], pid_t *ret_pid,
                             const char **ret_failed_step);

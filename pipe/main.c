@@ -111,8 +111,8 @@ static bool try_container_receiver(struct crash *c, const struct cp_request *req
 /* Starts the fallback receiver charged to the crashed process's cgroups (or FallbackCgroup=). One
  * that cannot be charged there never runs: the core is dropped and logged, never stored at the
  * host's expense. */
-static int start_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const char *dir, int slot_fd,
-                          pid_t *ret_pid, struct crash_outcome *o) {
+static int start_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const char *dir,
+                          const struct crash_slots *slots, pid_t *ret_pid, struct crash_outcome *o) {
         char why[384];
         struct fallback_cgroups cg;
         const char *step;
@@ -123,7 +123,9 @@ static int start_fallback(const struct pipe_config *cfg, const struct crashed_pr
                          cfg->fallback_cgroup[0] ? "FallbackCgroup=" : "the crashed process's cgroups", why);
                 return r;
         }
-        int sock = spawn_fallback_receiver(cfg, dir, &cg, slot_fd, ret_pid, &step);
+        /* The fallback's claims go with it: they last as long as the receiver runs. */
+        int claims[2] = {slots->fallback_fd, slots->fallback_ct_fd};
+        int sock = spawn_fallback_receiver(cfg, dir, &cg, claims, ret_pid, &step);
         fallback_cgroups_close(&cg);
         if (sock < 0)
                 snprintf(o->dropped, sizeof(o->dropped), "fallback=\"cannot start %s: %s: %s\"", cfg->receiver, step,
@@ -142,7 +144,7 @@ static void run_fallback(struct crash *c, const struct cp_request *req, const st
                 return;
         }
         char cap[256];
-        if (!crash_slots_admit_fallback(cfg, &c->slots, cap, sizeof(cap))) {
+        if (!crash_slots_admit_fallback(cfg, p, &c->slots, cap, sizeof(cap))) {
                 snprintf(o->dropped, sizeof(o->dropped), "fallback=\"%s\"", cap);
                 return;
         }
@@ -155,7 +157,7 @@ static void run_fallback(struct crash *c, const struct cp_request *req, const st
                          p->container_key);
 
         pid_t pid = 0;
-        _cleanup_close_ int sock = start_fallback(cfg, p, o->fallback_dir, c->slots.fallback_fd, &pid, o);
+        _cleanup_close_ int sock = start_fallback(cfg, p, o->fallback_dir, &c->slots, &pid, o);
         if (sock < 0)
                 return;
         struct conversation_limits lim = conversation_limits(c);

@@ -68,9 +68,9 @@ int format_container_key(uint64_t pidns_ino, uint64_t init_starttime, const char
  * own pid namespace; "user-UID" when the container's pid namespace belongs to a user namespace
  * that an unprivileged host user UID made (rootless containers, a user's own unshare: a user
  * can make any number of them, all count as one); else the container's
- * (format_container_key(), the boot id read from /proc/sys/kernel/random/boot_id). When ret_init is not NULL and the process is in a
- * container, the container's init is returned there (its rootfd to be closed by the caller);
- * for a host process ret_init->rootfd is -EBADF. On failure nothing is written but *why.
+ * (format_container_key(), the boot id read from /proc/sys/kernel/random/boot_id). When ret_init is not NULL and the
+ * process is in a container, the container's init is returned there (its rootfd to be closed by the caller); for a host
+ * process ret_init->rootfd is -EBADF. On failure nothing is written but *why.
  */
 int crash_container_key(int pidfd, char *ret, size_t size, struct container_init *ret_init, const char **why);
 

@@ -242,8 +242,17 @@ bool crash_slots_admit(const struct pipe_config *cfg, const struct crashed_proce
                      &s->container_fd, why, why_size);
 }
 
-bool crash_slots_admit_fallback(const struct pipe_config *cfg, struct crash_slots *s, char *why, size_t why_size) {
+bool crash_slots_admit_fallback(const struct pipe_config *cfg, const struct crashed_process *p, struct crash_slots *s,
+                                char *why, size_t why_size) {
+        char key[SLOTS_KEY_MAX];
         why[0] = '\0';
+        /* Its container's part first: one container must not hold every fallback receiver (one
+         * it slows down in its own cgroups would keep them from everybody else). */
+        snprintf(key, sizeof(key), "%s/%s", SLOTS_FALLBACK_KEY, crash_key(p));
+        if (cfg->max_fallback_per_container > 0 &&
+            !admit(key, cfg->max_fallback_per_container, "container over MaxFallbackPerContainer",
+                   "fallback receivers running", &s->fallback_ct_fd, why, why_size))
+                return false;
         if (cfg->max_concurrent_fallback == 0)
                 return true;
         return admit(SLOTS_FALLBACK_KEY, cfg->max_concurrent_fallback, "over MaxConcurrentFallback",
@@ -253,4 +262,5 @@ bool crash_slots_admit_fallback(const struct pipe_config *cfg, struct crash_slot
 void crash_slots_done(struct crash_slots *s) {
         s->container_fd = safe_close(s->container_fd);
         s->fallback_fd = safe_close(s->fallback_fd);
+        s->fallback_ct_fd = safe_close(s->fallback_ct_fd);
 }

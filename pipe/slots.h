@@ -61,11 +61,12 @@ void slots_release(int fd);
 /* The claims one crash holds: its container's share, and a fallback receiver's place. */
 struct crash_slots {
         int container_fd;
-        int fallback_fd;
+        int fallback_fd;    /* machine-wide: MaxConcurrentFallback= */
+        int fallback_ct_fd; /* its container's part: MaxFallbackPerContainer= */
 };
 
 #define CRASH_SLOTS_NULL                                                                                               \
-        { .container_fd = -EBADF, .fallback_fd = -EBADF }
+        { .container_fd = -EBADF, .fallback_fd = -EBADF, .fallback_ct_fd = -EBADF }
 
 /*
  * Admits the crash of p under its container's share (cfg->max_dumps_per_container). Returns true
@@ -76,8 +77,11 @@ struct crash_slots {
 bool crash_slots_admit(const struct pipe_config *cfg, const struct crashed_process *p, struct crash_slots *s, char *why,
                        size_t why_size);
 
-/* The same for a fallback receiver, against the machine-wide cfg->max_concurrent_fallback. */
-bool crash_slots_admit_fallback(const struct pipe_config *cfg, struct crash_slots *s, char *why, size_t why_size);
+/* The same for a fallback receiver of p's crash: against its container's part,
+ * cfg->max_fallback_per_container (s->fallback_ct_fd), then the machine-wide
+ * cfg->max_concurrent_fallback (s->fallback_fd). */
+bool crash_slots_admit_fallback(const struct pipe_config *cfg, const struct crashed_process *p, struct crash_slots *s,
+                                char *why, size_t why_size);
 
 /* Gives back every claim of s. */
 void crash_slots_done(struct crash_slots *s);

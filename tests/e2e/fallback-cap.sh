@@ -59,7 +59,8 @@ wait_outcomes() {
 CAPPED='fallback="over MaxConcurrentFallback: 4 of 4 fallback receivers running"'
 
 # ---- 1. One container without a receiver: 16 crashes with 1 GiB cores at once. ----------------
-install_pattern "ReceiverConfig=$T/receiver.conf" "MaxDumpsPerContainer=64"
+install_pattern "ReceiverConfig=$T/receiver.conf" "MaxDumpsPerContainer=64" "MaxFallbackPerContainer=0" \
+        "LogRateLimitBurst=0"
 container_start bare
 storm bare 16 bs-$$ --map 1024
 rm -f "$T/peak1" "$T/peak1.stop"
@@ -85,7 +86,7 @@ check "bare: a crash after the storm is stored by the fallback" \
         wait_for_log "comm=\"ba-$$\" .*outcome=stored receiver=fallback"
 
 # ---- 2. Two containers whose receivers refuse everything, 8 crashes each, together. ----------
-install_pattern "ReceiverConfig=$T/receiver.conf"
+install_pattern "ReceiverConfig=$T/receiver.conf" "MaxFallbackPerContainer=0" "LogRateLimitBurst=0"
 for ct in ra rb; do
         container_start $ct
         ct_exec $ct /bin/sh -c 'exec /build/tests/slow-receiver refuse /run/core_pipe.socket /run/slow.log </dev/null >/dev/null 2>&1 &'
@@ -108,3 +109,29 @@ diag "refuse: at most $peak fallback receivers at once for two containers; $stor
 check "refuse: the cap holds across containers: at most 4 at once ($peak)" test "$peak" -le 4
 check "refuse: crashes over the cap were dropped, with the reason ($capped)" test "$capped" -ge 1
 check "refuse: the others were stored ($stored + $capped = 16)" test $((stored + capped)) = 16
+
+# ---- 3. One container may hold only its part of the fallback receivers (MaxFallbackPerContainer=,
+#      2 by default): one that keeps its own busy (here: 6 crashes with 1 GiB cores at once) does
+#      not keep another container's crash from the fallback. Before, its crashes took all 4.
+install_pattern "ReceiverConfig=$T/receiver.conf" "LogRateLimitBurst=0"
+container_start hog
+container_start victim
+storm hog 6 hg-$$ --map 1024
+rm -f "$T/peak3" "$T/peak3.stop"
+echo 0 >"$T/peak3"
+sample_fallback_peak "$T/peak3" &
+sampler=$!
+go hog
+for ((i = 0; i < 200; i++)); do
+        [ "$(pgrep -fc -- "core_pipe-receiver --fallback --config=$T/")" -ge 2 ] && break
+        sleep 0.02
+done
+timed_crash victim vi-$$
+check "share: the other container's crash is stored while the first one's are written" \
+        wait_for_log "comm=\"vi-$$\" .*outcome=stored receiver=fallback" 60
+check "share: all 6 crashes of the first have their log line" wait_outcomes "comm=\"hg-$$\" .*outcome=" 6 120
+touch "$T/peak3.stop"
+wait "$sampler"
+over=$(host_log | grep -c "comm=\"hg-$$\" .*outcome=dropped .*container over MaxFallbackPerContainer: 2 of 2")
+diag "share: the first container's crashes over its part: $over dropped; at most $(cat "$T/peak3") fallback receivers at once"
+check "share: its crashes over its part were dropped, the log says why ($over)" test "$over" -ge 1

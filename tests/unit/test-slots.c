@@ -213,8 +213,9 @@ static void test_config(void) {
         struct pipe_config c;
         pipe_config_defaults(&c);
         CHECK1(c.min_dump_rate == 1024 * 1024 && c.dump_timeout_usec == 1800ULL * 1000000 &&
-                       c.max_dumps_per_container == 8 && c.max_concurrent_fallback == 4,
-               "defaults: 1M/s, 30 min, 8 per container, 4 fallback receivers");
+                       c.max_dumps_per_container == 8 && c.max_concurrent_fallback == 4 &&
+                       c.max_fallback_per_container == 2,
+               "defaults: 1M/s, 30 min, 8 per container, 4 fallback receivers, 2 of them per container");
         problems = 0;
         int r = pipe_config_parse("t.conf",
                                   "[Pipe]\nMinDumpRate=64K\nDumpTimeoutSec=5s\nMaxDumpsPerContainer=2\n"
