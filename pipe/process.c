@@ -210,8 +210,8 @@ static pid_t parent_of(int procfd) {
 
 /*
  * A container with no cgroup of its own (rootless podman on cgroup v1) is named by its monitor:
- * the first ancestor of the process outside its pid namespace is the process that started the
- * container's init (podman's conmon). Only a label for the log and the record: nothing is
+ * the first ancestor of the container's init outside its pid namespace is the process that
+ * started it (podman's conmon). Only a label for the log and the record: nothing is
  * decided by it. Bounded: at most 32 ancestors, each read once.
  */
 static void identity_from_monitor(int procfd, struct container_identity *id) {
@@ -260,8 +260,19 @@ static void read_process_facts(struct crashed_process *p) {
         else
                 escape_for_log(target, (size_t) n, p->root_path, sizeof(p->root_path));
         read_cgroup_for_log(p->procfd, p->cgroup, sizeof(p->cgroup), &p->container);
-        if (!p->container.runtime[0] && !p->mntns_is_ours)
-                identity_from_monitor(p->procfd, &p->container);
+}
+
+/* A container with no label from its cgroup is named by the parent of its init (the engine's
+ * monitor), never by an ancestor of the crashed process, which may be a process the container
+ * started itself (with a command line like conmon's) in a pid namespace of its own. */
+static void identity_of_init(const struct container_init *init, struct container_identity *id) {
+        char path[32];
+        struct stat st;
+        snprintf(path, sizeof(path), "/proc/%d", (int) init->pid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* Only a label: a pid reused since the init was pinned is caught by its namespace. */
+        if (fd >= 0 && fstatat(fd, "ns/pid", &st, 0) >= 0 && st.st_ino == init->pidns_ino)
+                identity_from_monitor(fd, id);
 }
 
 /* The container the process belongs to: its key for the host's accounting, and its init's root
@@ -278,6 +289,8 @@ static void find_container(struct crashed_process *p) {
         }
         if (init.rootfd < 0)
                 return;
+        if (!p->container.runtime[0])
+                identity_of_init(&init, &p->container);
         p->have_ct_root_uid = init.have_root_uid;
         p->ct_root_uid = init.root_uid;
         /* The same root in the same mount namespace resolves every path alike: one candidate. */

@@ -85,3 +85,16 @@ MADE+=("$CG/$KUBE/burstable/pod$POD/$OWN/pod$OTHERPOD")
 crash_below attr "$KUBE/burstable/pod$POD/$OWN" "pod$OTHERPOD/$OTHER" cpt-attr4-$$
 check "a pod and container below a pod's container: the host log names the outer ones" \
         wait_for_log "comm=\"cpt-attr4-$$\" .*container=\"kubernetes:$OWN\" pod=$POD( |$)"
+
+# 5. A container with no cgroup of its own (named by its engine's monitor, podman's conmon, the
+#    parent of its init) runs a process whose command line reads like conmon's and that starts
+#    the crashing process in a pid namespace of its own. The label comes from the parent of the
+#    container's init, which the container cannot choose, never from a parent it started
+#    itself. Before, the log named the forged "podman:aaaa...".
+container_start plain
+FORGED=$(printf 'a%.0s' $(seq 64))
+ct_exec plain /bin/bash -c 'ulimit -c unlimited; exec -a conmon unshare -pf -- /build/tests/crasher --name "$1" --cid "$2"' \
+        sh "cpt-attr5-$$" "$FORGED" >/dev/null 2>&1
+check "a monitor of its own making: the crash is logged" wait_for_log "comm=\"cpt-attr5-$$\" .*outcome="
+check "a monitor of its own making: no podman label from it" \
+        sh -c "! dmesg | grep 'cpt-attr5-$$' | grep -q 'container=\"podman:'"
