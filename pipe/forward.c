@@ -75,57 +75,65 @@ static bool owner_may_serve(const struct crashed_process *p, uid_t owner) {
                (p->have_ct_root_uid && owner == p->ct_root_uid);
 }
 
-/* Resolves, connects to and checks the receiver in one candidate root (where: "its root", "its
- * container's root"). Returns the connected socket, or a negative errno with why filled. */
-static int connect_candidate(const struct crashed_process *p, int rootfd, const char *where, uint64_t deadline,
-                             char *why, size_t size) {
-        const char *check;
-        uid_t owner;
-
-        _cleanup_close_ int pathfd = resolve_socket_in_root(rootfd, &owner);
-        if (pathfd < 0) {
-                snprintf(why, size, "no receiver at %s in %s: %s", CP_SOCKET_PATH, where, strerror(-pathfd));
-                return pathfd;
+/* Resolves the socket in one candidate root to an O_PATH descriptor with its owner, or says in
+ * c->why why there is none worth connecting to. */
+static void resolve_candidate(const struct crashed_process *p, int rootfd, const char *where,
+                              struct receiver_candidate *c) {
+        *c = (struct receiver_candidate){.pathfd = -EBADF, .where = where};
+        int fd = resolve_socket_in_root(rootfd, &c->owner);
+        if (fd < 0) {
+                snprintf(c->why, sizeof(c->why), "no receiver at %s in %s: %s", CP_SOCKET_PATH, where, strerror(-fd));
+                return;
         }
-        if (!owner_may_serve(p, owner)) {
-                snprintf(why, size,
+        if (!owner_may_serve(p, c->owner)) {
+                snprintf(c->why, sizeof(c->why),
                          "no receiver at %s in %s: socket not owned by the root of its user namespace or "
                          "of an ancestor's",
                          CP_SOCKET_PATH, where);
-                return -EPERM;
+                safe_close(fd);
+                return;
         }
+        c->pathfd = fd;
+}
+
+void resolve_receivers(struct crashed_process *p, struct receiver_candidate ret[RECEIVER_CANDIDATES]) {
+        if (p->rootfd >= 0)
+                resolve_candidate(p, p->rootfd, "its root", &ret[0]);
+        else
+                ret[0] = (struct receiver_candidate){
+                        .pathfd = -EBADF, .where = "its root", .why = "its root is not open"};
+        ret[1] = (struct receiver_candidate){.pathfd = -EBADF, .where = "its container's root"};
+        if (p->ct_rootfd >= 0)
+                resolve_candidate(p, p->ct_rootfd, "its container's root", &ret[1]);
+        /* Nothing of the container's but the sockets' O_PATH descriptors stays open while we
+         * talk to a receiver (one may take what we hold, see core_pipe(8)). */
+        p->rootfd = safe_close(p->rootfd);
+        p->ct_rootfd = safe_close(p->ct_rootfd);
+}
+
+int connect_candidate(const struct crashed_process *p, struct receiver_candidate *c, uint64_t deadline) {
+        const char *check;
+        if (c->pathfd < 0)
+                return -ENOENT; /* c->why says why */
+        _cleanup_close_ int pathfd = TAKE_FD(c->pathfd);
         _cleanup_close_ int sock = connect_resolved_socket(pathfd, deadline);
         if (sock < 0) {
-                snprintf(why, size, "cannot connect to %s in %s: %s", CP_SOCKET_PATH, where, strerror(-sock));
+                snprintf(c->why, sizeof(c->why), "cannot connect to %s in %s: %s", CP_SOCKET_PATH, c->where,
+                         strerror(-sock));
                 return sock;
         }
-        int r = check_receiver_listener(sock, p->pidfd, owner, &check);
+        int r = check_receiver_listener(sock, p->pidfd, c->owner, &check);
         if (r < 0) {
-                snprintf(why, size, "receiver at %s in %s not eligible: %s", CP_SOCKET_PATH, where, check);
+                snprintf(c->why, sizeof(c->why), "receiver at %s in %s not eligible: %s", CP_SOCKET_PATH, c->where,
+                         check);
                 return r;
         }
         return TAKE_FD(sock);
 }
 
-int connect_to_receiver(struct crashed_process *p, uint64_t deadline_usec, char *why, size_t size) {
-        char first[512], second[512];
-        int sock = -EBADF;
-
-        if (p->rootfd >= 0)
-                sock = connect_candidate(p, p->rootfd, "its root", deadline_usec, first, sizeof(first));
-        else
-                snprintf(first, sizeof(first), "its root is not open");
-        if (sock < 0 && p->ct_rootfd >= 0) {
-                sock = connect_candidate(p, p->ct_rootfd, "its container's root", deadline_usec, second,
-                                         sizeof(second));
-                if (sock < 0)
-                        snprintf(why, size, "%s; %s", first, second);
-        } else if (sock < 0)
-                snprintf(why, size, "%s", first);
-        /* Nothing of the container's but the socket stays open while we talk to it. */
-        p->rootfd = safe_close(p->rootfd);
-        p->ct_rootfd = safe_close(p->ct_rootfd);
-        return sock;
+void receiver_candidates_done(struct receiver_candidate c[RECEIVER_CANDIDATES]) {
+        for (int i = 0; i < RECEIVER_CANDIDATES; i++)
+                c[i].pathfd = safe_close(c[i].pathfd);
 }
 
 static void fail(struct conversation *c, enum conversation_state state, const char *what, int err) {

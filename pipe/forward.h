@@ -26,16 +26,31 @@ int connect_resolved_socket(int pathfd, uint64_t deadline_usec);
 
 struct crashed_process;
 
+/* Where a receiver may be: the process's own root, then its container init's. */
+#define RECEIVER_CANDIDATES 2
+struct receiver_candidate {
+        int pathfd;        /* O_PATH descriptor of the socket, or -EBADF */
+        uid_t owner;       /* the socket file's owner */
+        const char *where; /* "its root", "its container's root" */
+        char why[512];     /* why this candidate did not take the core */
+};
+
 /*
- * Finds the receiver for the crashed process and connects to it, sending nothing: the socket
- * in its own root, else (a nested mount namespace or a chroot inside a container) the one in
- * its container init's root. A candidate's socket must be owned by root of the host, of the
- * process's user namespace or of its container's (checked before connecting), and its
- * listening process must pass check_receiver_listener(). Closes p->rootfd and p->ct_rootfd.
- * Returns the connected socket, or a negative errno with why saying, for each candidate, what
- * failed (the fallback's why=).
+ * Finds the places of the crashed process's receiver, sending nothing: the socket in its own
+ * root, and (for a nested mount namespace or a chroot inside a container) the one in its
+ * container init's root. A socket must be owned by root of the host, of the process's user
+ * namespace or of its container's. Closes p->rootfd and p->ct_rootfd; what is left open are
+ * the sockets' O_PATH descriptors. A candidate without a socket has pathfd -EBADF and says why.
  */
-int connect_to_receiver(struct crashed_process *p, uint64_t deadline_usec, char *why, size_t size);
+void resolve_receivers(struct crashed_process *p, struct receiver_candidate ret[RECEIVER_CANDIDATES]);
+
+/*
+ * Connects to a candidate (once: its pathfd is used up) and checks its listening process with
+ * check_receiver_listener(). Returns the connected socket, or a negative errno with c->why
+ * saying what failed.
+ */
+int connect_candidate(const struct crashed_process *p, struct receiver_candidate *c, uint64_t deadline);
+void receiver_candidates_done(struct receiver_candidate c[RECEIVER_CANDIDATES]);
 
 enum conversation_state {
         CONVERSATION_FAILED,  /* no usable answer: the core may go to the fallback */

@@ -80,37 +80,55 @@ static struct conversation_limits conversation_limits(const struct crash *c) {
         };
 }
 
-/* Tries the receiver inside the process's root. Returns true when the crash is dealt with
- * (handed over or skipped by the receiver); false with why_fallback set when the fallback
- * applies. */
-static bool try_container_receiver(struct crash *c, const struct cp_request *req, const struct ucred *cred) {
-        struct crashed_process *p = &c->proc;
+/* One place's receiver: true when it dealt with the crash (took the core or skipped it by its
+ * policy); else cand->why says why not, and the core pipe is still ours. */
+static bool try_candidate(struct crash *c, struct receiver_candidate *cand, enum receiver_kind kind,
+                          const struct cp_request *req, const struct ucred *cred,
+                          const struct conversation_limits *lim) {
         struct crash_outcome *o = &c->outcome;
-        struct conversation_limits lim = conversation_limits(c);
-        char *why = o->why_fallback;
-        size_t why_size = sizeof(o->why_fallback);
-
-        _cleanup_close_ int sock = connect_to_receiver(p, lim.verdict_deadline, why, why_size);
+        _cleanup_close_ int sock = connect_candidate(&c->proc, cand, lim->verdict_deadline);
         if (sock < 0)
                 return false;
-        converse(sock, req, cred, &c->core_fd, &p->pidfd, &lim, &o->conversation);
+        converse(sock, req, cred, &c->core_fd, &c->proc.pidfd, lim, &o->conversation);
         const struct conversation *conv = &o->conversation;
         if (conv->state == CONVERSATION_HANDED_OVER || conv->state == CONVERSATION_SKIPPED) {
-                o->receiver = p->root_is_ours ? RECEIVER_HOST : RECEIVER_CONTAINER;
+                o->receiver = kind;
                 o->kind = outcome_from_conversation(conv);
-                why[0] = '\0';
                 return true;
         }
         char reason[4 * CP_TEXT_MAX + 8];
         escape_for_log(conv->reason, strlen(conv->reason), reason, sizeof(reason));
-        snprintf(why, why_size, "receiver in its root %s: %s",
+        snprintf(cand->why, sizeof(cand->why), "receiver in %s %s: %s", cand->where,
                  conv->state == CONVERSATION_REFUSED ? "refused" : "failed", reason);
         return false;
 }
 
-/* Starts the fallback receiver charged to the crashed process's cgroups (or FallbackCgroup=). One
- * that cannot be charged there never runs: the core is dropped and logged, never stored at the
- * host's expense. */
+/* Tries the receiver in the process's root, then the one in its container's root (a process
+ * in a nested mount or user namespace whose own root has none, or whose own receiver refuses:
+ * the container's receiver still gets it). Returns true when the crash is dealt with; false
+ * with why_fallback set when the fallback applies. */
+static bool try_container_receiver(struct crash *c, const struct cp_request *req, const struct ucred *cred) {
+        struct crash_outcome *o = &c->outcome;
+        struct conversation_limits lim = conversation_limits(c);
+        struct receiver_candidate cands[RECEIVER_CANDIDATES];
+        bool done = false;
+
+        resolve_receivers(&c->proc, cands);
+        for (int i = 0; i < RECEIVER_CANDIDATES && !done; i++) {
+                if (i > 0 && cands[i].pathfd < 0 && cands[i].why[0] == '\0')
+                        break; /* no second place: the container's root is the process's own */
+                enum receiver_kind kind = i == 0 && c->proc.root_is_ours ? RECEIVER_HOST : RECEIVER_CONTAINER;
+                done = try_candidate(c, &cands[i], kind, req, cred, &lim);
+        }
+        if (done)
+                o->why_fallback[0] = '\0';
+        else
+                snprintf(o->why_fallback, sizeof(o->why_fallback), "%s%s%s", cands[0].why, cands[1].why[0] ? "; " : "",
+                         cands[1].why);
+        receiver_candidates_done(cands);
+        return done;
+}
+
 static int start_fallback(const struct pipe_config *cfg, const struct crashed_process *p, const char *dir,
                           const struct crash_slots *slots, pid_t *ret_pid, struct crash_outcome *o) {
         char why[384];

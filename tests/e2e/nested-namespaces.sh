@@ -29,7 +29,7 @@ nested_crash() {
 stored_by_container() {
         local ct=$1 name=$2 label=$3
         check "$label: stored by the container's receiver" \
-                wait_for_log "comm=\"$name\" .*ct=$(ct_key "$ct") .*outcome=stored receiver=container"
+                wait_for_log "comm=\"$name\" .*ct=$(ct_key "$ct") .*outcome=stored receiver=container file="
         check "$label: the core is in the container's store" \
                 wait_for_file "$(ct_root "$ct")/var/lib/core_pipe/core.$name.*.zst"
 }
@@ -60,6 +60,16 @@ nested_crash nest "$NAME" -Urm 'J=$(mktemp -d); mkdir $J/usr $J/build
         for l in bin lib lib64; do ln -s usr/$l $J/$l; done
         CRASH="chroot $J $CRASH"'
 stored_by_container nest "$NAME" "unshare -Urm + chroot"
+
+# 4b. unshare -Urm with a fresh /run and a receiver of its own there that refuses every core:
+#     the container's receiver gets it still, not the host's fallback around the container's
+#     policy. Before, the refusal sent it to the fallback.
+NAME=cpt-nref-$$
+# shellcheck disable=SC2016 # expanded by the nested shell
+nested_crash nest "$NAME" -Urm 'mount -t tmpfs nested /run
+        /build/tests/evil-receiver forge-refuse /run/core_pipe.socket /run/evil.log </dev/null >/dev/null 2>&1 &
+        while [ ! -S /run/core_pipe.socket ]; do sleep 0.05; done'
+stored_by_container nest "$NAME" "unshare -Urm, a refusing receiver of its own"
 
 # 5. A nested pid namespace too (unshare -Urmpf --mount-proc): the container is still the
 #    outermost pid namespace below the host's.
