@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -267,4 +268,18 @@ int pidfd_open_pid(pid_t pid) {
                 return negative_errno();
         /* pidfd_open() descriptors are always close-on-exec. */
         return fd;
+}
+
+int flock_bounded(int fd, uint64_t timeout_usec) {
+        uint64_t deadline = now_monotonic_usec() + timeout_usec;
+        for (unsigned wait_ms = 1;; wait_ms = MIN(wait_ms * 2, 50U)) {
+                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
+                        return 0;
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return negative_errno();
+                if (now_monotonic_usec() >= deadline)
+                        return -ETIMEDOUT;
+                struct timespec ts = {.tv_nsec = (long) wait_ms * 1000 * 1000};
+                nanosleep(&ts, NULL);
+        }
 }

@@ -49,3 +49,7 @@ int pidfd_get_pid(int pidfd, int *ret_pid);
 /* 0 if the process is still alive, -ESRCH if it has exited, other negative errno on error. */
 int pidfd_check_alive(int pidfd);
 int pidfd_open_pid(pid_t pid);
+
+/* Takes an exclusive flock() on fd, waiting at most timeout_usec for another holder (flock()
+ * has no timeout of its own: it polls, backing off to 50 ms). 0, -ETIMEDOUT or a negative errno. */
+int flock_bounded(int fd, uint64_t timeout_usec);

@@ -120,20 +120,6 @@ static int open_state_dir(const char *dir) {
         return TAKE_FD(fd);
 }
 
-static int lock_bounded(int fd) {
-        uint64_t deadline = now_monotonic_usec() + LOCK_WAIT_USEC;
-        for (;;) {
-                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
-                        return 0;
-                if (errno != EWOULDBLOCK && errno != EINTR)
-                        return negative_errno();
-                if (now_monotonic_usec() >= deadline)
-                        return -ETIMEDOUT;
-                struct timespec ts = {.tv_nsec = 2 * 1000 * 1000};
-                nanosleep(&ts, NULL);
-        }
-}
-
 /* The table file, locked; its contents in table (all free when it was new or damaged). */
 static int open_table(const char *dir, struct lograte_entry *table) {
         struct stat st;
@@ -147,7 +133,7 @@ static int open_table(const char *dir, struct lograte_entry *table) {
                 return negative_errno();
         if (!S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1)
                 return -EPERM;
-        int r = lock_bounded(fd);
+        int r = flock_bounded(fd, LOCK_WAIT_USEC);
         if (r < 0)
                 return r;
         ssize_t n = pread(fd, table, TABLE_SIZE, 0);

@@ -67,20 +67,6 @@ int slots_open(const char *dir) {
         return TAKE_FD(fd);
 }
 
-static int lock_table(int fd) {
-        uint64_t deadline = now_monotonic_usec() + SLOTS_LOCK_TIMEOUT_USEC;
-        for (;;) {
-                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
-                        return 0;
-                if (errno != EWOULDBLOCK && errno != EINTR)
-                        return negative_errno();
-                if (now_monotonic_usec() >= deadline)
-                        return -ETIMEDOUT;
-                struct timespec ts = {.tv_nsec = 1000 * 1000};
-                nanosleep(&ts, NULL);
-        }
-}
-
 /* Whether another open file holds a lock on entry i: then it is in use, whatever it says. */
 static int entry_in_use(int fd, unsigned i) {
         struct flock fl = {
@@ -173,7 +159,7 @@ static int count_and_claim(const char *dir, const char *key, unsigned max, bool 
         _cleanup_close_ int fd = slots_open(dir);
         if (fd < 0)
                 return fd;
-        r = lock_table(fd);
+        r = flock_bounded(fd, SLOTS_LOCK_TIMEOUT_USEC);
         if (r < 0)
                 return r;
         r = scan_table(fd, key, &scan);

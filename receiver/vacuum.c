@@ -28,18 +28,11 @@ int store_lock(int dirfd) {
                 return negative_errno();
         /* Holders keep the lock for a vacuum or a rate-limit update only. One that holds it
          * much longer is stuck (a fallback receiver in a cgroup its container froze): give up
-         * instead of waiting with it. flock() has no timeout of its own, so poll. */
-        uint64_t deadline = now_monotonic_usec() + STORE_LOCK_TIMEOUT_USEC;
-        for (unsigned wait_ms = 1;; wait_ms = MIN(wait_ms * 2, 50U)) {
-                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
-                        return TAKE_FD(fd);
-                if (errno != EWOULDBLOCK && errno != EINTR)
-                        return negative_errno();
-                if (now_monotonic_usec() >= deadline)
-                        return -ETIMEDOUT;
-                struct timespec ts = {.tv_nsec = (long) wait_ms * 1000 * 1000};
-                nanosleep(&ts, NULL);
-        }
+         * instead of waiting with it. */
+        int r = flock_bounded(fd, STORE_LOCK_TIMEOUT_USEC);
+        if (r < 0)
+                return r;
+        return TAKE_FD(fd);
 }
 
 /* A core and its record share a stem: "core.<comm>.<uid>.<boot>.<pid>.<usec>". */
