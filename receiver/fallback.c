@@ -185,7 +185,6 @@ int fallback_admit(struct fallback *f, const char *root, const char *store, uint
                    const struct receiver_settings *s, char *note, size_t note_size) {
         f->s = s;
         f->root = root;
-        f->ledger.usec = core_usec;
         const char *rel = tree_relative(root, store);
         if (!rel) {
                 fb_why(f, "store %s is not a directory of the fallback store %s", store, root);
@@ -205,6 +204,11 @@ int fallback_admit(struct fallback *f, const char *root, const char *store, uint
                        r == -EBADFD ? "not a regular file of root's, mode 0600" : strerror(-r));
                 return r;
         }
+        /* After ledger_open(), which starts the ledger afresh: the stamp in our core's name, by
+         * which every other receiver's vacuum knows the core is still being written and leaves
+         * it (and its record to come) alone. It was lost here, and a cut core could go while
+         * its record was being written. */
+        f->ledger.usec = core_usec;
         r = admit_tree(f, rel, counted);
         if (r < 0)
                 return r;

@@ -26,7 +26,7 @@ SLACK=$((16 * 64 * 1024))
 # All 16 at once, each with its log line: the helper's caps on fallback receivers, on a
 # container's hand-overs and on its log lines (tested in fallback-cap, hostile-share and
 # log-flood) are lifted, so that the store alone holds the storm.
-UNCAPPED=("MaxConcurrentFallback=0" "MaxDumpsPerContainer=0" "LogRateLimitBurst=0")
+UNCAPPED=("MaxConcurrentFallback=0" "MaxFallbackPerContainer=0" "MaxDumpsPerContainer=0" "LogRateLimitBurst=0")
 TOTAL=$(($(stat -f -c '%b * %S' "$SMALL")))
 
 # sample FILE: the file system's used bytes, every few milliseconds, one line each.
@@ -88,8 +88,9 @@ valid_cores() {
         local f
         for f in "$@"; do
                 if ! zstd -q -t "${f%.json}.zst"; then
-                        echo "the record $f:" >&2
-                        cat "$f" >&2
+                        echo "the core of the record $f does not test whole:" >&2
+                        ls -l "${f%.json}.zst" >&2
+                        grep -E '"(core_file|core_size|stored_size|truncated_reason)"' "$f" >&2
                         return 1
                 fi
                 python3 -c 'import json, sys; r = json.load(open(sys.argv[1], encoding="utf-8"))

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fallback.h"
+#include "ledger.h"
 #include "fdio.h"
 #include "macro.h"
 #include "store.h"
@@ -133,6 +134,15 @@ static void test_max_containers(const struct receiver_settings *base) {
         CHECK(r >= 0, "a known container is admitted (%s)", f.why);
         if (r >= 0)
                 close(r);
+        /* Another receiver's view: our core (stamp 5 in its name) is being written, in a. */
+        struct ledger other = LEDGER_INIT;
+        struct ledger_state ls;
+        bool seen = false;
+        if (ledger_open(f.rootfd, &other) >= 0 && ledger_read(&other, &ls) >= 0)
+                for (unsigned k = 0; k < ls.live; k++)
+                        seen = seen || ls.usecs[k] == 5;
+        ledger_close(&other);
+        CHECK(seen, "the ledger shows others the stamp of the core being written, so no vacuum takes it");
         fallback_done(&f);
         f = (struct fallback) FALLBACK_INIT;
         snprintf(store, sizeof(store), "%s/host", root);
