@@ -58,21 +58,22 @@ int ns_is_same_or_ancestor(int ancestor_fd, int nsfd) {
         return -ELOOP;
 }
 
-int container_pidns_open(int pidfd, int *ret_nsfd) {
+/* Walks from the namespace nsfd (which this takes over) up to ours (ours_path, e.g.
+ * "/proc/self/ns/pid"): 0 when nsfd is ours; 1 with *ret_nsfd the namespace just below ours on
+ * the way, the outermost one that is not the host's; a negative errno otherwise (EPERM would
+ * mean a namespace that is not below ours: not for the host's helper). */
+static int ns_below_ours(int nsfd, const char *ours_path, int *ret_nsfd) {
+        _cleanup_close_ int cur = nsfd;
         struct stat ours, st;
 
-        if (stat("/proc/self/ns/pid", &ours) < 0)
-                return negative_errno();
-        _cleanup_close_ int cur = ns_ioctl(pidfd, PIDFD_GET_PID_NAMESPACE);
         if (cur < 0)
                 return cur;
-        if (fstat(cur, &st) < 0)
+        if (stat(ours_path, &ours) < 0 || fstat(cur, &st) < 0)
                 return negative_errno();
         if (same_inode(&st, &ours))
                 return 0;
         for (int depth = 0; depth < NS_DEPTH_MAX; depth++) {
                 _cleanup_close_ int parent = ns_ioctl(cur, NS_GET_PARENT);
-                /* EPERM would mean a namespace that is not below ours: not for the host's helper. */
                 if (parent < 0)
                         return parent;
                 if (fstat(parent, &st) < 0)
@@ -85,6 +86,10 @@ int container_pidns_open(int pidfd, int *ret_nsfd) {
                 cur = TAKE_FD(parent);
         }
         return -ELOOP;
+}
+
+int container_pidns_open(int pidfd, int *ret_nsfd) {
+        return ns_below_ours(ns_ioctl(pidfd, PIDFD_GET_PID_NAMESPACE), "/proc/self/ns/pid", ret_nsfd);
 }
 
 /* Opens /proc/<pid of pidfd> and proves it is that process's directory: the process is alive
@@ -194,33 +199,15 @@ int format_container_key(uint64_t pidns_ino, uint64_t init_starttime, const char
  * ours that owns it: 1 with *ret_uid set when that is an unprivileged user (rootless
  * containers, a user's own unshare), 0 when root or the host's user namespace owns it. */
 static int pidns_user_owner(int nsfd, uid_t *ret_uid) {
-        struct stat ours, st;
-        if (stat("/proc/self/ns/user", &ours) < 0)
+        _cleanup_close_ int outer = -EBADF;
+        uid_t uid;
+        int r = ns_below_ours(ns_ioctl(nsfd, NS_GET_USERNS), "/proc/self/ns/user", &outer);
+        if (r <= 0)
+                return r; /* 0: owned by the host's user namespace, a root-made container */
+        if (ioctl(outer, NS_GET_OWNER_UID, &uid) < 0)
                 return negative_errno();
-        _cleanup_close_ int cur = ns_ioctl(nsfd, NS_GET_USERNS);
-        if (cur < 0)
-                return cur;
-        for (int depth = 0; depth < NS_DEPTH_MAX; depth++) {
-                if (fstat(cur, &st) < 0)
-                        return negative_errno();
-                if (same_inode(&st, &ours))
-                        return 0; /* owned by the host's user namespace: a root-made container */
-                _cleanup_close_ int parent = ns_ioctl(cur, NS_GET_PARENT);
-                if (parent < 0)
-                        return parent;
-                if (fstat(parent, &st) < 0)
-                        return negative_errno();
-                if (same_inode(&st, &ours)) {
-                        uid_t uid;
-                        if (ioctl(cur, NS_GET_OWNER_UID, &uid) < 0)
-                                return negative_errno();
-                        *ret_uid = uid;
-                        return uid != 0;
-                }
-                safe_close(cur);
-                cur = TAKE_FD(parent);
-        }
-        return -ELOOP;
+        *ret_uid = uid;
+        return uid != 0;
 }
 
 int crash_container_key(int pidfd, char *ret, size_t size, struct container_init *ret_init, const char **why) {
@@ -309,9 +296,11 @@ static int listener_is_root(int pidfd, uid_t euid, const char **why) {
         return 0;
 }
 
-/* A capability set (key "CapPrm:" or "CapEff:") of the process behind pidfd. */
-static int read_caps(int pidfd, const char *key, uint64_t *ret) {
+/* The permitted and effective capability sets of the process behind pidfd (ret_effective may
+ * be NULL), from one read of its status. */
+static int read_caps(int pidfd, uint64_t *ret_permitted, uint64_t *ret_effective) {
         char status[16384];
+        uint64_t permitted, effective = 0;
         int pid;
         int r = pidfd_get_pid(pidfd, &pid);
         if (r < 0)
@@ -320,9 +309,16 @@ static int read_caps(int pidfd, const char *key, uint64_t *ret) {
         if (procfd < 0)
                 return procfd;
         r = read_small_file_at(procfd, "status", status, sizeof(status), NULL);
+        if (r >= 0)
+                r = proc_field_hex64(status, "CapPrm:", &permitted);
+        if (r >= 0 && ret_effective)
+                r = proc_field_hex64(status, "CapEff:", &effective);
         if (r < 0)
                 return r;
-        return proc_field_hex64(status, key, ret);
+        *ret_permitted = permitted;
+        if (ret_effective)
+                *ret_effective = effective;
+        return 0;
 }
 
 /* Within one user namespace, being root is not enough to read a process: ptrace(2) also wants
@@ -331,10 +327,9 @@ static int read_caps(int pidfd, const char *key, uint64_t *ret) {
  * process that entered the container's namespaces with nsenter). */
 static int listener_has_caps_over(int listener_pidfd, int crashed_pidfd, const char **why) {
         uint64_t permitted, effective, crashed;
-        if (read_caps(listener_pidfd, "CapPrm:", &permitted) < 0 ||
-            read_caps(listener_pidfd, "CapEff:", &effective) < 0)
+        if (read_caps(listener_pidfd, &permitted, &effective) < 0)
                 return *why = "cannot read its listener's capabilities", -EPERM;
-        if (read_caps(crashed_pidfd, "CapPrm:", &crashed) < 0)
+        if (read_caps(crashed_pidfd, &crashed, NULL) < 0)
                 return *why = "cannot read the crashed process's capabilities", -EPERM;
         if (effective & (UINT64_C(1) << CAP_SYS_PTRACE_BIT))
                 return 0;
