@@ -25,27 +25,6 @@ sample_fallback_peak() {
         done
 }
 
-# storm CONTAINER COUNT NAME [CRASHER ARGS...]: COUNT crashers named NAME crash at once.
-storm() {
-        local ct=$1 n=$2 name=$3 i
-        shift 3
-        rm -f "$(ct_root "$ct")/run/go"
-        # shellcheck disable=SC2016 # expanded by the container's shell
-        ct_exec "$ct" /bin/sh -c 'ulimit -c unlimited; n=$1; name=$2; shift 2
-                for i in $(seq "$n"); do
-                        /build/tests/crasher --name "$name" "$@" --wait-for /run/go </dev/null >/dev/null 2>&1 &
-                done' sh "$n" "$name" "$@"
-        for ((i = 0; i < 200; i++)); do
-                [ "$(pgrep -cx "$name")" -ge "$n" ] && break
-                sleep 0.05
-        done
-}
-
-go() {
-        local ct
-        for ct in "$@"; do touch "$(ct_root "$ct")/run/go"; done
-}
-
 # wait_outcomes REGEX COUNT SECONDS: until COUNT host log lines match.
 wait_outcomes() {
         local i
@@ -62,13 +41,13 @@ CAPPED='fallback="over MaxConcurrentFallback: 4 of 4 fallback receivers running"
 install_pattern "ReceiverConfig=$T/receiver.conf" "MaxDumpsPerContainer=64" "MaxFallbackPerContainer=0" \
         "LogRateLimitBurst=0"
 container_start bare
-storm bare 16 bs-$$ --map 1024
+ct_storm_ready bare 16 bs-$$ --map 1024
 rm -f "$T/peak1" "$T/peak1.stop"
 echo 0 >"$T/peak1"
 sample_fallback_peak "$T/peak1" &
 sampler=$!
 t0=$(date +%s%N)
-go bare
+ct_storm_go bare
 check "bare: all 16 crashes have their log line" wait_outcomes "comm=\"bs-$$\" .*outcome=" 16 120
 diag "bare: 16 crashes dealt with in $((($(date +%s%N) - t0) / 1000000)) ms"
 touch "$T/peak1.stop"
@@ -92,13 +71,13 @@ for ct in ra rb; do
         ct_exec $ct /bin/sh -c 'exec /build/tests/slow-receiver refuse /run/core_pipe.socket /run/slow.log </dev/null >/dev/null 2>&1 &'
         wait_for_file "$(ct_root $ct)/run/core_pipe.socket"
 done
-storm ra 8 ra-$$ --map 1024
-storm rb 8 rb-$$ --map 1024
+ct_storm_ready ra 8 ra-$$ --map 1024
+ct_storm_ready rb 8 rb-$$ --map 1024
 rm -f "$T/peak2" "$T/peak2.stop"
 echo 0 >"$T/peak2"
 sample_fallback_peak "$T/peak2" &
 sampler=$!
-go ra rb
+ct_storm_go ra rb
 check "refuse: all 16 crashes have their log line" wait_outcomes "comm=\"r[ab]-$$\" .*outcome=" 16 120
 touch "$T/peak2.stop"
 wait "$sampler"
@@ -116,12 +95,12 @@ check "refuse: the others were stored ($stored + $capped = 16)" test $((stored +
 install_pattern "ReceiverConfig=$T/receiver.conf" "LogRateLimitBurst=0"
 container_start hog
 container_start victim
-storm hog 6 hg-$$ --map 1024
+ct_storm_ready hog 6 hg-$$ --map 1024
 rm -f "$T/peak3" "$T/peak3.stop"
 echo 0 >"$T/peak3"
 sample_fallback_peak "$T/peak3" &
 sampler=$!
-go hog
+ct_storm_go hog
 for ((i = 0; i < 200; i++)); do
         [ "$(pgrep -fc -- "core_pipe-receiver --fallback --config=$T/")" -ge 2 ] && break
         sleep 0.02

@@ -40,24 +40,6 @@ wait_dumping_at_most() {
         return 1
 }
 
-# storm CONTAINER COUNT NAME [CRASHER ARGS...]: COUNT crashers named NAME, started in the
-# container, crash at the same moment. Returns once they all were started and released.
-storm() {
-        local ct=$1 n=$2 name=$3 i
-        shift 3
-        rm -f "$(ct_root "$ct")/run/go"
-        # shellcheck disable=SC2016 # expanded by the container's shell
-        ct_exec "$ct" /bin/sh -c 'ulimit -c unlimited; n=$1; name=$2; shift 2
-                for i in $(seq "$n"); do
-                        /build/tests/crasher --name "$name" "$@" --wait-for /run/go </dev/null >/dev/null 2>&1 &
-                done' sh "$n" "$name" "$@"
-        for ((i = 0; i < 200; i++)); do
-                [ "$(pgrep -cx "$name")" -ge "$n" ] && break
-                sleep 0.05
-        done
-        touch "$(ct_root "$ct")/run/go"
-}
-
 # store_time CONTAINER NAME: crashes NAME in the container (its own receiver) and sets
 # STORED_MS to the time until its record is in the container's store (-1: not within 20 s).
 store_time() {
@@ -87,7 +69,8 @@ container_start hog
 ct_exec hog /bin/sh -c 'exec /build/tests/slow-receiver trickle /run/core_pipe.socket /run/slow.log </dev/null >/dev/null 2>&1 &'
 wait_for_file "$(ct_root hog)/run/core_pipe.socket"
 t0=$(date +%s%N)
-storm hog 64 tr-$$ --size 4
+ct_storm_ready hog 64 tr-$$ --size 4
+ct_storm_go hog
 wait_dumping_at_most tr-$$ 8 5
 held=$(dumping tr-$$)
 diag "trickle: $held of the hostile container's 64 crashes hold a slot $((($(date +%s%N) - t0) / 1000000)) ms after the storm"
@@ -115,7 +98,8 @@ container_start mute
 ct_exec mute /bin/sh -c 'exec /build/tests/evil-receiver silent /run/core_pipe.socket /run/evil.log </dev/null >/dev/null 2>&1 &'
 wait_for_file "$(ct_root mute)/run/core_pipe.socket"
 t0=$(date +%s%N)
-storm mute 64 mu-$$ --size 2
+ct_storm_ready mute 64 mu-$$ --size 2
+ct_storm_go mute
 wait_dumping_at_most mu-$$ 8 2
 held=$(dumping mu-$$)
 diag "silent: $held of the hostile container's 64 crashes hold a slot $((($(date +%s%N) - t0) / 1000000)) ms after the storm"

@@ -294,6 +294,29 @@ ct_receivers() {
         return 0
 }
 
+# ct_storm_ready CONTAINER COUNT NAME [CRASHER ARGS...]: starts COUNT crashers named NAME in the
+# container, each waiting for /run/go; returns once they all run (bounded: 10 s).
+ct_storm_ready() {
+        local ct=$1 n=$2 name=$3 i
+        shift 3
+        rm -f "$(ct_root "$ct")/run/go"
+        # shellcheck disable=SC2016 # expanded by the container's shell
+        ct_exec "$ct" /bin/sh -c 'ulimit -c unlimited; n=$1; name=$2; shift 2
+                for i in $(seq "$n"); do
+                        /build/tests/crasher --name "$name" "$@" --wait-for /run/go </dev/null >/dev/null 2>&1 &
+                done' sh "$n" "$name" "$@"
+        for ((i = 0; i < 200; i++)); do
+                [ "$(pgrep -cx "$name")" -ge "$n" ] && break
+                sleep 0.05
+        done
+}
+
+# ct_storm_go CONTAINER...: the crashers ct_storm_ready started in each container crash at once.
+ct_storm_go() {
+        local ct
+        for ct in "$@"; do touch "$(ct_root "$ct")/run/go"; done
+}
+
 # timed_crash CONTAINER NAME [CRASHER ARGS...]: the test crasher, named NAME, crashes in the
 # container (bounded by 60 s); ELAPSED_MS is the time until it was reaped, its dump and the
 # hand-over included.
