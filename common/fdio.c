@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,4 +283,39 @@ int flock_bounded(int fd, uint64_t timeout_usec) {
                 struct timespec ts = {.tv_nsec = (long) wait_ms * 1000 * 1000};
                 nanosleep(&ts, NULL);
         }
+}
+
+/* Ours: owned by the effective uid, writable by nobody else; a file with a single link. */
+static int check_ours(int fd, mode_t type) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if ((st.st_mode & S_IFMT) != type)
+                return type == S_IFDIR ? -ENOTDIR : -EINVAL;
+        if (st.st_uid != geteuid() || (st.st_mode & 0022))
+                return -EPERM;
+        if (type == S_IFREG && st.st_nlink != 1)
+                return -EPERM;
+        return 0;
+}
+
+int open_private_file(const char *dir, const char *name) {
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        /* O_NOFOLLOW: a symbolic link in place of the directory or the file is refused, not
+         * followed somewhere else. */
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return negative_errno();
+        int r = check_ours(dfd, S_IFDIR);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd =
+                openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return negative_errno();
+        r = check_ours(fd, S_IFREG);
+        if (r < 0)
+                return r;
+        return TAKE_FD(fd);
 }

@@ -53,3 +53,9 @@ int pidfd_open_pid(pid_t pid);
 /* Takes an exclusive flock() on fd, waiting at most timeout_usec for another holder (flock()
  * has no timeout of its own: it polls, backing off to 50 ms). 0, -ETIMEDOUT or a negative errno. */
 int flock_bounded(int fd, uint64_t timeout_usec);
+
+/* Opens (creating) the state file dir/name that the helpers share, making dir 0700 if missing.
+ * Both must be ours (owned by the effective uid, writable by nobody else) and the file a
+ * regular file of one link: -ENOTDIR, -EINVAL or -EPERM otherwise; a link in place of either is
+ * refused, never followed. Returns a read-write descriptor. */
+int open_private_file(const char *dir, const char *name);

@@ -104,35 +104,13 @@ static uint64_t now_boottime_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-/* dir, made 0700 if missing; refused unless it is a real directory of root's that nobody else
- * may write to (the table decides which lines the host sees). */
-static int open_state_dir(const char *dir) {
-        struct stat st;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
-        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (st.st_uid != 0 || (st.st_mode & 0022))
-                return -EPERM;
-        return TAKE_FD(fd);
-}
-
 /* The table file, locked; its contents in table (all free when it was new or damaged). */
 static int open_table(const char *dir, struct lograte_entry *table) {
-        struct stat st;
-        _cleanup_close_ int dfd = open_state_dir(dir);
-        if (dfd < 0)
-                return dfd;
-        _cleanup_close_ int fd = openat(dfd, TABLE_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* The table decides which lines the host sees: a directory or file anybody but root
+         * could write is refused. */
+        _cleanup_close_ int fd = open_private_file(dir, TABLE_NAME);
         if (fd < 0)
-                return negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1)
-                return -EPERM;
+                return fd;
         int r = flock_bounded(fd, LOCK_WAIT_USEC);
         if (r < 0)
                 return r;

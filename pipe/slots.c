@@ -30,41 +30,8 @@ struct slot_entry {
 
 _Static_assert(sizeof(struct slot_entry) == SLOTS_ENTRY_SIZE, "slot entry size");
 
-/* Ours: owned by the effective uid (root, in the helper), writable by nobody else. */
-static int check_ours(int fd, mode_t type) {
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if ((st.st_mode & S_IFMT) != type)
-                return type == S_IFDIR ? -ENOTDIR : -EINVAL;
-        if (st.st_uid != geteuid() || (st.st_mode & 0022))
-                return -EPERM;
-        if (type == S_IFREG && st.st_nlink != 1)
-                return -EPERM;
-        return 0;
-}
-
 int slots_open(const char *dir) {
-        int r;
-
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
-        /* O_NOFOLLOW: a symbolic link in place of the directory or the file is refused, not
-         * followed somewhere else. */
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dfd < 0)
-                return negative_errno();
-        r = check_ours(dfd, S_IFDIR);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int fd =
-                openat(dfd, SLOTS_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return negative_errno();
-        r = check_ours(fd, S_IFREG);
-        if (r < 0)
-                return r;
-        return TAKE_FD(fd);
+        return open_private_file(dir, SLOTS_FILE);
 }
 
 /* Whether another open file holds a lock on entry i: then it is in use, whatever it says. */
