@@ -364,6 +364,9 @@ void converse(int sock, const struct cp_request *req, const struct ucred *cred, 
         int r;
 
         *ret = (struct conversation){.state = CONVERSATION_FAILED};
+        /* Before the receiver can charge anything to the cgroup (it may share the crashed
+         * process's memory cgroup, and be the one the OOM killer takes). */
+        ret->have_oom = lim->oom_path && lim->oom_path[0] && memcg_oom_kills_at(lim->oom_path, &ret->oom_before) >= 0;
 
         if (!ask_for_verdict(sock, req, cred, lim->verdict_deadline, ret))
                 return;
@@ -388,10 +391,13 @@ void converse(int sock, const struct cp_request *req, const struct ucred *cred, 
         *pidfd = -EBADF;
         ret->state = CONVERSATION_HANDED_OVER;
         snprintf(ret->reason, sizeof(ret->reason), "no report from the receiver");
-        ret->have_oom = lim->oom_path && lim->oom_path[0] && memcg_oom_kills_at(lim->oom_path, &ret->oom_before) >= 0;
         watch_dump(sock, watch_pidfd, lim, ret);
         if (!ret->have_outcome)
                 learn_fate(watch_pidfd, lim, ret);
+        else
+                /* A cut core: the helper's own view of the cgroup beside the receiver's words. */
+                ret->have_oom = ret->have_oom && (ret->outcome.flags & CP_OUTCOME_TRUNCATED) &&
+                                memcg_oom_kills_at(lim->oom_path, &ret->oom_after) >= 0;
         safe_close(watch_pidfd);
 }
 

@@ -85,6 +85,17 @@ static void append_detail(const struct conversation *c, char *out, size_t size) 
                  cause, cause[0] ? "\"" : "");
 }
 
+/* The helper's own reading of the crashed process's memory cgroup's OOM kill counter, from before
+ * the receiver was asked to after the core: on a cut core and on a receiver that died. */
+static void append_oom(const struct conversation *c, char *out, size_t size) {
+        size_t n = strlen(out);
+        if (c->have_oom)
+                snprintf(out + n, size - n, " oom_kill=\"%llu -> %llu\"%s", (unsigned long long) c->oom_before,
+                         (unsigned long long) c->oom_after,
+                         c->oom_after > c->oom_before ? " oom=\"its memory cgroup's OOM killer struck during the dump\""
+                                                      : "");
+}
+
 /* A receiver that took the core and sent no report: what the helper saw itself of the crashed
  * process (its end, its memory cgroup's OOM kills meanwhile). */
 static void append_fate(const struct conversation *c, char *out, size_t size) {
@@ -93,13 +104,8 @@ static void append_fate(const struct conversation *c, char *out, size_t size) {
         if (c->have_exit) {
                 describe_exit_status(c->exit_status, how, sizeof(how));
                 snprintf(out + n, size - n, " process=\"%s\"", how);
-                n = strlen(out);
         }
-        if (c->have_oom)
-                snprintf(out + n, size - n, " oom_kill=\"%llu -> %llu\"%s", (unsigned long long) c->oom_before,
-                         (unsigned long long) c->oom_after,
-                         c->oom_after > c->oom_before ? " oom=\"its memory cgroup's OOM killer struck during the dump\""
-                                                      : "");
+        append_oom(c, out, size);
 }
 
 /* What the receiver said or did, in the words of the outcome kind. */
@@ -124,6 +130,7 @@ static void describe_conversation(const struct crash_outcome *o, char *out, size
                          text, (unsigned long long) c->outcome.core_size, (unsigned long long) c->outcome.stored_size,
                          c->outcome.flags & CP_OUTCOME_TRUNCATED ? "yes" : "no");
                 append_detail(c, out, size);
+                append_oom(c, out, size);
                 break;
         default:
                 if (c->have_outcome)

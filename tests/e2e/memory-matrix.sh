@@ -27,7 +27,7 @@ echo $((LIMIT_MIB << 20)) >"$MEMCG/memory.limit_in_bytes"
 echo $((LIMIT_MIB << 20)) >"$MEMCG/memory.memsw.limit_in_bytes" 2>/dev/null || true
 
 CT_VAR=$T/ctvar container_start mx
-echo "$(ct_pid mx)" >"$MEMCG/cgroup.procs"
+ct_pid mx >"$MEMCG/cgroup.procs"
 start_receiver mx
 for p in $(ct_receivers mx); do echo "$p" >"$MEMCG/cgroup.procs"; done
 check "the container's init and receiver run in the ${LIMIT_MIB} MiB cgroup" \
