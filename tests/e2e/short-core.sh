@@ -52,13 +52,17 @@ receivers_signal() {
 }
 
 # start_waiting_crasher NAME ARGS...: a crasher in the container that crashes when /run/go-NAME
-# appears; prints its host pid.
+# appears; prints its host pid. With $CRASH_MEMCG, it starts in that memory cgroup (pages are
+# charged where they are first touched).
 start_waiting_crasher() {
         local name=$1
         shift
         rm -f "$ROOT/run/go-$name"
-        (ct_exec sc /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$@"' sh "$name" "$@" \
-                --wait-for "/run/go-$name" >/dev/null 2>&1 &)
+        (
+                [ -z "${CRASH_MEMCG:-}" ] || echo "$BASHPID" >"$CRASH_MEMCG/cgroup.procs"
+                ct_exec sc /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$@"' sh "$name" "$@" \
+                        --wait-for "/run/go-$name" >/dev/null 2>&1 &
+        )
         crasher_pid "$name"
 }
 
@@ -109,9 +113,8 @@ if [ -f "$MEMCG_ROOT/memory.oom_control" ]; then
         echo $((96 << 20)) >"$MEMCG/memory.memsw.limit_in_bytes" 2>/dev/null || true
         ct_exec sc /bin/sh -c 'mkdir -p /sys/fs/cgroup/memory && mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory'
         NAME=cpt-oom-$$
-        pid=$(start_waiting_crasher "$NAME" --size 64)
-        # Pages are charged where they are touched: moved at once, its heap is the cgroup's.
-        echo "$pid" >"$MEMCG/cgroup.procs"
+        pid=$(CRASH_MEMCG=$MEMCG start_waiting_crasher "$NAME" --size 64)
+        check "the crasher runs in the 96 MiB cgroup" grep -qx "$pid" "$MEMCG/cgroup.procs"
         for _ in $(seq 200); do
                 [ "$(awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status")" -ge $((64 << 10)) ] && break
                 sleep 0.05
