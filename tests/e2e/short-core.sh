@@ -101,8 +101,10 @@ fi
 check_short "$NAME" "the process was killed by SIGKILL during its dump"
 
 # 2. OOM-killed by its memory cgroup during its dump: the crasher alone in a v1 memory cgroup of
-# 96 MiB (swap included) with 64 MiB touched; once its dump runs and is held still, a second
-# process of the cgroup takes 48 MiB and the OOM killer picks the largest task: the dumping one.
+# 96 MiB (swap included) with 64 MiB touched (and 512 MiB mapped, never touched: zeros in the
+# core, charged to nobody, and time to catch the dump); once its dump runs and is held still, a
+# second process of the cgroup takes 48 MiB and the OOM killer picks the largest task: the
+# dumping one.
 # The container sees the memory hierarchy (as an engine mounts it), so the receiver reads the
 # counter itself; the helper reads it too.
 if [ -f "$MEMCG_ROOT/memory.oom_control" ]; then
@@ -113,7 +115,7 @@ if [ -f "$MEMCG_ROOT/memory.oom_control" ]; then
         echo $((96 << 20)) >"$MEMCG/memory.memsw.limit_in_bytes" 2>/dev/null || true
         ct_exec sc /bin/sh -c 'mkdir -p /sys/fs/cgroup/memory && mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory'
         NAME=cpt-oom-$$
-        pid=$(CRASH_MEMCG=$MEMCG start_waiting_crasher "$NAME" --size 64)
+        pid=$(CRASH_MEMCG=$MEMCG start_waiting_crasher "$NAME" --map 512 --size 64)
         check "the crasher runs in the 96 MiB cgroup" grep -qx "$pid" "$MEMCG/cgroup.procs"
         for _ in $(seq 200); do
                 [ "$(awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status")" -ge $((64 << 10)) ] && break
@@ -121,7 +123,7 @@ if [ -f "$MEMCG_ROOT/memory.oom_control" ]; then
         done
         before=$(awk '$1 == "oom_kill" {print $2}' "$MEMCG/memory.oom_control")
         touch "$ROOT/run/go-$NAME"
-        if wait_dumping "$pid" 4; then
+        if wait_dumping "$pid" 8; then
                 receivers_signal STOP
                 (echo "$BASHPID" >"$MEMCG/cgroup.procs" && exec "$CRASHER" --name "cpt-hog-$$" --size 48 --wait-for /nonexistent) \
                         >/dev/null 2>&1 &
@@ -146,6 +148,8 @@ fi
 # 3. Cut at RLIMIT_CORE by the receiver itself: the cause names the limit.
 NAME=cpt-rlimit-$$
 ct_exec sc /bin/sh -c 'ulimit -c 2048; exec /build/tests/crasher --name "$1" --size 8' sh "$NAME" >/dev/null 2>&1
+wait_for_log "comm=\"$NAME\" " 30 2>/dev/null
+diag "RLIMIT_CORE: host log: $(host_log | grep "comm=\"$NAME\" " | sed 's/.*outcome=/outcome=/')"
 check "RLIMIT_CORE: core stored" wait_for_file "$STORE/core.$NAME.*.json"
 json=$(ls "$STORE"/core."$NAME".*.json 2>/dev/null | head -n1)
 [ -n "$json" ] || json=/nonexistent
