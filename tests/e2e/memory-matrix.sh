@@ -100,7 +100,7 @@ record_of() {
 # One crash at heap MiB; sets OUTCOME and OK (1: a permitted outcome, 0: silently cut or lost,
 # "" not a crash).
 crash_at() {
-        local heap=$1 name=cpt-mx$1-$$ rc before after json f expected core stored truncated reason cause by
+        local heap=$1 name=mx$1-$$ rc before after json f expected core stored truncated reason cause by
         before=$(oom_kills)
         rc=0
         run_app "$name" "$heap" || rc=$?

@@ -89,8 +89,10 @@ check_short() {
                 wait_for_log "comm=\"$name\" .*outcome=stored .*core_bytes=$core .*truncated=yes expected_bytes=$expected truncated_reason=\"short stream\" truncated_cause=\"$cause"
 }
 
+# Names stay within the kernel's 15 bytes of comm, whatever the pid.
+
 # 1. Killed by SIGKILL during its dump: 512 MiB of mapping, zeros to the kernel, held still.
-NAME=cpt-kill-$$
+NAME=cpt-k-$$
 pid=$(start_waiting_crasher "$NAME" --map 512)
 touch "$ROOT/run/go-$NAME"
 if wait_dumping "$pid" 8; then
@@ -110,11 +112,11 @@ check_short "$NAME" "the process was killed by SIGKILL during its dump"
 if [ -f "$MEMCG_ROOT/memory.oom_control" ]; then
         MEMCG=$MEMCG_ROOT/cpt-short-$$
         mkdir "$MEMCG"
-        trap 'pkill -KILL -x cpt-hog-$$ 2>/dev/null; containers_stop_all; sleep 0.3; rmdir "$MEMCG" 2>/dev/null; tap_cleanup' EXIT
+        trap 'pkill -KILL -x cpt-h-$$ 2>/dev/null; containers_stop_all; sleep 0.3; rmdir "$MEMCG" 2>/dev/null; tap_cleanup' EXIT
         echo $((96 << 20)) >"$MEMCG/memory.limit_in_bytes"
         echo $((96 << 20)) >"$MEMCG/memory.memsw.limit_in_bytes" 2>/dev/null || true
         ct_exec sc /bin/sh -c 'mkdir -p /sys/fs/cgroup/memory && mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory'
-        NAME=cpt-oom-$$
+        NAME=cpt-o-$$
         pid=$(CRASH_MEMCG=$MEMCG start_waiting_crasher "$NAME" --map 512 --size 64)
         check "the crasher runs in the 96 MiB cgroup" grep -qx "$pid" "$MEMCG/cgroup.procs"
         for _ in $(seq 200); do
@@ -125,7 +127,7 @@ if [ -f "$MEMCG_ROOT/memory.oom_control" ]; then
         touch "$ROOT/run/go-$NAME"
         if wait_dumping "$pid" 8; then
                 receivers_signal STOP
-                (echo "$BASHPID" >"$MEMCG/cgroup.procs" && exec "$CRASHER" --name "cpt-hog-$$" --size 48 --wait-for /nonexistent) \
+                (echo "$BASHPID" >"$MEMCG/cgroup.procs" && exec "$CRASHER" --name "cpt-h-$$" --size 48 --wait-for /nonexistent) \
                         >/dev/null 2>&1 &
                 for _ in $(seq 200); do
                         [ -d "/proc/$pid" ] || break
@@ -139,14 +141,14 @@ if [ -f "$MEMCG_ROOT/memory.oom_control" ]; then
         check_short "$NAME" "the process was OOM-killed by its memory cgroup \(oom_kill $before -> $after\)"
         check "host log: the helper's own count beside it" \
                 wait_for_log "comm=\"$NAME\" .*truncated=yes .* oom_kill=\"$before -> $after\""
-        pkill -KILL -x "cpt-hog-$$" 2>/dev/null
+        pkill -KILL -x "cpt-h-$$" 2>/dev/null
 else
         diag "no v1 memory controller at $MEMCG_ROOT: the OOM case is not run"
         must_run && check "the v1 memory controller is there" false
 fi
 
 # 3. Cut at RLIMIT_CORE by the receiver itself: the cause names the limit.
-NAME=cpt-rlimit-$$
+NAME=cpt-rl-$$
 ct_exec sc /bin/sh -c 'ulimit -c 2048; exec /build/tests/crasher --name "$1" --size 8' sh "$NAME" >/dev/null 2>&1
 wait_for_log "comm=\"$NAME\" " 30 2>/dev/null
 diag "RLIMIT_CORE: host log: $(host_log | grep "comm=\"$NAME\" " | sed 's/.*outcome=/outcome=/')"
@@ -160,7 +162,7 @@ check "RLIMIT_CORE: host log says the same" \
         wait_for_log "comm=\"$NAME\" .*truncated=yes expected_bytes=[0-9]+ truncated_reason=\"size limit\" truncated_cause=\"RLIMIT_CORE of 1048576 bytes\""
 
 # 4. A whole core: not truncated, the expected size in the host log.
-NAME=cpt-whole-$$
+NAME=cpt-w-$$
 ct_exec sc /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1" --size 4' sh "$NAME" >/dev/null 2>&1
 check "whole core: stored" wait_for_file "$STORE/core.$NAME.*.json"
 json=$(ls "$STORE"/core."$NAME".*.json 2>/dev/null | head -n1)
@@ -172,7 +174,7 @@ check "whole core: host log truncated=no with expected_bytes" \
 
 # 5. The receiver that took the core dies (SIGKILL to the process serving the crash while it is
 # held still): the host log says receiver-died, never handed-over, and how the process ended.
-NAME=cpt-rdied-$$
+NAME=cpt-rd-$$
 pid=$(start_waiting_crasher "$NAME" --map 512)
 listener=$(ct_receivers sc | head -n1)
 touch "$ROOT/run/go-$NAME"
