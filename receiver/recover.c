@@ -132,9 +132,14 @@ int recover_marker_parse(const char *text, size_t len, struct recover_marker *re
                 return -ENOMEM;
         _cleanup_(json_putp) struct json_object *o = json_tokener_parse_ex(tok, text, (int) len);
         enum json_tokener_error err = json_tokener_get_error(tok);
+        size_t end = json_tokener_get_parse_end(tok);
         json_tokener_free(tok);
         if (!o || err != json_tokener_success || !json_object_is_type(o, json_type_object))
                 return -EBADMSG;
+        /* One object and nothing after it but white space (the writer ends it so). */
+        for (size_t i = end; i < len; i++)
+                if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n')
+                        return -EBADMSG;
         uint64_t format = 0;
         struct json_object *f;
         if (get_uint(o, "format", UINT32_MAX, &format) < 0 || format != 1 ||
@@ -221,7 +226,8 @@ void recover_cause_from_status(int wait_status, char *buf, size_t size) {
 }
 
 bool recover_cause_from_systemd(const char *exit_code, const char *exit_status, char *buf, size_t size) {
-        if (!exit_code || !exit_status || strlen(exit_status) > 16 || strspn(exit_status, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+") != strlen(exit_status))
+        if (!exit_code || !exit_status || strlen(exit_status) > 16 ||
+            strspn(exit_status, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+") != strlen(exit_status))
                 return false;
         if (strcmp(exit_code, "killed") == 0 || strcmp(exit_code, "dumped") == 0) {
                 int sig = 0;
@@ -321,7 +327,7 @@ static int open_own(int dirfd, const char *name, struct stat *ret_st) {
         _cleanup_close_ int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENXIO || errno == EISDIR || errno == EACCES || errno == EWOULDBLOCK ? -EBADFD
-                                                                                                   : negative_errno();
+                                                                                                    : negative_errno();
         if (fstat(fd, ret_st) < 0)
                 return negative_errno();
         if (!S_ISREG(ret_st->st_mode) || ret_st->st_uid != geteuid() || ret_st->st_nlink != 1)
@@ -429,16 +435,14 @@ static void report_leftover(const struct leftover *l) {
         const char *sig = signal_name(l->m.md.signal);
         snprintf(path, sizeof(path), "%s/%s", l->store_path, l->final_name);
         snprintf(msg, sizeof(msg),
-                 "Process %d (%s) of user %u crashed with signal %u (SIG%s); its receiver died while storing the core "
-                 "(%s): %s%s (%llu bytes, %llu stored, truncated: " RECOVER_REASON ")",
+                 "Process %d (%s) of user %u crashed with signal %u (SIG%s); its receiver died while storing the core, "
+                 "%s; %s%s (%llu bytes, %llu stored, truncated: " RECOVER_REASON ")",
                  (int) l->m.md.pid, l->m.md.comm, (unsigned) l->m.md.uid, l->m.md.signal, sig ? sig : "?", l->cause,
                  l->linked ? "kept what was whole as " : "nothing whole was written, record only",
-                 l->linked ? path : "", (unsigned long long) l->res.core_size,
-                 (unsigned long long) l->res.stored_size);
+                 l->linked ? path : "", (unsigned long long) l->res.core_size, (unsigned long long) l->res.stored_size);
         struct journal_fields f;
-        if (log_get_target() == LOG_TARGET_JOURNAL &&
-            journal_crash_fields(LOG_CRIT, &l->m.md, l->linked ? path : NULL, l->linked ? &l->res : NULL, msg, &f) >=
-                    0) {
+        if (log_get_target() == LOG_TARGET_JOURNAL && journal_crash_fields(LOG_CRIT, &l->m.md, l->linked ? path : NULL,
+                                                                           l->linked ? &l->res : NULL, msg, &f) >= 0) {
                 add_field(&f, "COREDUMP_TRUNCATED", "1");
                 add_field(&f, "COREDUMP_TRUNCATED_REASON", RECOVER_REASON);
                 add_field(&f, "COREDUMP_TRUNCATED_CAUSE", l->cause);

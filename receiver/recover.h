@@ -88,7 +88,8 @@ struct recover_writer {
         char core_name[CORE_STEM_MAX + 32];
         char marker_name[CORE_STEM_MAX + 32];
 };
-#define RECOVER_WRITER_INIT {.marker_fd = -EBADF, .core_fd = -EBADF}
+#define RECOVER_WRITER_INIT                                                                                            \
+        { .marker_fd = -EBADF, .core_fd = -EBADF }
 int recover_begin(int dirfd, const char *stem, const char *marker, struct recover_writer *ret);
 void recover_end(int dirfd, struct recover_writer *w);
 void recover_abort(int dirfd, struct recover_writer *w);
