@@ -91,24 +91,38 @@ no_partial_left() {
         [ -z "$(find "$1" -maxdepth 1 -name '.#partial.*' -print -quit)" ]
 }
 
-# check_partial LABEL STORE NAME CAUSE_REGEX: the checks every killed receiver's core must pass.
+# field JSON KEY: a field of a record ("" when absent).
+field() {
+        python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2], ""); print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2" 2>/dev/null
+}
+
+# check_partial LABEL STORE NAME CAUSE_REGEX [MAY_BE_WHOLE]: the checks every killed receiver's
+# core must pass. Cut short, it is marked truncated ("receiver died") with the cause; only with
+# MAY_BE_WHOLE (killed after its last byte was written) may it be whole, and then it says so.
 check_partial() {
-        local label=$1 store=$2 name=$3 cause=$4 json core exp
+        local label=$1 store=$2 name=$3 cause=$4 json core exp size
         check "$label: a record is written for the killed receiver's core" wait_for_file "$store/core.$name.*.json" 30
         json=$(first "$store/core.$name.*.json")
         core=${json%.json}.zst
-        [ -n "$json" ] && sed 's/^/# /' "$json" | grep -E 'truncated|core_size|stored_size|core_file'
+        [ -n "$json" ] && grep -E 'truncated|core_size|core_expected_size|stored_size|core_file|receiver_died' "$json" | sed 's/^/# /'
         check "$label: the partial core exists" test -s "$core"
         check "$label: it decompresses (zstd -t)" zstd -q -t "$core"
-        check "$label: truncated" test "$(json_field "$json" truncated 2>/dev/null)" = true
-        check "$label: truncated_reason \"receiver died\"" test "$(json_field "$json" truncated_reason 2>/dev/null)" = "receiver died"
-        check "$label: truncated_cause says how" sh -c "json_cause=\$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(\"truncated_cause\",\"\"))' '$json'); echo \"# cause: \$json_cause\"; echo \"\$json_cause\" | grep -Eq '$cause'"
-        check "$label: core_size is what the file holds" \
-                test "$(zstd -q -d -c "$core" 2>/dev/null | wc -c)" = "$(json_field "$json" core_size 2>/dev/null)"
+        size=$(field "$json" core_size)
+        check "$label: core_size is what the file holds" test "$(zstd -q -d -c "$core" 2>/dev/null | wc -c)" = "$size"
         exp=$(expected_size "$core")
-        diag "$label: core_size $(json_field "$json" core_size 2>/dev/null) of $exp (program headers)"
-        check "$label: core_size <= what the program headers expect" \
-                test "$(json_field "$json" core_size 2>/dev/null || echo x)" -le "${exp:-0}"
+        diag "$label: core_size $size of $exp (program headers)"
+        check "$label: core_expected_size is what the program headers say" test "$(field "$json" core_expected_size)" = "$exp"
+        check "$label: core_size <= what the program headers expect" test "${size:-x}" -le "${exp:-0}"
+        if [ -n "${5:-}" ] && [ "$size" = "$exp" ]; then
+                check "$label: whole, so not marked truncated" test "$(field "$json" truncated)" = false
+                check "$label: the record says the receiver died" sh -c "echo '$(field "$json" receiver_died)' | grep -Eq '$cause'"
+        else
+                check "$label: cut short" test "${size:-x}" -lt "${exp:-0}"
+                check "$label: truncated" test "$(field "$json" truncated)" = true
+                check "$label: truncated_reason \"receiver died\"" test "$(field "$json" truncated_reason)" = "receiver died"
+                diag "$label: cause: $(field "$json" truncated_cause)"
+                check "$label: truncated_cause says how" sh -c "echo '$(field "$json" truncated_cause)' | grep -Eq '$cause'"
+        fi
         check "$label: nothing left in progress" no_partial_left "$store"
 }
 
@@ -132,7 +146,7 @@ for point in early:$((10 << 20)) middle:$((FULL / 2)) last:$((FULL - (2 << 20)))
         h=$(handler rk "$DAEMON")
         check "$label: found the per-crash receiver" test -n "$h"
         check "$label: SIGKILLed it mid-core" kill_when "$h" "${point#*:}"
-        check_partial "resident, $label" "$STORE" "$NAME" 'killed by signal 9 \(SIGKILL\)'
+        check_partial "resident, $label" "$STORE" "$NAME" 'killed by signal 9 \(SIGKILL\)' "$([ "$label" = last ] && echo y)"
 done
 check "the resident daemon is still the same" test "$(ct_receivers rk | head -n1)" = "$DAEMON"
 NAME=cpt-kn-$$

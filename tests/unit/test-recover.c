@@ -65,16 +65,16 @@ static int frames_file(int dirfd, const char *name, unsigned n, uint64_t *ends) 
 static void test_cut(int dirfd) {
         uint64_t ends[5], keep = 1, core = 1;
         _cleanup_close_ int fd = frames_file(dirfd, "frames", 5, ends);
-        int r = fd < 0 ? fd : recover_zstd_cut(fd, ends[4], &keep, &core);
+        int r = fd < 0 ? fd : recover_zstd_cut(fd, ends[4], NULL, &keep, &core);
         CHECK(r == 0 && keep == ends[4] && core == 5 * FRAME_IN,
               "five whole frames: all kept (%llu of %llu bytes), their content counted", (unsigned long long) keep,
               (unsigned long long) ends[4]);
         /* The last frame half written: cut at the end of the fourth. */
-        r = recover_zstd_cut(fd, ends[3] + (ends[4] - ends[3]) / 2, &keep, &core);
+        r = recover_zstd_cut(fd, ends[3] + (ends[4] - ends[3]) / 2, NULL, &keep, &core);
         CHECK(r == 0 && keep == ends[3] && core == 4 * FRAME_IN,
               "a frame half written is cut off at the end of the one before");
         /* One byte short of the whole: the checksum is missing. */
-        r = recover_zstd_cut(fd, ends[4] - 1, &keep, &core);
+        r = recover_zstd_cut(fd, ends[4] - 1, NULL, &keep, &core);
         CHECK(r == 0 && keep == ends[3], "a frame missing only its checksum's last byte is not whole");
         /* A wrong checksum in the third frame: nothing after it counts, even whole frames. */
         uint8_t b = 0;
@@ -82,16 +82,16 @@ static void test_cut(int dirfd) {
         b ^= 0x5a;
         ok = ok && pwrite(fd, &b, 1, (off_t) ends[2] - 1) == 1;
         CHECK(ok, "corrupted the third frame's checksum");
-        r = recover_zstd_cut(fd, ends[4], &keep, &core);
+        r = recover_zstd_cut(fd, ends[4], NULL, &keep, &core);
         CHECK(r == 0 && keep == ends[1] && core == 2 * FRAME_IN,
               "a frame whose checksum does not match ends the core at the frame before, though others follow");
-        r = recover_zstd_cut(fd, 0, &keep, &core);
+        r = recover_zstd_cut(fd, 0, NULL, &keep, &core);
         CHECK(r == 0 && keep == 0 && core == 0, "an empty file: nothing whole");
         _cleanup_close_ int g = openat(dirfd, "garbage", O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0600);
         _cleanup_free_ uint8_t *junk = make_input(1 << 16);
         r = write_full(g, junk, 1 << 16);
         if (r == 0)
-                r = recover_zstd_cut(g, 1 << 16, &keep, &core);
+                r = recover_zstd_cut(g, 1 << 16, NULL, &keep, &core);
         CHECK(r == 0 && keep == 0, "no zstd frame at all (a raw core, garbage): nothing whole");
 }
 
@@ -109,7 +109,7 @@ static void test_window_bound(int dirfd) {
         uint64_t keep = 1, core = 1;
         int r = ZSTD_isError(n) ? -EINVAL : write_full(fd, out, n);
         if (r == 0)
-                r = recover_zstd_cut(fd, n, &keep, &core);
+                r = recover_zstd_cut(fd, n, NULL, &keep, &core);
         CHECK(r == 0 && keep == 0, "a frame that needs a window over 2^%d is refused (bounded memory)",
               RECOVER_WINDOW_LOG_MAX);
 }
@@ -214,6 +214,53 @@ static void test_raw(int dirfd) {
         json_object_put(rec);
 }
 
+/* A tiny ELF core: its one PT_LOAD says the core is 0x2000 bytes long. */
+static void elf_core(uint8_t *buf) {
+        memset(buf, 0, 0x2000);
+        memcpy(buf, "\177ELF\2\1\1", 7);
+        buf[16] = 4;             /* ET_CORE */
+        buf[18] = 62;            /* EM_X86_64 */
+        buf[20] = 1;             /* EV_CURRENT */
+        buf[0x20] = 64;          /* e_phoff */
+        buf[0x34] = 64;          /* e_ehsize */
+        buf[0x36] = 56;          /* e_phentsize */
+        buf[0x38] = 1;           /* e_phnum */
+        buf[64] = 1;             /* PT_LOAD */
+        buf[64 + 8 + 1] = 0x10;  /* p_offset 0x1000 */
+        buf[64 + 32 + 1] = 0x10; /* p_filesz 0x1000 */
+}
+
+/* A receiver that died once every byte was written: the core is whole, not "truncated". */
+static void test_whole(int dirfd) {
+        static const struct {
+                const char *stem;
+                size_t len;
+                bool whole;
+        } cases[] = {{"core.w.0.b.1.1", 0x2000, true}, {"core.w.0.b.1.2", 0x1800, false}};
+        _cleanup_free_ char *marker = marker_text(false);
+        uint8_t buf[0x2000];
+        elf_core(buf);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct recover_writer w = RECOVER_WRITER_INIT;
+                struct recover_stats st;
+                int r = recover_begin(dirfd, cases[i].stem, marker, &w);
+                if (r == 0)
+                        r = write_full(w.core_fd, buf, cases[i].len);
+                safe_close(w.core_fd);
+                safe_close(w.marker_fd);
+                if (r == 0)
+                        r = recover_store(dirfd, "/store", NULL, 0, &st);
+                char name[300];
+                snprintf(name, sizeof(name), "%s.json", cases[i].stem);
+                struct json_object *rec = load_json(dirfd, name);
+                CHECK(r == 0 && strcmp(jstr(rec, "truncated"), cases[i].whole ? "false" : "true") == 0 &&
+                              strcmp(jstr(rec, "core_expected_size"), "8192") == 0,
+                      "%zu of the 8192 bytes the program headers give: %s", cases[i].len,
+                      cases[i].whole ? "whole, not truncated" : "truncated");
+                json_object_put(rec);
+        }
+}
+
 static void plant(int dirfd, const char *name, const char *text) {
         _cleanup_close_ int fd = openat(dirfd, name, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
         (void) write_full(fd, text, strlen(text));
@@ -295,6 +342,7 @@ int main(void) {
         test_window_bound(dirfd);
         test_writer_and_finaliser(dirfd);
         test_raw(dirfd);
+        test_whole(dirfd);
         test_hostile(dirfd);
         test_parse();
         char cmd[128];
