@@ -152,6 +152,7 @@ h=$(handler rk "$DAEMON")
 check "middle: found the per-crash receiver" test -n "$h"
 check "middle: SIGKILLed it mid-core" kill_when "$h" $((FULL / 2))
 check_partial "resident, middle" "$STORE" "$NAME" 'killed by signal 9 \(SIGKILL\)'
+check "middle: the daemon's log says so" grep -Eq "\($NAME\) .*its receiver died while storing the core, the receiver was killed by signal 9 \(SIGKILL\); kept what was whole as .*truncated: receiver died" "$(ct_root rk)/run/receiver.log"
 
 check "the resident daemon is still the same" test "$(ct_receivers rk | head -n1)" = "$DAEMON"
 NAME=cpt-kn-$$
