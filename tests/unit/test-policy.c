@@ -70,5 +70,18 @@ int main(void) {
                       strcmp(v.note, "store full: 4096 bytes free, KeepFree=1048576 in /s") == 0 &&
                       strcmp(v.verb, "Refusing the core of") == 0,
               "no room within KeepFree=: refused before the first byte, so the host's fallback applies");
+
+        f = ordinary;
+        f.memory_short = true;
+        f.memory_headroom = 3 << 20;
+        f.memory_need = 6 << 20;
+        CHECK(policy_before_store(&f, &v) && v.verdict == CP_VERDICT_REFUSE &&
+                      strcmp(v.reason, "memory: 3.0 MiB of headroom in the cgroup, 6.0 MiB needed") == 0,
+              "too little memory headroom: refused before the store (the rate limit does not count it)");
+        f.core_limit = 0;
+        CHECK(policy_before_store(&f, &v) && v.verdict == CP_VERDICT_SKIP, "RLIMIT_CORE 0 is skipped, memory or not");
+        f.core_limit = UINT64_MAX;
+        f.fallback = true;
+        CHECK(!policy_before_store(&f, &v), "the host's fallback never refuses for memory: nothing comes after it");
         return tap_done();
 }
