@@ -171,8 +171,10 @@ static _Noreturn void finalise_leftovers(struct server *s) {
         safe_close(s->listen_fd);
         sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
         int dirfd = open_store_dir(s->o->settings->store, note, sizeof(note));
+        if (note[0]) /* what the store had to be made, or why it is refused (logged once per crash too) */
+                log_warning("%s", note);
         if (dirfd < 0)
-                _exit(dirfd == -ENOENT ? 0 : 1);
+                _exit(1);
         /* Each core finalised logs its own line; those of live handlers are left alone. */
         int r = recover_store(dirfd, s->o->settings->store, s->deaths, s->n_deaths, &st);
         _exit(r < 0 ? 1 : 0);

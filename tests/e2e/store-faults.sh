@@ -8,10 +8,6 @@ require_root_kernel
 
 install_pattern
 
-visible_files() {
-        find "$1" -mindepth 1 -maxdepth 1 ! -name .rate 2>/dev/null | wc -l
-}
-
 # 1. Out of space: a 2 MiB store, a core that compresses to about 8 MiB. By the rule of
 #    core_pipe.conf(5) (KeepFree=) it is kept cut at its last whole frame, marked truncated, and
 #    the next crash still finds room (the cut core, the oldest, makes way).
@@ -29,7 +25,9 @@ check "ENOSPC: the cut core is a valid zstd stream" sh -c "zstd -q -t '$R'/var/l
 timed_crash full cpt-next-$$ --size 0
 check "ENOSPC: the next (small) crash is stored" wait_for_file "$R/var/lib/core_pipe/core.cpt-next-$$.*.json"
 
-# 2. The receiver's child is SIGKILLed halfway through a 512 MiB core.
+# 2. The receiver's child is SIGKILLed halfway through a 512 MiB core: no core is visible while it
+#    is written, and what it wrote is finalised by the daemon, marked truncated ("receiver died";
+#    tests/e2e/receiver-killed.sh holds the rest).
 container_start kill
 start_receiver kill
 R=$(ct_root kill)
@@ -70,14 +68,20 @@ child=$(core_holder kill)
 check "SIGKILL: found the receiver holding the core" test -n "$child"
 # Freeze it at once, so that the kill lands mid-core however fast this machine stores 512 MiB.
 kill -STOP "$child" 2>/dev/null
-stopped_mid_core() {
-        holds_core_pipe "$child" && test "$(visible_files "$R/var/lib/core_pipe")" = 0
+visible_cores() {
+        find "$1" -mindepth 1 -maxdepth 1 -name 'core.*' 2>/dev/null | wc -l
 }
-check "SIGKILL: the receiver was stopped mid-core (pipe held, nothing visible yet)" stopped_mid_core
+stopped_mid_core() {
+        holds_core_pipe "$child" && test "$(visible_cores "$R/var/lib/core_pipe")" = 0
+}
+check "SIGKILL: the receiver was stopped mid-core (pipe held, no core visible yet)" stopped_mid_core
 sleep 0.3
 kill -KILL "$child" 2>/dev/null
 for _ in $(seq 100); do helper_running "cpt-kill-$$" || break; sleep 0.1; done
-check "SIGKILL: no file left in the store" test "$(visible_files "$R/var/lib/core_pipe")" = 0 ||
+check "SIGKILL: the daemon finalised what it wrote: a record, truncated, \"receiver died\"" \
+        sh -c "sleep 0.1; for i in \$(seq 100); do grep -qs '\"truncated_reason\":\"receiver died\"' '$R'/var/lib/core_pipe/core.cpt-kill-$$.*.json && exit 0; sleep 0.1; done; exit 1"
+check "SIGKILL: nothing left in progress" \
+        test -z "$(find "$R/var/lib/core_pipe" -mindepth 1 -maxdepth 1 -name '.#partial.*' -print -quit)" ||
         ls -la "$R/var/lib/core_pipe" | sed 's/^/# /'
 check "SIGKILL: the host log accounts for the crash" wait_for_log "comm=\"cpt-kill-$$\" .*origin=container"
 timed_crash kill cpt-after-$$ --size 0
