@@ -407,7 +407,6 @@ SOAK_SECONDS=$(($(date +%s) - T0))
 
 # ---- the verdict -----------------------------------------------------------------------------
 cat "$T"/round-*.ledger >"$T/ledger"
-cp "$T/ledger" /tmp/soak-last.ledger 2>/dev/null || true
 total=$(grep -c '^LEDGER' "$T/ledger")
 crashed=$(grep '^LEDGER' "$T/ledger" | grep -vc ' not-a-crash ')
 dkills=$(wc -l <"$T/daemon-kills" 2>/dev/null || echo 0)
@@ -421,6 +420,8 @@ grep '^LEDGER' "$T/ledger" | awk '{print $3, $4}' | sort | uniq -c | awk '{print
 # fails KIND DESCRIPTION: no crash has a problem of KIND (the first ones are shown).
 fails() {
         local kind=$1 n
+        # Only this check's lines in what check shows of its log.
+        : >"$T/check.log"
         n=$(grep -c "^FAIL [^ ]* ([^)]*): \\[$kind\\]" "$T/ledger")
         if [ "$n" -gt 0 ]; then
                 echo "$n crashes:" >&2
