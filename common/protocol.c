@@ -123,6 +123,23 @@ int cp_encode_outcome(const struct cp_outcome *out, uint8_t *buf, size_t size) {
         return (int) (CP_HEADER_SIZE + CP_OUTCOME_FIXED_SIZE + n);
 }
 
+int cp_encode_outcome_detail(const struct cp_outcome_detail *d, uint8_t *buf, size_t size) {
+        size_t nr = strnlen(d->reason, sizeof(d->reason)), nc = strnlen(d->cause, sizeof(d->cause));
+        if (nr > CP_DETAIL_REASON_MAX || nc > CP_DETAIL_CAUSE_MAX || !cp_text_valid(d->reason, nr) ||
+            !cp_text_valid(d->cause, nc))
+                return -EINVAL;
+        int r = encode_header(CP_MSG_OUTCOME_DETAIL, CP_DETAIL_FIXED_SIZE + nr + nc, buf, size);
+        if (r < 0)
+                return r;
+        uint8_t *b = buf + CP_HEADER_SIZE;
+        put_u64(b, d->expected_size);
+        put_u16(b + 8, (uint16_t) nr);
+        put_u16(b + 10, (uint16_t) nc);
+        memcpy(b + CP_DETAIL_FIXED_SIZE, d->reason, nr);
+        memcpy(b + CP_DETAIL_FIXED_SIZE + nr, d->cause, nc);
+        return (int) (CP_HEADER_SIZE + CP_DETAIL_FIXED_SIZE + nr + nc);
+}
+
 int cp_decode_header(const uint8_t *buf, size_t len, uint16_t *ret_version) {
         if (len < CP_HEADER_SIZE || len > CP_MSG_MAX)
                 return -EBADMSG;
@@ -131,7 +148,7 @@ int cp_decode_header(const uint8_t *buf, size_t len, uint16_t *ret_version) {
         if (get_u32(buf + 8) != len - CP_HEADER_SIZE)
                 return -EBADMSG;
         uint16_t version = get_u16(buf + 4), type = get_u16(buf + 6);
-        if (type < CP_MSG_REQUEST || type > CP_MSG_OUTCOME)
+        if (type < CP_MSG_REQUEST || type > CP_MSG_OUTCOME_DETAIL)
                 return -EBADMSG;
         *ret_version = version;
         if (version != CP_PROTOCOL_VERSION)
@@ -246,6 +263,27 @@ int cp_decode_outcome(const uint8_t *buf, size_t len, struct cp_outcome *ret) {
         if (decode_text(b + CP_OUTCOME_FIXED_SIZE, (size_t) n - CP_OUTCOME_FIXED_SIZE, o.text) < 0)
                 return -EBADMSG;
         *ret = o;
+        return 0;
+}
+
+int cp_decode_outcome_detail(const uint8_t *buf, size_t len, struct cp_outcome_detail *ret) {
+        int n = expect(buf, len, CP_MSG_OUTCOME_DETAIL);
+        if (n < 0)
+                return n;
+        if (n < CP_DETAIL_FIXED_SIZE)
+                return -EBADMSG;
+        const uint8_t *b = buf + CP_HEADER_SIZE;
+        struct cp_outcome_detail d = {.expected_size = get_u64(b)};
+        size_t nr = get_u16(b + 8), nc = get_u16(b + 10);
+        /* Each length is checked against its cap and the whole against the body before use. */
+        if (nr > CP_DETAIL_REASON_MAX || nc > CP_DETAIL_CAUSE_MAX || (size_t) n != CP_DETAIL_FIXED_SIZE + nr + nc)
+                return -EBADMSG;
+        if (!cp_text_valid((const char *) b + CP_DETAIL_FIXED_SIZE, nr) ||
+            !cp_text_valid((const char *) b + CP_DETAIL_FIXED_SIZE + nr, nc))
+                return -EBADMSG;
+        memcpy(d.reason, b + CP_DETAIL_FIXED_SIZE, nr);
+        memcpy(d.cause, b + CP_DETAIL_FIXED_SIZE + nr, nc);
+        *ret = d;
         return 0;
 }
 

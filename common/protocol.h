@@ -10,11 +10,18 @@
  *            ◄── VERDICT {SEND | SKIP | REFUSE, reason}
  *   HANDOVER + SCM_RIGHTS{core pipe, pidfd}  ──►        (only after SEND)
  *            ◄── OUTCOME {result, sizes, file name or error}
+ *            ◄── OUTCOME_DETAIL {expected size, truncation reason and cause}   (stored cores)
  *
  * SEND: the receiver takes the core. SKIP: the crash is accounted for and no core is stored
  * anywhere (e.g. RLIMIT_CORE is 0 in the container). REFUSE: this receiver will not handle the
  * crash; the helper falls back to its host policy. The helper never reads the core pipe, and
  * after HANDOVER it never touches it again.
+ *
+ * OUTCOME_DETAIL came later, in the same version: a receiver sends it right after the OUTCOME
+ * of a stored core, and a helper reads it only after an OUTCOME, within a short wait. A helper of
+ * before stops reading at the OUTCOME (whose file name text stays the file name alone, and whose
+ * flags stay the ones it knows), and a receiver of before never sends it: each side works with
+ * the other's older self.
  *
  * Every message starts with a 12-byte header, all integers little endian:
  *   u32 magic "CPIP", u16 version, u16 type, u32 body length (must equal the bytes that follow).
@@ -45,6 +52,7 @@ enum cp_msg_type {
         CP_MSG_VERDICT = 2,
         CP_MSG_HANDOVER = 3,
         CP_MSG_OUTCOME = 4,
+        CP_MSG_OUTCOME_DETAIL = 5,
 };
 
 enum cp_verdict {
@@ -85,6 +93,17 @@ struct cp_outcome {
 };
 #define CP_OUTCOME_FIXED_SIZE 24
 
+/* What the OUTCOME of a stored core cannot say. Body: u64 expected_size, u16 reason length, u16
+ * cause length, then the reason's bytes and the cause's, each protocol text (cp_text_valid). */
+#define CP_DETAIL_REASON_MAX 64
+#define CP_DETAIL_CAUSE_MAX 384
+struct cp_outcome_detail {
+        uint64_t expected_size;                 /* the core's length by its program headers; 0 unknown */
+        char reason[CP_DETAIL_REASON_MAX + 1];  /* truncated_reason keyword, "" when whole */
+        char cause[CP_DETAIL_CAUSE_MAX + 1];    /* truncated_cause sentence, "" when unknown */
+};
+#define CP_DETAIL_FIXED_SIZE 12
+
 /*
  * Encoders: write one complete message into buf (at most size bytes) and return its length, or
  * -ENOBUFS if it does not fit, -EINVAL if a field is out of range (unknown verdict, text too long
@@ -97,6 +116,7 @@ bool cp_container_encodable(const struct container_identity *c);
 int cp_encode_verdict(uint32_t verdict, const char *reason, uint8_t *buf, size_t size);
 int cp_encode_handover(uint8_t *buf, size_t size);
 int cp_encode_outcome(const struct cp_outcome *out, uint8_t *buf, size_t size);
+int cp_encode_outcome_detail(const struct cp_outcome_detail *d, uint8_t *buf, size_t size);
 
 /*
  * Header check: on success returns the message type and stores the protocol version in
@@ -110,6 +130,7 @@ int cp_decode_request(const uint8_t *buf, size_t len, struct cp_request *ret);
 int cp_decode_verdict(const uint8_t *buf, size_t len, struct cp_verdict_msg *ret);
 int cp_decode_handover(const uint8_t *buf, size_t len);
 int cp_decode_outcome(const uint8_t *buf, size_t len, struct cp_outcome *ret);
+int cp_decode_outcome_detail(const uint8_t *buf, size_t len, struct cp_outcome_detail *ret);
 
 const char *cp_verdict_to_string(uint32_t verdict);
 

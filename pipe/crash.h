@@ -22,7 +22,7 @@
 enum outcome_kind {
         OUTCOME_DROPPED,     /* nobody took it (policy, no receiver, cannot start the fallback) */
         OUTCOME_SKIPPED,     /* a receiver accounted for it and stores nothing, by its policy */
-        OUTCOME_HANDED_OVER, /* a receiver took the pipe and sent no report */
+        OUTCOME_RECEIVER_DIED, /* a receiver took the pipe and sent no report */
         OUTCOME_STORED,      /* a receiver reported the core stored */
         OUTCOME_FAILED,      /* a receiver answered or took the pipe, then failed */
 };
@@ -51,6 +51,7 @@ struct crash {
         bool pinned;              /* proc holds the pinned process */
         int core_fd;              /* the core pipe: stdin until handed over */
         struct crash_slots slots; /* its place in the machine-wide table of hand-overs (slots.h) */
+        char oom_path[1400];      /* its memory cgroup's OOM kill counter (fate.h), "" when unknown */
         struct crash_outcome outcome;
 };
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fate.h"
 #include "fdio.h"
 #include "macro.h"
 #include "ns.h"
@@ -144,6 +145,20 @@ static void fail(struct conversation *c, enum conversation_state state, const ch
                 snprintf(c->reason, sizeof(c->reason), "%s", what);
 }
 
+/* A receiver of today sends its OUTCOME_DETAIL right after a stored core's OUTCOME; one of
+ * before sends nothing more and closes, or stays silent: a short wait either way. */
+#define DETAIL_WAIT_USEC (200 * USEC_PER_MSEC)
+static void try_read_detail(int sock, struct conversation *ret) {
+        uint8_t buf[CP_MSG_MAX];
+        size_t len;
+        if (ret->outcome.error != 0)
+                return;
+        if (recv_message(sock, buf, sizeof(buf), now_monotonic_usec() + DETAIL_WAIT_USEC, &len, NULL, 0, NULL, NULL,
+                         NULL) < 0)
+                return;
+        ret->have_detail = cp_decode_outcome_detail(buf, len, &ret->detail) >= 0;
+}
+
 static bool try_read_outcome(int sock, struct conversation *ret) {
         uint8_t buf[CP_MSG_MAX];
         size_t len;
@@ -159,6 +174,7 @@ static bool try_read_outcome(int sock, struct conversation *ret) {
                 return false;
         }
         ret->have_outcome = true;
+        try_read_detail(sock, ret);
         return true;
 }
 
@@ -330,12 +346,27 @@ static bool ask_for_verdict(int sock, const struct cp_request *req, const struct
         return true;
 }
 
+/* How long a helper whose receiver sent no report waits for the crashed process's end, to say
+ * what became of it. The core pipe is no longer ours: the kernel does not wait for us. */
+#define FATE_WAIT_USEC (2 * USEC_PER_SEC)
+
+/* A receiver took the core and sent no report: what the helper can learn itself of the crashed
+ * process (how it ended, whether its memory cgroup's OOM killer struck meanwhile). */
+static void learn_fate(int pidfd, const struct conversation_limits *lim, struct conversation *ret) {
+        ret->have_exit = process_exit_status(pidfd, -EBADF, now_monotonic_usec() + FATE_WAIT_USEC, &ret->exit_status) >=
+                         0;
+        ret->have_oom = ret->have_oom && memcg_oom_kills_at(lim->oom_path, &ret->oom_after) >= 0;
+}
+
 void converse(int sock, const struct cp_request *req, const struct ucred *cred, int *core_fd, int *pidfd,
               const struct conversation_limits *lim, struct conversation *ret) {
         uint8_t buf[CP_MSG_MAX];
         int r;
 
         *ret = (struct conversation){.state = CONVERSATION_FAILED};
+        /* Before the receiver can charge anything to the cgroup (it may share the crashed
+         * process's memory cgroup, and be the one the OOM killer takes). */
+        ret->have_oom = lim->oom_path && lim->oom_path[0] && memcg_oom_kills_at(lim->oom_path, &ret->oom_before) >= 0;
 
         if (!ask_for_verdict(sock, req, cred, lim->verdict_deadline, ret))
                 return;
@@ -361,6 +392,12 @@ void converse(int sock, const struct cp_request *req, const struct ucred *cred, 
         ret->state = CONVERSATION_HANDED_OVER;
         snprintf(ret->reason, sizeof(ret->reason), "no report from the receiver");
         watch_dump(sock, watch_pidfd, lim, ret);
+        if (!ret->have_outcome)
+                learn_fate(watch_pidfd, lim, ret);
+        else
+                /* A cut core: the helper's own view of the cgroup beside the receiver's words. */
+                ret->have_oom = ret->have_oom && (ret->outcome.flags & CP_OUTCOME_TRUNCATED) &&
+                                memcg_oom_kills_at(lim->oom_path, &ret->oom_after) >= 0;
         safe_close(watch_pidfd);
 }
 

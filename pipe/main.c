@@ -19,6 +19,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "crash.h"
+#include "fate.h"
 #include "fdio.h"
 #include "forward.h"
 #include "lograte.h"
@@ -77,6 +78,7 @@ static struct conversation_limits conversation_limits(const struct crash *c) {
                 .dump_timeout_usec = c->cfg.dump_timeout_usec,
                 .iofd = c->proc.iofd,
                 .slot_fd = c->slots.container_fd,
+                .oom_path = c->oom_path,
         };
 }
 
@@ -215,6 +217,19 @@ static bool admit(struct crash *c) {
         return admitted;
 }
 
+/* Where the crashed process's memory cgroup counts its OOM kills, so that the log can say whether
+ * one struck while its core was in a receiver's hands. Read from the pinned process's /proc entry,
+ * checked against its pidfd after; only the path is kept (no descriptor of the host's cgroup file
+ * system stays open while a receiver talks to us). */
+static void find_oom_counter(struct crash *c) {
+        char path[32];
+        snprintf(path, sizeof(path), "/proc/%d", (int) c->proc.pid);
+        _cleanup_close_ int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (procfd < 0 || memcg_oom_counter_find(procfd, "/sys/fs/cgroup", c->oom_path, sizeof(c->oom_path)) < 0 ||
+            pidfd_check_alive(c->proc.pidfd) < 0)
+                c->oom_path[0] = '\0';
+}
+
 /* Hands the core of the pinned process to the receiver in its root, or to the host fallback;
  * c->outcome says what became of it. */
 static void hand_over(struct crash *c) {
@@ -237,6 +252,7 @@ static void hand_over(struct crash *c) {
 
         if (!admit(c))
                 return;
+        find_oom_counter(c);
         if (a->dump_mode != 1)
                 /* suid_dumpable=2 dumps are readable by host root only: a container must never
                  * receive one (a host setuid program may have crashed with its pid swapped). */

@@ -9,6 +9,7 @@
 #include <syslog.h>
 
 #include "crash.h"
+#include "fate.h"
 #include "parse.h"
 
 enum outcome_kind outcome_from_conversation(const struct conversation *c) {
@@ -17,7 +18,7 @@ enum outcome_kind outcome_from_conversation(const struct conversation *c) {
                 return OUTCOME_SKIPPED;
         case CONVERSATION_HANDED_OVER:
                 if (!c->have_outcome)
-                        return OUTCOME_HANDED_OVER;
+                        return OUTCOME_RECEIVER_DIED;
                 return c->outcome.error == 0 ? OUTCOME_STORED : OUTCOME_FAILED;
         default:
                 return OUTCOME_FAILED;
@@ -65,6 +66,48 @@ static void describe_head(const struct crash *c, char *out, size_t size) {
                  p->container_key, (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
 }
 
+/* A stored core's details from the receiver (a receiver of before sends none): its expected length
+ * and, when cut, why. The receiver's text is escaped like everything it sends. */
+static void append_detail(const struct conversation *c, char *out, size_t size) {
+        char reason[4 * CP_DETAIL_REASON_MAX + 8], cause[4 * CP_DETAIL_CAUSE_MAX + 8];
+        size_t n = strlen(out);
+        if (!c->have_detail)
+                return;
+        if (c->detail.expected_size > 0) {
+                snprintf(out + n, size - n, " expected_bytes=%llu", (unsigned long long) c->detail.expected_size);
+                n = strlen(out);
+        }
+        if (!(c->outcome.flags & CP_OUTCOME_TRUNCATED))
+                return;
+        escape_for_log(c->detail.reason, strlen(c->detail.reason), reason, sizeof(reason));
+        escape_for_log(c->detail.cause, strlen(c->detail.cause), cause, sizeof(cause));
+        snprintf(out + n, size - n, " truncated_reason=\"%s\"%s%s%s", reason, cause[0] ? " truncated_cause=\"" : "",
+                 cause, cause[0] ? "\"" : "");
+}
+
+/* The helper's own reading of the crashed process's memory cgroup's OOM kill counter, from before
+ * the receiver was asked to after the core: on a cut core and on a receiver that died. */
+static void append_oom(const struct conversation *c, char *out, size_t size) {
+        size_t n = strlen(out);
+        if (c->have_oom)
+                snprintf(out + n, size - n, " oom_kill=\"%llu -> %llu\"%s", (unsigned long long) c->oom_before,
+                         (unsigned long long) c->oom_after,
+                         c->oom_after > c->oom_before ? " oom=\"its memory cgroup's OOM killer struck during the dump\""
+                                                      : "");
+}
+
+/* A receiver that took the core and sent no report: what the helper saw itself of the crashed
+ * process (its end, its memory cgroup's OOM kills meanwhile). */
+static void append_fate(const struct conversation *c, char *out, size_t size) {
+        char how[96];
+        size_t n = strlen(out);
+        if (c->have_exit) {
+                describe_exit_status(c->exit_status, how, sizeof(how));
+                snprintf(out + n, size - n, " process=\"%s\"", how);
+        }
+        append_oom(c, out, size);
+}
+
 /* What the receiver said or did, in the words of the outcome kind. */
 static void describe_conversation(const struct crash_outcome *o, char *out, size_t size) {
         const struct conversation *c = &o->conversation;
@@ -77,14 +120,17 @@ static void describe_conversation(const struct crash_outcome *o, char *out, size
         case OUTCOME_SKIPPED:
                 snprintf(out, size, "outcome=skipped receiver=%s reason=\"%s\"", where, reason);
                 break;
-        case OUTCOME_HANDED_OVER:
-                snprintf(out, size, "outcome=handed-over receiver=%s note=\"%s\"", where, reason);
+        case OUTCOME_RECEIVER_DIED:
+                snprintf(out, size, "outcome=receiver-died receiver=%s note=\"%s\"", where, reason);
+                append_fate(c, out, size);
                 break;
         case OUTCOME_STORED:
                 snprintf(out, size,
                          "outcome=stored receiver=%s file=\"%s\" core_bytes=%llu stored_bytes=%llu truncated=%s", where,
                          text, (unsigned long long) c->outcome.core_size, (unsigned long long) c->outcome.stored_size,
                          c->outcome.flags & CP_OUTCOME_TRUNCATED ? "yes" : "no");
+                append_detail(c, out, size);
+                append_oom(c, out, size);
                 break;
         default:
                 if (c->have_outcome)

@@ -11,8 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cause.h"
 #include "elfcore.h"
 #include "fallback.h"
+#include "fate.h"
 #include "fdio.h"
 #include "journal.h"
 #include "log.h"
@@ -42,11 +44,13 @@ struct crash {
         int hold_fd; /* a second reader of the core pipe: the crashed process stays until closed */
         char stem[CORE_STEM_MAX], name[CORE_STEM_MAX + 8];
         struct store_result res;
-        const char *cap;      /* which limit cut the core, if one did */
         uint64_t budget;      /* bytes the core may take in the store (its free space within KeepFree=) */
         char store_note[512]; /* what opening the store had to say */
         struct core_head *head;
         struct fallback fb; /* with --fallback-root: the host's whole fallback store */
+        int oomfd;          /* the crashed process's memory cgroup's OOM kill counter, if we see it */
+        bool have_oom_before;
+        uint64_t oom_before; /* its count before the stream */
 };
 
 static void crash_done(struct crash *c) {
@@ -55,6 +59,7 @@ static void crash_done(struct crash *c) {
         c->core_fd = safe_close(c->core_fd);
         c->pidfd = safe_close(c->pidfd);
         c->hold_fd = safe_close(c->hold_fd);
+        c->oomfd = safe_close(c->oomfd);
         c->head = core_head_free(c->head);
         core_metadata_done(&c->md);
         fallback_done(&c->fb);
@@ -66,6 +71,22 @@ static int reply_verdict(const struct crash *c, uint32_t verdict, const char *re
         if (n < 0)
                 return n;
         return send_message(c->sock, buf, (size_t) n, NULL, 0, NULL, c->deadline);
+}
+
+/* The details of a stored core, right after its OUTCOME (protocol.h: a helper of before reads
+ * the OUTCOME alone and never this). */
+static void reply_outcome_detail(const struct crash *c, const struct store_result *res) {
+        uint8_t buf[CP_MSG_MAX];
+        struct cp_outcome_detail d = {.expected_size = c->head ? core_head_expected_size(c->head) : 0};
+        if (res->truncated) {
+                const char *reason = res->truncated_reason ? res->truncated_reason : "";
+                escape_for_log(reason, strlen(reason), d.reason, sizeof(d.reason));
+                escape_for_log(res->truncated_cause, strlen(res->truncated_cause), d.cause, sizeof(d.cause));
+        }
+        int n = cp_encode_outcome_detail(&d, buf, sizeof(buf));
+        if (n >= 0)
+                (void) send_message(c->sock, buf, (size_t) n, NULL, 0, NULL,
+                                    now_monotonic_usec() + c->o->request_timeout_usec);
 }
 
 static void reply_outcome(const struct crash *c, int error, const struct store_result *res, const char *text) {
@@ -82,6 +103,8 @@ static void reply_outcome(const struct crash *c, int error, const struct store_r
         if (n >= 0)
                 (void) send_message(c->sock, buf, (size_t) n, NULL, 0, NULL,
                                     now_monotonic_usec() + c->o->request_timeout_usec);
+        if (res)
+                reply_outcome_detail(c, res);
 }
 
 /* A refusal the helper hears and the receiver logs; returns error. */
@@ -344,6 +367,49 @@ static bool hold_until_durable(const struct crash *c) {
         }
 }
 
+/* Before the first byte: the OOM kill count of the crashed process's memory cgroup, where this
+ * receiver's mount namespace shows it (a container without its cgroup file system does not). */
+static void watch_stream(struct crash *c) {
+        c->oomfd = memcg_oom_counter_open(c->procfd, "/sys/fs/cgroup");
+        c->have_oom_before = c->oomfd >= 0 && memcg_oom_kills_read(c->oomfd, &c->oom_before) >= 0;
+}
+
+/* How long the receiver waits, after a short stream, for the crashed process's end to say why:
+ * a process killed during its dump does not wait for us, so this costs nothing then; one still
+ * waiting for the pipe's readers (the kernel ended the dump by itself) waits this much longer. */
+#define SHORT_STREAM_EXIT_WAIT_USEC (500 * USEC_PER_MSEC)
+
+/* After the stream: a core shorter than its program headers say, that the receiver did not cut
+ * itself, is truncated ("short stream") with its cause (cause.h); a size limit names its source. */
+static void judge_stream(struct crash *c) {
+        struct stream_facts f = {
+                .expected = c->head ? core_head_expected_size(c->head) : 0,
+                .read = c->res.read_size,
+                .receiver_cut = c->res.truncated,
+                .crash_signal = c->md.signal,
+        };
+        /* Without the program headers, a stream of any length that ended is short. */
+        if (c->head && f.expected == 0) {
+                struct core_notes notes;
+                int r = core_head_parse(c->head, &notes);
+                if (r >= 0)
+                        core_notes_done(&notes);
+                f.headers_missing = r == -ENODATA;
+        }
+        if (c->res.truncated && c->res.truncated_reason && strcmp(c->res.truncated_reason, STORE_CUT_SIZE_LIMIT) == 0)
+                size_limit_cause(c->req.core_limit, c->o->settings->process_size_max, c->res.truncated_cause,
+                                 sizeof(c->res.truncated_cause));
+        if (!stream_ended_short(&f))
+                return;
+        f.have_exit = process_exit_status(c->pidfd, c->procfd, now_monotonic_usec() + SHORT_STREAM_EXIT_WAIT_USEC,
+                                          &f.exit_status) >= 0;
+        f.have_oom = c->have_oom_before && memcg_oom_kills_read(c->oomfd, &f.oom_after) >= 0;
+        f.oom_before = c->oom_before;
+        c->res.truncated = true;
+        c->res.truncated_reason = TRUNCATED_SHORT_STREAM;
+        short_stream_cause(&f, c->res.truncated_cause, sizeof(c->res.truncated_cause));
+}
+
 /* Step 5: the core, from the pipe to a durable file; its notes read on the way. */
 static int store(struct crash *c) {
         const struct receiver_settings *s = c->o->settings;
@@ -363,13 +429,14 @@ static int store(struct crash *c) {
 
         /* The smaller of the process's RLIMIT_CORE and our ProcessSizeMax=. */
         uint64_t limit = MIN(c->req.core_limit, s->process_size_max);
-        c->cap = c->req.core_limit <= s->process_size_max ? "RLIMIT_CORE" : "ProcessSizeMax";
+        watch_stream(c);
         int r = store_core(c->dirfd, c->name, &c->core_fd, limit, c->budget, &so, &c->res);
         if (r < 0) {
                 reply_outcome(c, r, NULL, "storing the core failed");
                 return log_error_errno(r, "Failed to store the core of pid %d (%s) in %s", (int) c->md.pid, c->comm,
                                        s->store);
         }
+        judge_stream(c);
         return 0;
 }
 
@@ -389,6 +456,24 @@ static void fill_from_notes(struct crash *c) {
                         "Crash of pid %d (%s): %s unknown: neither /proc/%d (no ptrace rights over the process) nor "
                         "the core's notes tell",
                         (int) c->md.pid, c->comm, missing, (int) c->md.pid);
+}
+
+/* The log's words for a cut core, the record's: ", truncated at RLIMIT_CORE of N bytes" (a size
+ * limit), ", truncated: short stream, N bytes expected: CAUSE", ", truncated: REASON[: CAUSE]". */
+static void describe_cut(const struct crash *c, char *out, size_t size) {
+        const struct store_result *res = &c->res;
+        const char *reason = res->truncated_reason ? res->truncated_reason : "unknown reason";
+        const char *sep = res->truncated_cause[0] ? ": " : "";
+        out[0] = '\0';
+        if (!res->truncated)
+                return;
+        if (strcmp(reason, STORE_CUT_SIZE_LIMIT) == 0 && res->truncated_cause[0])
+                snprintf(out, size, ", truncated at %s", res->truncated_cause);
+        else if (strcmp(reason, TRUNCATED_SHORT_STREAM) == 0 && c->head && core_head_expected_size(c->head) > 0)
+                snprintf(out, size, ", truncated: %s, %llu bytes expected%s%s", reason,
+                         (unsigned long long) core_head_expected_size(c->head), sep, res->truncated_cause);
+        else
+                snprintf(out, size, ", truncated: %s%s%s", reason, sep, res->truncated_cause);
 }
 
 /* Step 6: the record beside the core, and the crash's log line (or journal entry). */
@@ -413,19 +498,14 @@ static void record(struct crash *c) {
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) c->md.pid, json_name);
 
         const char *sig = signal_name(c->md.signal);
-        bool no_space = c->res.truncated_reason && strcmp(c->res.truncated_reason, STORE_CUT_SIZE_LIMIT) != 0;
-        report_crash(
-                c, LOG_INFO, c->name, &c->res,
-                "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, %llu "
-                "stored%s%s)",
-                (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?", c->o->settings->store,
-                c->name, (unsigned long long) c->res.core_size, (unsigned long long) c->res.stored_size,
-                !c->res.truncated ? ""
-                : no_space        ? ", truncated: "
-                                  : ", truncated at ",
-                !c->res.truncated ? ""
-                : no_space        ? c->res.truncated_reason
-                                  : c->cap);
+        char cut[512];
+        describe_cut(c, cut, sizeof(cut));
+        report_crash(c, LOG_INFO, c->name, &c->res,
+                     "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, "
+                     "%llu stored%s)",
+                     (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?",
+                     c->o->settings->store, c->name, (unsigned long long) c->res.core_size,
+                     (unsigned long long) c->res.stored_size, cut);
 }
 
 /* Bytes a stored file takes, as the vacuum counts them. */
@@ -484,6 +564,7 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 .core_fd = -EBADF,
                 .pidfd = -EBADF,
                 .hold_fd = -EBADF,
+                .oomfd = -EBADF,
                 .budget = UINT64_MAX,
                 .fb = FALLBACK_INIT,
         };

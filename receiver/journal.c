@@ -119,9 +119,16 @@ int journal_crash_fields(int priority, const struct core_metadata *m, const char
         if (core_path && res) {
                 add(&f, "COREDUMP_FILENAME=%s", core_path);
                 add(&f, "COREDUMP_SIZE=%llu", (unsigned long long) res->core_size);
-                if (res->truncated)
+                if (res->truncated) {
                         add(&f, "COREDUMP_TRUNCATED=1");
+                        if (res->truncated_reason)
+                                add(&f, "COREDUMP_TRUNCATED_REASON=%s", res->truncated_reason);
+                        if (res->truncated_cause[0])
+                                add(&f, "COREDUMP_TRUNCATED_CAUSE=%s", res->truncated_cause);
+                }
         }
+        if (core_path && m->core_expected_size > 0)
+                add(&f, "COREDUMP_EXPECTED_SIZE=%llu", (unsigned long long) m->core_expected_size);
 
         if (f.oom) {
                 journal_fields_done(&f);

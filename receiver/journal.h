@@ -18,7 +18,7 @@
 /* Message id of systemd's coredump entries, which coredumpctl matches on. */
 #define COREDUMP_MESSAGE_ID "fc2e22bc6ee647b6b90729ab34a250b1"
 
-#define JOURNAL_FIELDS_MAX 32
+#define JOURNAL_FIELDS_MAX 40
 
 /* An entry's fields, each "NAME=value" (the value may hold any byte), heap-allocated. */
 struct journal_fields {

@@ -31,6 +31,10 @@ static void add_string(struct json_object *o, const char *key, const char *value
                 json_object_object_add(o, key, json_text(value, strlen(value)));
 }
 
+static void add_string_or_null(struct json_object *o, const char *key, const char *value) {
+        json_object_object_add(o, key, value && value[0] ? json_text(value, strlen(value)) : NULL);
+}
+
 static void add_uint(struct json_object *o, const char *key, uint64_t value) {
         json_object_object_add(o, key, json_object_new_uint64(value));
 }
@@ -156,7 +160,10 @@ static void add_store_result(struct json_object *o, const struct record_info *in
         add_uint(o, "core_size", info->result->core_size);
         add_uint(o, "stored_size", info->result->stored_size);
         json_object_object_add(o, "truncated", json_object_new_boolean(info->result->truncated));
-        add_string(o, "truncated_reason", info->result->truncated_reason);
+        /* Always present, null when the core is whole or no cause is known: a reader tells "not
+         * cut" from "written by a receiver that did not say". */
+        add_string_or_null(o, "truncated_reason", info->result->truncated ? info->result->truncated_reason : NULL);
+        add_string_or_null(o, "truncated_cause", info->result->truncated ? info->result->truncated_cause : NULL);
         add_uint(o, "read_size", info->result->read_size);
         if (info->max_rss_kib > 0)
                 add_uint(o, "receiver_max_rss_kib", (uint64_t) info->max_rss_kib);

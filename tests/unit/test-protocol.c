@@ -156,7 +156,45 @@ static void test_outcome_and_handover(void) {
         CHECK(cp_decode_handover(buf, (size_t) n - 1) == -EBADMSG, "short hand-over is rejected");
 }
 
+/* The details of a stored core travel in a message of their own after the OUTCOME, so that a
+ * helper of before (which reads the OUTCOME alone, and rejects unknown flags) still works. */
+static void test_outcome_detail(void) {
+        uint8_t buf[CP_MSG_MAX];
+        struct cp_outcome_detail in = {.expected_size = 128389120}, out;
+        strcpy(in.reason, "short stream");
+        strcpy(in.cause, "the process was OOM-killed by its memory cgroup (oom_kill 3 -> 4)");
+        int n = cp_encode_outcome_detail(&in, buf, sizeof(buf));
+        CHECK(n > 0 && cp_decode_outcome_detail(buf, (size_t) n, &out) == 0, "outcome detail round-trips");
+        CHECK(out.expected_size == in.expected_size && strcmp(out.reason, in.reason) == 0 &&
+                      strcmp(out.cause, in.cause) == 0,
+              "expected size, reason and cause survive");
+        struct cp_outcome o;
+        CHECK(cp_decode_outcome(buf, (size_t) n, &o) == -EBADMSG, "a detail is never taken for an outcome");
+        uint16_t version;
+        CHECK(cp_decode_header(buf, (size_t) n, &version) == CP_MSG_OUTCOME_DETAIL && version == CP_PROTOCOL_VERSION,
+              "same protocol version: the message is optional, not a new dialect");
+
+        /* The reason's length must match the body: one byte more claimed is a defect. */
+        buf[CP_HEADER_SIZE + 8]++;
+        CHECK(cp_decode_outcome_detail(buf, (size_t) n, &out) == -EBADMSG, "lengths that do not add up are rejected");
+        buf[CP_HEADER_SIZE + 8]--;
+        buf[CP_HEADER_SIZE + CP_DETAIL_FIXED_SIZE] = '\n';
+        CHECK(cp_decode_outcome_detail(buf, (size_t) n, &out) == -EBADMSG, "a control character is rejected");
+        buf[CP_HEADER_SIZE + 8] = 0xff;
+        buf[CP_HEADER_SIZE + 9] = 0xff;
+        CHECK(cp_decode_outcome_detail(buf, (size_t) n, &out) == -EBADMSG, "a length past its cap is rejected");
+
+        struct cp_outcome_detail empty = {0};
+        n = cp_encode_outcome_detail(&empty, buf, sizeof(buf));
+        CHECK(n == CP_HEADER_SIZE + CP_DETAIL_FIXED_SIZE && cp_decode_outcome_detail(buf, (size_t) n, &out) == 0 &&
+                      !out.reason[0] && !out.cause[0],
+              "a whole core's detail: no reason, no cause");
+        strcpy(in.cause, "bad\tcause");
+        CHECK(cp_encode_outcome_detail(&in, buf, sizeof(buf)) == -EINVAL, "the encoder refuses what decoders reject");
+}
+
 int main(void) {
+        test_outcome_detail();
         test_request();
         test_request_container();
         test_verdict();

@@ -51,7 +51,7 @@ int main(void) {
 
         c.outcome.conversation.have_outcome = false;
         c.outcome.kind = outcome_from_conversation(&c.outcome.conversation);
-        CHECK(c.outcome.kind == OUTCOME_HANDED_OVER && outcome_log_priority(c.outcome.kind) == LOG_WARNING,
+        CHECK(c.outcome.kind == OUTCOME_RECEIVER_DIED && outcome_log_priority(c.outcome.kind) == LOG_WARNING,
               "a hand-over without a report is a warning");
 
         c.outcome.conversation.state = CONVERSATION_SKIPPED;

@@ -1,0 +1,120 @@
+#!/bin/bash
+# A short core is never called complete, at a container's memory limit: a memory cgroup of
+# 128 MiB (swap included) around a container whose resident receiver runs inside it, and an app
+# of the same cgroup that touches from half the limit to within 2 MiB of it, then crashes. Each
+# crash must end as one of: the whole core (its decompressed size is the size its program
+# headers give), the core stored by the host's fallback, or a core marked truncated with its
+# cause. A cut core called complete fails. The matrix is printed as diag lines:
+#   limit heap -> outcome expected/stored
+# An app the cgroup's OOM killer ends before it crashes made no core: it is reported, not counted.
+. "$(dirname "$0")/../lib/lib.sh"
+tap_init
+require_root_kernel
+MEMCG_ROOT=/sys/fs/cgroup/memory
+[ -f "$MEMCG_ROOT/memory.limit_in_bytes" ] || skip_all "needs the v1 memory controller at $MEMCG_ROOT"
+command -v zstd >/dev/null || skip_all "needs zstd"
+
+LIMIT_MIB=${MATRIX_LIMIT_MIB:-128}
+HEAPS=${MATRIX_HEAPS:-64 96 108 116 122 126}
+
+install_pattern
+mkdir -p "$T/ctvar"
+MEMCG=$MEMCG_ROOT/cpt-matrix-$$
+mkdir "$MEMCG"
+trap 'containers_stop_all; for _ in $(seq 50); do [ -s "$MEMCG/cgroup.procs" ] || break; sleep 0.1; done;
+        rmdir "$MEMCG" 2>/dev/null; tap_cleanup' EXIT
+echo $((LIMIT_MIB << 20)) >"$MEMCG/memory.limit_in_bytes"
+echo $((LIMIT_MIB << 20)) >"$MEMCG/memory.memsw.limit_in_bytes" 2>/dev/null || true
+
+CT_VAR=$T/ctvar container_start mx
+ct_pid mx >"$MEMCG/cgroup.procs"
+start_receiver mx
+for p in $(ct_receivers mx); do echo "$p" >"$MEMCG/cgroup.procs"; done
+check "the container's init and receiver run in the ${LIMIT_MIB} MiB cgroup" \
+        grep -qx "$(ct_receivers mx | head -n1)" "$MEMCG/cgroup.procs"
+
+oom_kills() {
+        awk '$1 == "oom_kill" {print $2}' "$MEMCG/memory.oom_control"
+}
+
+# decompressed_size FILE: bytes of the core in a stored file (zstd or plain).
+decompressed_size() {
+        case $1 in
+        *.zst) zstd -q -d -c "$1" 2>/dev/null | wc -c ;;
+        *) stat -c %s "$1" ;;
+        esac
+}
+
+# record_of NAME: the record of NAME's core, in the container's store or the host's fallback.
+record_of() {
+        ls "$T"/ctvar/lib/core_pipe/core."$1".*.json "$T"/hoststore/containers/*/core."$1".*.json 2>/dev/null | head -n1
+}
+
+# One crash at heap MiB; sets OUTCOME and OK (1: a permitted outcome, 0: silently cut or lost,
+# "" not a crash).
+crash_at() {
+        local heap=$1 name=cpt-mx$1-$$ rc before after json f expected core stored truncated reason cause by
+        before=$(oom_kills)
+        rc=0
+        (
+                echo "$BASHPID" >"$MEMCG/cgroup.procs"
+                CT_TIMEOUT=120 ct_exec mx /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1" --size "$2"' \
+                        sh "$name" "$heap" >/dev/null 2>&1
+        ) || rc=$?
+        after=$(oom_kills)
+        # A crash leaves one host log line; an app killed while it filled its heap leaves none.
+        if ! wait_for_log "comm=\"$name\" " 15 2>/dev/null; then
+                OUTCOME="app killed before it crashed (exit $rc, oom_kill $before -> $after): not a crash"
+                OK=
+                return 0
+        fi
+        LINE=$(host_log | grep "comm=\"$name\" " | tail -n1)
+        for _ in $(seq 300); do
+                json=$(record_of "$name")
+                [ -n "$json" ] && break
+                grep -q 'outcome=stored' <<<"$LINE" || break
+                sleep 0.1
+        done
+        if [ -z "$json" ]; then
+                OUTCOME="no core stored: ${LINE#*outcome=}"
+                OK=0
+                return 0
+        fi
+        # The core file's name: the record without .json, .zst or not.
+        f=${json%.json}.zst
+        [ -e "$f" ] || f=${json%.json}
+        expected=$(json_field "$json" core_expected_size 2>/dev/null || echo 0)
+        core=$(json_field "$json" core_size)
+        truncated=$(json_field "$json" truncated)
+        reason=$(json_field "$json" truncated_reason 2>/dev/null || true)
+        cause=$(json_field "$json" truncated_cause 2>/dev/null || true)
+        by=$(json_field "$json" handled_by)
+        stored=$(decompressed_size "$f")
+        OK=0
+        if [ "$stored" != "$core" ]; then
+                OUTCOME="record says $core bytes, file holds $stored"
+        elif [ "$truncated" = false ] && [ "$stored" = "$expected" ]; then
+                OUTCOME="complete ($by)"
+                OK=1
+        elif [ "$truncated" = false ]; then
+                OUTCOME="SILENTLY CUT: called complete ($by)"
+        elif [ -n "$cause" ] && [ "$stored" -lt "$expected" ]; then
+                OUTCOME="truncated ($by): $reason; $cause"
+                OK=1
+        else
+                OUTCOME="truncated without a cause ($by): ${reason:-no reason}"
+        fi
+        OUTCOME="$OUTCOME, bytes expected $expected stored $stored, oom_kill $before -> $after"
+}
+
+counted=0
+for heap in $HEAPS; do
+        crash_at "$heap"
+        diag "matrix: limit ${LIMIT_MIB} MiB, heap $heap MiB -> $OUTCOME"
+        [ -n "$OK" ] || continue
+        counted=$((counted + 1))
+        check "heap $heap MiB of ${LIMIT_MIB}: complete, stored elsewhere, or truncated with its cause" test "$OK" = 1
+done
+check "at least half the heaps crashed rather than being OOM-killed first" \
+        test "$counted" -ge $(($(wc -w <<<"$HEAPS") / 2))
+diag "cgroup peak $(cat "$MEMCG/memory.max_usage_in_bytes") bytes"
