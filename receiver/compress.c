@@ -186,7 +186,9 @@ int compressor_new(const struct compressor_params *p, struct compressor **ret) {
                 if (!w->cctx)
                         goto fail;
                 if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, p->level)) ||
-                    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1))) {
+                    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1)) ||
+                    (p->window_log > 0 &&
+                     ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog, p->window_log)))) {
                         r = -EINVAL;
                         goto fail;
                 }

@@ -27,6 +27,7 @@ struct compressor_params {
         int level;         /* zstd level */
         int workers;       /* compressing threads, at least 1 */
         size_t chunk_size; /* uncompressed bytes per frame */
+        int window_log;    /* zstd's window (log2 bytes), 0 for zstd's choice; never more than a frame needs */
         compressor_write_fn write;
         void *userdata;
 };

@@ -19,6 +19,8 @@
 #include "journal.h"
 #include "log.h"
 #include "macro.h"
+#include "memcg.h"
+#include "memplan.h"
 #include "metadata.h"
 #include "parse.h"
 #include "policy.h"
@@ -47,8 +49,9 @@ struct crash {
         uint64_t budget;      /* bytes the core may take in the store (its free space within KeepFree=) */
         char store_note[512]; /* what opening the store had to say */
         struct core_head *head;
-        struct fallback fb; /* with --fallback-root: the host's whole fallback store */
-        int oomfd;          /* the crashed process's memory cgroup's OOM kill counter, if we see it */
+        struct fallback fb;   /* with --fallback-root: the host's whole fallback store */
+        struct mem_plan plan; /* the store's memory, sized to our memory cgroup's headroom */
+        int oomfd;            /* the crashed process's memory cgroup's OOM kill counter, if we see it */
         bool have_oom_before;
         uint64_t oom_before; /* its count before the stream */
 };
@@ -280,6 +283,42 @@ static int account_without_core(struct crash *c, const struct verdict *v) {
         return 0;
 }
 
+/*
+ * The store's memory for this crash, from the headroom our memory cgroup has left now (the pipe
+ * already holds the first bytes of the core, so their charge is counted). A headroom that cannot
+ * be read leaves the store as configured.
+ */
+static void plan_memory(struct crash *c, struct crash_facts *cf) {
+        const struct store_options *so = &c->o->store_opts;
+        uint64_t headroom;
+        int r = memcg_headroom(&headroom);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot read the headroom of our memory cgroup; storing as configured");
+                headroom = MEMCG_UNLIMITED;
+        }
+        r = mem_plan_choose(headroom, so->workers, so->chunk_size, so->compress_level, &c->plan);
+        cf->memory_short = r < 0;
+        cf->memory_headroom = headroom;
+        cf->memory_need = c->plan.need;
+        if (r < 0 && c->o->fallback)
+                log_warning("Only %.1f MiB of headroom in our memory cgroup, %.1f MiB needed: storing the core of "
+                            "pid %d with the smallest buffers all the same",
+                            (double) headroom / (1 << 20), (double) c->plan.need / (1 << 20), (int) c->md.pid);
+        else if (r >= 0 && c->plan.step > 0)
+                log_info("%.1f MiB of headroom in our memory cgroup: storing the core of pid %d with %d worker(s) "
+                         "and %zu KiB frames",
+                         (double) headroom / (1 << 20), (int) c->md.pid, c->plan.workers, c->plan.chunk_size >> 10);
+}
+
+/* The plan's sizes into the store's options. */
+static void apply_memory_plan(const struct crash *c, struct store_options *so) {
+        so->workers = c->plan.workers;
+        so->chunk_size = c->plan.chunk_size;
+        so->window_log = c->plan.window_log;
+        so->stage_size = c->plan.stage_size;
+        so->writeback_window = c->plan.writeback_window;
+}
+
 /* Step 2: the verdict. Returns 1 when the core is to be sent, 0 when the crash is accounted for
  * without it, or a negative errno. */
 static int give_verdict(struct crash *c) {
@@ -291,6 +330,7 @@ static int give_verdict(struct crash *c) {
                 .storage = s->storage,
         };
         struct verdict v;
+        plan_memory(c, &cf);
         if (!policy_before_store(&cf, &v)) {
                 struct store_facts sf;
                 gather_store_facts(c, &sf);
@@ -419,6 +459,7 @@ static int store(struct crash *c) {
                 log_warning("Cannot read the notes of the core of pid %d (%s): out of memory", (int) c->md.pid,
                             c->comm);
         struct store_options so = c->o->store_opts;
+        apply_memory_plan(c, &so);
         so.observe = c->head ? core_head_observe : NULL;
         so.observe_userdata = c->head;
         if (c->o->fallback_root) {

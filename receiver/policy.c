@@ -16,6 +16,23 @@ static bool decide(struct verdict *v, uint32_t verdict, int level, const char *r
         return true;
 }
 
+/*
+ * Less headroom in our memory cgroup than the smallest store needs: storing would push the
+ * cgroup over its limit, and its OOM killer would pick the largest task, the process being
+ * dumped, cutting its core. Refused before the first byte, so that the host's fallback (which
+ * may run where memory is to spare, FallbackCgroup=) takes the core whole. The fallback itself
+ * never refuses for memory: nothing comes after it, and a core it stores with its smallest
+ * buffers is more than none.
+ */
+static bool refuse_for_memory(const struct crash_facts *f, struct verdict *ret) {
+        char reason[CP_TEXT_MAX + 1];
+        if (!f->memory_short || f->fallback)
+                return false;
+        snprintf(reason, sizeof(reason), "memory: %.1f MiB of headroom in the cgroup, %.1f MiB needed",
+                 (double) f->memory_headroom / (1 << 20), (double) f->memory_need / (1 << 20));
+        return decide(ret, CP_VERDICT_REFUSE, LOG_WARNING, reason, reason);
+}
+
 bool policy_before_store(const struct crash_facts *f, struct verdict *ret) {
         /* A privileged dump (suid_dumpable=2) is for host root's eyes only: only the host's
          * fallback receiver stores one. The helper never forwards it; this is the second wall. */
@@ -31,7 +48,7 @@ bool policy_before_store(const struct crash_facts *f, struct verdict *ret) {
         if (f->storage == STORAGE_NONE)
                 return decide(ret, CP_VERDICT_SKIP, LOG_INFO, "Storage=none: cores are not kept",
                               "Storage=none, so no core was stored");
-        return false;
+        return refuse_for_memory(f, ret);
 }
 
 void policy_with_store(const struct store_facts *s, struct verdict *ret) {

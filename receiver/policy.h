@@ -22,6 +22,11 @@ struct crash_facts {
         uint32_t dump_mode;  /* 1 = normal, 2 = suid_dumpable "root only" */
         uint64_t core_limit; /* the crashed process's RLIMIT_CORE */
         enum storage_mode storage;
+        /* The receiver's memory cgroup (memcg.h, memplan.h): its headroom, and what the smallest
+         * store needs (memory_short: more than the headroom). */
+        bool memory_short;
+        uint64_t memory_headroom;
+        uint64_t memory_need;
 };
 
 struct store_facts {

@@ -232,6 +232,9 @@ static int open_unnamed(int dirfd, char *tmpname, size_t size, bool *ret_named) 
 static int link_into_place(int dirfd, int fd, bool named, const char *tmpname, const char *name) {
         if (fsync(fd) < 0)
                 return negative_errno();
+        /* Clean now: what went through the page cache (a tail, a record) is not left charged to
+         * the container's memory cgroup, where it would only wait for reclaim. */
+        (void) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
         if (named) {
                 if (renameat(dirfd, tmpname, dirfd, name) < 0)
                         return negative_errno();
@@ -293,8 +296,10 @@ struct output {
         int fd;
         bool direct;
         bool raw;       /* not compressed: every byte is a whole "frame" */
-        uint8_t *stage; /* with direct: DIRECT_BUFFER bytes, aligned */
+        uint8_t *stage; /* with direct: stage_size bytes, aligned */
+        size_t stage_size;
         size_t staged;
+        uint64_t window;  /* without direct: the writeback window */
         uint64_t budget;  /* bytes the file may take */
         uint64_t total;   /* bytes accepted (staged or written) */
         uint64_t written; /* bytes in the file */
@@ -316,7 +321,7 @@ static bool is_out_of_space(int r) {
 }
 
 static void pacer_update(struct output *o) {
-        if (o->total - o->started < WRITEBACK_WINDOW)
+        if (o->total - o->started < o->window)
                 return;
         (void) sync_file_range(o->fd, (off_t) o->started, (off_t) (o->total - o->started), SYNC_FILE_RANGE_WRITE);
         if (o->started > o->dropped) {
@@ -424,12 +429,12 @@ static int output_write(struct output *o, const void *data, size_t len) {
         const uint8_t *p = data;
         o->total += len;
         while (len > 0 && o->direct) {
-                size_t k = MIN(len, DIRECT_BUFFER - o->staged);
+                size_t k = MIN(len, o->stage_size - o->staged);
                 memcpy(o->stage + o->staged, p, k);
                 o->staged += k;
                 p += k;
                 len -= k;
-                if (o->staged == DIRECT_BUFFER) {
+                if (o->staged == o->stage_size) {
                         int r = output_flush_stage(o, o->staged);
                         if (r < 0)
                                 return r;
@@ -623,6 +628,7 @@ static int pump_compressed(struct core_reader *rd, struct output *out, const str
                 .level = o->compress_level,
                 .workers = o->workers,
                 .chunk_size = chunk,
+                .window_log = o->window_log,
                 .write = output_frame,
                 .userdata = out,
         };
@@ -693,7 +699,15 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
         /* Declared before anything that uses them: freed last, after every thread is gone. */
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ void *stage = NULL;
-        struct output out = {.fd = -EBADF, .raw = !o->compress, .budget = budget, .opts = o};
+        struct output out = {
+                .fd = -EBADF,
+                .raw = !o->compress,
+                .budget = budget,
+                .opts = o,
+                .stage_size = o->stage_size ? (o->stage_size + DIRECT_ALIGN - 1) & ~((size_t) DIRECT_ALIGN - 1)
+                                            : DIRECT_BUFFER,
+                .window = o->writeback_window ? o->writeback_window : WRITEBACK_WINDOW,
+        };
         struct core_reader rd = {.fd = core_fd, .limit = limit, .o = o};
         char tmpname[128];
         bool named = false;
@@ -705,7 +719,7 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
                 goto fail;
         }
         out.fd = fd;
-        if (posix_memalign(&stage, DIRECT_ALIGN, DIRECT_BUFFER) == 0) {
+        if (posix_memalign(&stage, DIRECT_ALIGN, out.stage_size) == 0) {
                 int flags = fcntl(fd, F_GETFL);
                 out.stage = stage;
                 out.direct = flags >= 0 && fcntl(fd, F_SETFL, flags | O_DIRECT) >= 0;

@@ -33,6 +33,11 @@ struct store_options {
         int compress_level; /* zstd level */
         int workers;        /* compressing threads, at least 1 */
         size_t chunk_size;  /* bytes read from the pipe per chunk; with compress, per zstd frame */
+        int window_log;     /* zstd's window (log2 bytes), 0 for zstd's choice */
+        /* Memory the writes may take (0: the defaults): the O_DIRECT staging buffer (a multiple of
+         * 4096), and without O_DIRECT the bytes of page cache written back and dropped per step. */
+        size_t stage_size;
+        size_t writeback_window;
         /*
          * Optional: called in the reading thread with every chunk of the core as it is read, in
          * order and each byte exactly once (offset = bytes of the core before data), before the
