@@ -26,6 +26,7 @@
 #include "policy.h"
 #include "protocol.h"
 #include "record.h"
+#include "recover.h"
 #include "store.h"
 #include "vacuum.h"
 
@@ -450,6 +451,20 @@ static void judge_stream(struct crash *c) {
         short_stream_cause(&f, c->res.truncated_cause, sizeof(c->res.truncated_cause));
 }
 
+/* The marker beside the core in progress (recover.h): the record as known before the first
+ * byte, so that whoever outlives this receiver can finalise the core. Not for the host's
+ * fallback store (its helper waits for the fallback receiver; nothing sweeps there). */
+static char *partial_marker(const struct crash *c) {
+        struct store_result none = {0};
+        struct record_info info = {
+                .core_file = c->name,
+                .handled_by = "container",
+                .compressed = c->o->store_opts.compress,
+                .result = &none,
+        };
+        return c->o->fallback ? NULL : recover_marker_new(&c->md, &info);
+}
+
 /* Step 5: the core, from the pipe to a durable file; its notes read on the way. */
 static int store(struct crash *c) {
         const struct receiver_settings *s = c->o->settings;
@@ -460,6 +475,8 @@ static int store(struct crash *c) {
                             c->comm);
         struct store_options so = c->o->store_opts;
         apply_memory_plan(c, &so);
+        _cleanup_free_ char *marker = partial_marker(c);
+        so.partial_marker = marker;
         so.observe = c->head ? core_head_observe : NULL;
         so.observe_userdata = c->head;
         if (c->o->fallback_root) {

@@ -17,6 +17,8 @@
 #include "fdio.h"
 #include "log.h"
 #include "macro.h"
+#include "recover.h"
+#include "store.h"
 
 int listen_socket_create(const char *path) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -67,14 +69,37 @@ struct server {
         int app_status; /* its wait status */
         bool stopping;  /* no new connections; done when the last handler is */
         sigset_t old_mask;
+        /* Cores of handlers that died while storing them are finalised by a child of ours (the
+         * finaliser, one at a time), with how each died; at start, what earlier runs left. */
+        pid_t finaliser;
+        bool sweep_wanted;
+        struct recover_death deaths[8];
+        size_t n_deaths;
 };
 
+/* A handler that did not end well may have left a core in progress: finalise it. */
+static void handler_ended(struct server *s, pid_t pid, int status) {
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return;
+        if (WIFSIGNALED(status))
+                log_error("Connection handler %d was killed by signal %d", (int) pid, WTERMSIG(status));
+        s->sweep_wanted = true;
+        if (s->n_deaths == ELEMENTSOF(s->deaths))
+                return; /* its core is still finalised, its cause unknown */
+        s->deaths[s->n_deaths].pid = pid;
+        recover_cause_from_status(status, s->deaths[s->n_deaths].cause, sizeof(s->deaths[0].cause));
+        s->n_deaths++;
+}
+
 static void forget_handler(struct server *s, pid_t pid, int status) {
+        if (s->finaliser > 0 && pid == s->finaliser) {
+                s->finaliser = 0;
+                return;
+        }
         for (unsigned i = 0; i < s->n_handlers; i++)
                 if (s->handlers[i] == pid) {
                         s->handlers[i] = s->handlers[--s->n_handlers];
-                        if (WIFSIGNALED(status))
-                                log_error("Connection handler %d was killed by signal %d", (int) pid, WTERMSIG(status));
+                        handler_ended(s, pid, status);
                         return;
                 }
         /* Neither a handler nor the command: an orphan the init mode adopted. Reaped, no more. */
@@ -138,6 +163,42 @@ static void accept_one(struct server *s) {
         safe_close(conn);
 }
 
+/* In the finaliser child: every leftover of the store not locked by a live handler. */
+static _Noreturn void finalise_leftovers(struct server *s) {
+        char note[512];
+        struct recover_stats st;
+        safe_close(s->sfd);
+        safe_close(s->listen_fd);
+        sigprocmask(SIG_SETMASK, &s->old_mask, NULL);
+        int dirfd = open_store_dir(s->o->settings->store, note, sizeof(note));
+        if (dirfd < 0)
+                _exit(dirfd == -ENOENT ? 0 : 1);
+        int r = recover_store(dirfd, s->o->settings->store, s->deaths, s->n_deaths, &st);
+        if (st.busy > 0)
+                log_info("%u core(s) in %s still being written by a live receiver", st.busy, s->o->settings->store);
+        _exit(r < 0 ? 1 : 0);
+}
+
+/* Starts the finaliser when one is wanted and none runs (a death meanwhile starts another). */
+static void maybe_finalise(struct server *s) {
+        if (!s->sweep_wanted || s->finaliser > 0)
+                return;
+        if (s->o->fallback || s->o->settings->storage != STORAGE_EXTERNAL) {
+                s->sweep_wanted = false;
+                return;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                log_error_errno(negative_errno(), "Cannot fork to finalise partial cores; trying again later");
+                return;
+        }
+        if (pid == 0)
+                finalise_leftovers(s);
+        s->finaliser = pid;
+        s->sweep_wanted = false;
+        s->n_deaths = 0;
+}
+
 /* Is a connection waiting? In init mode, once the command is gone, a crash still being handed
  * over is served before the receiver (the namespace's init) exits and takes it down. */
 static bool connection_pending(int listen_fd) {
@@ -148,11 +209,12 @@ static bool connection_pending(int listen_fd) {
 static bool server_done(struct server *s) {
         if (s->init_mode && s->app == 0 && !s->stopping && s->n_handlers == 0 && !connection_pending(s->listen_fd))
                 s->stopping = true;
-        return s->stopping && s->n_handlers == 0;
+        return s->stopping && s->n_handlers == 0 && s->finaliser == 0 && !s->sweep_wanted;
 }
 
 static int server_run(struct server *s) {
         while (!server_done(s)) {
+                maybe_finalise(s);
                 bool may_accept = !s->stopping && s->n_handlers < s->max_handlers;
                 struct pollfd p[2] = {
                         {.fd = s->sfd, .events = POLLIN},
@@ -190,7 +252,11 @@ static void server_signals(bool init_mode, sigset_t *ret) {
 static int server_serve(int listen_fd, unsigned max_children, const struct receiver_options *o,
                         const struct init_command *cmd, int *ret_status) {
         _cleanup_free_ pid_t *handlers = calloc(max_children, sizeof(pid_t));
-        struct server s = {.listen_fd = listen_fd, .o = o, .max_handlers = max_children, .handlers = handlers};
+        struct server s = {.listen_fd = listen_fd,
+                           .o = o,
+                           .max_handlers = max_children,
+                           .handlers = handlers,
+                           .sweep_wanted = true};
         sigset_t mask;
         if (!handlers)
                 return -ENOMEM;

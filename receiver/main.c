@@ -30,6 +30,7 @@
 #include "macro.h"
 #include "parse.h"
 #include "protocol.h"
+#include "recover.h"
 #include "settings.h"
 
 #ifndef CORE_PIPE_RECEIVER_CONFIG_PATH
@@ -55,7 +56,7 @@ static const struct {
         {"max-containers", "MaxContainers"},
 };
 
-enum mode { MODE_ACTIVATED, MODE_LISTEN, MODE_INIT };
+enum mode { MODE_ACTIVATED, MODE_LISTEN, MODE_INIT, MODE_RECOVER };
 
 struct args {
         enum mode mode;
@@ -78,6 +79,7 @@ static void help(void) {
                "  --init                   be the container's init: listen, then run COMMAND\n"
                "  --user=USER --group=GROUP  with --init: run COMMAND as USER (and its groups)\n"
                "  --release=auto|read|store  when a crashed process may go (default auto)\n"
+               "  --recover                finalise the partial cores of receivers that died, then exit\n"
                "  --config=FILE            settings file (default %s)\n"
                "  --max-connections=N      crashes handled at once (default %d)\n"
                "  --fallback               started by the host helper as its fallback\n"
@@ -117,6 +119,7 @@ enum {
         ARG_FALLBACK_ROOT,
         ARG_MAX_CONN,
         ARG_VERSION,
+        ARG_RECOVER,
         ARG_SETTING,
 };
 
@@ -162,6 +165,9 @@ static int take_option(int c, int argc, char *argv[], struct args *a, struct rec
                 return 0;
         case ARG_FALLBACK:
                 o->fallback = true;
+                return 0;
+        case ARG_RECOVER:
+                a->mode = MODE_RECOVER;
                 return 0;
         case ARG_FALLBACK_ROOT:
                 if (optarg[0] != '/')
@@ -221,8 +227,9 @@ static int parse_args(int argc, char *argv[], struct args *a, struct receiver_op
                 {"max-connections", required_argument, NULL, ARG_MAX_CONN},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},
+                {"recover", no_argument, NULL, ARG_RECOVER},
         };
-        size_t n = 12;
+        size_t n = 13;
         int c, r;
         for (size_t i = 0; i < ELEMENTSOF(setting_options); i++)
                 options[n++] =
@@ -378,6 +385,33 @@ static int run_activated(const struct args *a, const struct receiver_options *o)
         return handle_connection(fd, o) < 0 ? 1 : 0;
 }
 
+/*
+ * --recover: finalises what receivers that died left in the store (recover.h) and exits; run by
+ * the socket unit's service as ExecStopPost=, where systemd says how the receiver ended
+ * ($EXIT_CODE, $EXIT_STATUS). A core still being written (its writer alive) is left alone.
+ */
+static int run_recover(const struct args *a, const struct receiver_options *o) {
+        const char *store = o->settings->store;
+        struct recover_death death = {.pid = 0};
+        struct recover_stats st;
+        char note[512];
+        if (a->listen_path || o->fallback)
+                return usage_error("--recover goes alone (with the store's settings)");
+        if (o->settings->storage != STORAGE_EXTERNAL)
+                return 0;
+        _cleanup_close_ int dirfd = open_store_dir(store, note, sizeof(note));
+        if (dirfd < 0)
+                return log_error_errno(dirfd, "Cannot open the store %s%s%s", store, note[0] ? ": " : "", note), 1;
+        bool known = recover_cause_from_systemd(getenv("EXIT_CODE"), getenv("EXIT_STATUS"), death.cause,
+                                                sizeof(death.cause));
+        int r = recover_store(dirfd, store, &death, known ? 1 : 0, &st);
+        if (r < 0)
+                return 1;
+        if (st.busy > 0)
+                log_info("%u core(s) in %s still being written by a live receiver", st.busy, store);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         struct args a = {.config_path = CORE_PIPE_RECEIVER_CONFIG_PATH, .max_connections = DEFAULT_MAX_CONNECTIONS};
@@ -420,6 +454,8 @@ int main(int argc, char *argv[]) {
                 return run_listen(&a, &o);
         case MODE_INIT:
                 return run_init(&a, &o, &core_limit);
+        case MODE_RECOVER:
+                return run_recover(&a, &o);
         default:
                 return run_activated(&a, &o);
         }

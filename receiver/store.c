@@ -14,6 +14,7 @@
 #include "compress.h"
 #include "fdio.h"
 #include "macro.h"
+#include "recover.h"
 
 int core_file_stem(const char *comm, uid_t uid, const char *boot_id, pid_t pid, uint64_t usec, char *out, size_t size) {
         char safe[64];
@@ -694,6 +695,30 @@ static int store_stream(struct core_reader *rd, struct output *out, const struct
         return 0;
 }
 
+/*
+ * The file the core is written to: with a marker, named in progress beside it (recover.h), so
+ * that what was written survives the writer; else unnamed (open_unnamed()).
+ */
+static int open_core_file(int dirfd, const char *name, const struct store_options *o, struct recover_writer *pw,
+                          char *tmpname, size_t size, bool *ret_named) {
+        if (!o->partial_marker)
+                return open_unnamed(dirfd, tmpname, size, ret_named);
+        char stem[CORE_STEM_MAX];
+        size_t n = strlen(name);
+        if (n > 4 && strcmp(name + n - 4, ".zst") == 0)
+                n -= 4;
+        if (n >= sizeof(stem))
+                return -ENAMETOOLONG;
+        memcpy(stem, name, n);
+        stem[n] = '\0';
+        int r = recover_begin(dirfd, stem, o->partial_marker, pw);
+        if (r < 0)
+                return r;
+        snprintf(tmpname, size, "%s", pw->core_name);
+        *ret_named = true;
+        return TAKE_FD(pw->core_fd);
+}
+
 int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64_t budget,
                const struct store_options *o, struct store_result *ret) {
         /* Declared before anything that uses them: freed last, after every thread is gone. */
@@ -709,11 +734,12 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
                 .window = o->writeback_window ? o->writeback_window : WRITEBACK_WINDOW,
         };
         struct core_reader rd = {.fd = core_fd, .limit = limit, .o = o};
-        char tmpname[128];
+        struct recover_writer pw = RECOVER_WRITER_INIT;
+        char tmpname[sizeof(pw.core_name)];
         bool named = false;
         int r;
 
-        fd = open_unnamed(dirfd, tmpname, sizeof(tmpname), &named);
+        fd = open_core_file(dirfd, name, o, &pw, tmpname, sizeof(tmpname), &named);
         if (fd < 0) {
                 r = fd;
                 goto fail;
@@ -729,6 +755,7 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
                 r = link_into_place(dirfd, fd, named, tmpname, name);
         if (r < 0)
                 goto fail;
+        recover_end(dirfd, &pw);
         *ret = (struct store_result){
                 .core_size = out.cut ? out.safe.end_in : rd.offset,
                 .read_size = rd.offset,
@@ -745,5 +772,6 @@ fail:
         reader_release(&rd);
         if (named)
                 (void) unlinkat(dirfd, tmpname, 0);
+        recover_abort(dirfd, &pw);
         return r;
 }

@@ -3,8 +3,11 @@
 
 /*
  * Where the core is written. A core is streamed from the pipe through zstd (compress.h) into
- * an unnamed O_TMPFILE in the store directory, synced, and only then linked under its final
- * name: a reader never sees a partial core, and a receiver killed midway leaves nothing behind.
+ * a file of the store directory that no reader takes for a core, synced, and only then linked
+ * under its final name: a reader never sees a partial core as complete. With a marker
+ * (store_options.partial_marker) that file is named in progress, and what a receiver killed
+ * midway had written is finalised by whoever survives it (recover.h); without one it is an
+ * unnamed O_TMPFILE, and nothing is left.
  *
  * The store is the receiver's own: open_store_dir() creates it mode 0700 or verifies it, and
  * every file in it is reached relative to that verified descriptor, never following a
@@ -56,6 +59,13 @@ struct store_options {
          */
         int (*reserve)(void *userdata, uint64_t need, uint64_t written, uint64_t *ret_granted, const char **reason);
         void *reserve_userdata;
+        /*
+         * Optional: the marker of the core in progress (recover.h, recover_marker_new()). With it
+         * the core is written under an in-progress name beside this marker, locked for as long
+         * as we live, so that a finaliser can keep what was written if we die; without it, to an
+         * unnamed file (nothing is left if we die).
+         */
+        const char *partial_marker;
         /* Why store_core()'s budget is what it is, the reason of a cut there (NULL: "out of space"). */
         const char *budget_reason;
 };
