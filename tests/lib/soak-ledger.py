@@ -114,6 +114,12 @@ def expected_from_headers(head):
     return end
 
 
+def word(text, n=40):
+    """TEXT as one word for the ledger's tables: up to its first ":" or "(", spaces as "_"."""
+    text = re.split(r"[:(]", text or "")[0].strip()
+    return re.sub(r"[^A-Za-z0-9=.,-]+", "_", text)[:n] or "-"
+
+
 def records_of(store, name):
     return sorted(glob.glob(os.path.join(store, "core." + glob.escape(name) + ".*.json")))
 
@@ -141,12 +147,14 @@ def check_record(path, t, problems, stats):
     expected = rec.get("core_expected_size")
     if expected is None:
         stats["no_expected_size"] = stats.get("no_expected_size", 0) + 1
+        problems.append(("expected", "%s: the record has no core_expected_size" % path))
+    stats["cause"] = rec.get("truncated_cause") or ""
     if rec.get("core_size") not in (None, size):
         problems.append(("size", "%s: record core_size %s, the core decompresses to %d bytes" % (path, rec.get("core_size"), size)))
     if truncated:
         if not reason:
             problems.append(("reason", "%s: marked truncated without a truncated_reason" % path))
-        return "truncated:" + (reason or "?")
+        return "truncated:" + word(reason or "?")
     # Not marked: the core must be whole by its own program headers, by the record, and by the
     # test's own knowledge (the crasher filled SIZE MiB of heap).
     if phdr_end is None:
@@ -234,8 +242,18 @@ def main(argv):
     failed = 0
     for name in names:
         t = truth[name]
+        stats["cause"] = ""
         category, problems = judge(name, t, log, ct_stores, fallback, stats)
-        print("LEDGER %s %s %s %d" % (name, t["ct"], category, t["size"]))
+        detail = "-"
+        line = log[name][-1] if log[name] else ""
+        if "truncated" in category:
+            detail = word(stats["cause"], 60)
+        elif category.startswith("fallback"):
+            why = field(line, "why") or ""
+            detail = "refused:" + word(why.split("refused:", 1)[1]) if "refused:" in why else word(why)
+        elif category.startswith("logged"):
+            detail = word(field(line, "reason") or field(line, "fallback") or "")
+        print("LEDGER %s %s %s %d %s" % (name, t["ct"], category, t["size"], detail))
         for kind, text in problems:
             print("FAIL %s (%s, %d MiB, %s): [%s] %s" % (name, t["ct"], t["size"], category, kind, text))
         failed += bool(problems)
