@@ -68,6 +68,7 @@ KILLER_PIDS=()
 CRASH_PIDS=()
 
 mkdir -p "$T/truth"
+: >"$T/kept"
 free_kib=$(df -k --output=avail "$T" | tail -n1)
 if [ "$free_kib" -lt $((12 << 20)) ]; then
         echo "Bail out! $T has $((free_kib >> 20)) GiB free; the soak needs 12 GiB"
@@ -368,7 +369,7 @@ stores() {
 }
 
 # audit: the round's ledger; then its cores go (those of crashes that balance), and any record
-# left of an earlier round is a late one.
+# of an earlier round's crash (not kept because it failed) is a late one.
 audit() {
         local name f
         refresh_log
@@ -377,10 +378,12 @@ audit() {
         find "$T"/var-*/lib/core_pipe "$T/hoststore" -name "core.k$RUN*.json" 2>/dev/null | while read -r f; do
                 name=${f##*/core.}
                 name=${name%%.*}
-                grep -qx "$name" "$T/round-$R.names" ||
-                        echo "FAIL $name (late, 0 MiB, late): [twice] a record after its crash was audited (in an earlier round): $f" >>"$T/round-$R.ledger"
+                grep -qx "$name" "$T/round-$R.names" "$T/kept" && continue
+                echo "FAIL $name (late, 0 MiB, late): [twice] a record after its crash was audited (in an earlier round): $f" >>"$T/round-$R.ledger"
         done
         grep '^FAIL' "$T/round-$R.ledger" | awk '{print $2}' | sort -u >"$T/round-$R.failed"
+        # The cores of the crashes that failed stay, for a look; they are no late records.
+        cat "$T/round-$R.failed" >>"$T/kept"
         while read -r name; do
                 grep -qx "$name" "$T/round-$R.failed" && continue
                 find "$T"/var-*/lib/core_pipe "$T/hoststore" -name "core.$name.*" -delete 2>/dev/null
