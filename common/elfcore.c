@@ -175,7 +175,7 @@ static int start_notes(struct core_head *h) {
                 uint32_t type = get32(ph + offsetof(Elf64_Phdr, p_type));
                 uint64_t offset = get64(ph + offsetof(Elf64_Phdr, p_offset));
                 uint64_t filesz = get64(ph + offsetof(Elf64_Phdr, p_filesz));
-                if (offset > UINT64_MAX - filesz)
+                if (offset > UINT64_MAX - filesz || offset + filesz > CORE_HEAD_EXPECTED_MAX)
                         return -EBADMSG;
                 expected = MAX(expected, offset + filesz);
                 if (type == PT_NOTE)

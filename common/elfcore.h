@@ -42,6 +42,10 @@
 #define CORE_HEAD_NOTES_MAX (8u * 1024 * 1024) /* bytes of PT_NOTE segments kept, in total */
 #define CORE_HEAD_PHNUM_MAX 65534u             /* program headers accepted (PN_XNUM - 1) */
 #define CORE_NOTES_FILES_MAX 65536u            /* NT_FILE mappings kept */
+/* The longest core a program header may claim: x86_64 user space is at most 2^56 bytes (five
+ * page-table levels), and a core holds that and its headers. A header that claims more is not a
+ * kernel's: the core is refused (-EBADMSG), its expected size unknown, never absurd. */
+#define CORE_HEAD_EXPECTED_MAX (UINT64_C(1) << 57)
 
 struct core_head;
 
@@ -67,7 +71,9 @@ uint64_t core_head_observed(const struct core_head *h);
 /*
  * The length the whole core must have: the largest p_offset + p_filesz of its program headers
  * (at least the end of the headers). 0 until the program headers have been seen, or when they
- * are unusable. Also in struct core_notes. A stored core shorter than this was cut (RLIMIT_CORE, OOM kill mid-dump).
+ * are unusable; never more than CORE_HEAD_EXPECTED_MAX, and once known it never changes, however
+ * the stream is chunked. Also in struct core_notes. A stored core shorter than this was cut
+ * (RLIMIT_CORE, an OOM kill mid-dump: receiver/cause.h).
  */
 uint64_t core_head_expected_size(const struct core_head *h);
 

@@ -98,9 +98,9 @@ struct cp_outcome {
 #define CP_DETAIL_REASON_MAX 64
 #define CP_DETAIL_CAUSE_MAX 384
 struct cp_outcome_detail {
-        uint64_t expected_size;                 /* the core's length by its program headers; 0 unknown */
-        char reason[CP_DETAIL_REASON_MAX + 1];  /* truncated_reason keyword, "" when whole */
-        char cause[CP_DETAIL_CAUSE_MAX + 1];    /* truncated_cause sentence, "" when unknown */
+        uint64_t expected_size;                /* the core's length by its program headers; 0 unknown */
+        char reason[CP_DETAIL_REASON_MAX + 1]; /* truncated_reason keyword, "" when whole */
+        char cause[CP_DETAIL_CAUSE_MAX + 1];   /* truncated_cause sentence, "" when unknown */
 };
 #define CP_DETAIL_FIXED_SIZE 12
 

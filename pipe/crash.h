@@ -20,11 +20,11 @@
 /* What became of the core. A typed value: the log line's priority and wording come from it,
  * never from text a receiver sent. */
 enum outcome_kind {
-        OUTCOME_DROPPED,     /* nobody took it (policy, no receiver, cannot start the fallback) */
-        OUTCOME_SKIPPED,     /* a receiver accounted for it and stores nothing, by its policy */
+        OUTCOME_DROPPED,       /* nobody took it (policy, no receiver, cannot start the fallback) */
+        OUTCOME_SKIPPED,       /* a receiver accounted for it and stores nothing, by its policy */
         OUTCOME_RECEIVER_DIED, /* a receiver took the pipe and sent no report */
-        OUTCOME_STORED,      /* a receiver reported the core stored */
-        OUTCOME_FAILED,      /* a receiver answered or took the pipe, then failed */
+        OUTCOME_STORED,        /* a receiver reported the core stored */
+        OUTCOME_FAILED,        /* a receiver answered or took the pipe, then failed */
 };
 
 enum receiver_kind {

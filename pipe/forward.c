@@ -353,8 +353,8 @@ static bool ask_for_verdict(int sock, const struct cp_request *req, const struct
 /* A receiver took the core and sent no report: what the helper can learn itself of the crashed
  * process (how it ended, whether its memory cgroup's OOM killer struck meanwhile). */
 static void learn_fate(int pidfd, const struct conversation_limits *lim, struct conversation *ret) {
-        ret->have_exit = process_exit_status(pidfd, -EBADF, now_monotonic_usec() + FATE_WAIT_USEC, &ret->exit_status) >=
-                         0;
+        ret->have_exit =
+                process_exit_status(pidfd, -EBADF, now_monotonic_usec() + FATE_WAIT_USEC, &ret->exit_status) >= 0;
         ret->have_oom = ret->have_oom && memcg_oom_kills_at(lim->oom_path, &ret->oom_after) >= 0;
 }
 

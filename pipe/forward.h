@@ -64,16 +64,17 @@ struct conversation {
         char reason[CP_TEXT_MAX + 1]; /* receiver's reason, or our description of the failure */
         bool have_outcome;
         struct cp_outcome outcome;
-        bool have_detail;       /* the receiver's OUTCOME_DETAIL came (a receiver of before sends none) */
+        bool interrupted;       /* the dump broke a bound in the receiver's hands and was ended */
+        uint64_t stalled_at;    /* bytes the process had written when it was ended */
+        char interruption[256]; /* which bound ended it, for the log's interrupted="..." */
+        /* The receiver's OUTCOME_DETAIL, if it came (a receiver of before sends none). */
+        bool have_detail;
         struct cp_outcome_detail detail;
         /* What the helper saw itself of the crashed process, after a hand-over without a report. */
         bool have_exit;
         int exit_status; /* waitpid(2)'s form */
         bool have_oom;
         uint64_t oom_before, oom_after; /* its memory cgroup's oom_kill around the hand-over */
-        bool interrupted;       /* the dump broke a bound in the receiver's hands and was ended */
-        uint64_t stalled_at;    /* bytes the process had written when it was ended */
-        char interruption[256]; /* which bound ended it, for the log's interrupted="..." */
 };
 
 struct conversation_limits {
@@ -84,7 +85,8 @@ struct conversation_limits {
         uint64_t dump_timeout_usec;    /* a dump still running this long after the hand-over is ended */
         int iofd;                      /* the process's /proc/<pid>/io, to see progress; -1 = none */
         int slot_fd;                   /* a slot claim (slots.h) given up once the process is released */
-        const char *oom_path; /* the crashed process's memory cgroup's OOM kill counter (fate.h); "" = none */
+        /* The crashed process's memory cgroup's OOM kill counter (fate.h); NULL or "" = none. */
+        const char *oom_path;
 };
 
 /*

@@ -22,16 +22,16 @@
 #define TRUNCATED_CAUSE_MAX 256
 
 struct stream_facts {
-        uint64_t expected;      /* core_expected_size; 0 when unknown */
-        bool headers_missing;   /* the stream ended before the ELF and program headers were whole */
-        uint64_t read;          /* bytes read from the pipe before its end */
-        bool receiver_cut;      /* the receiver stopped reading itself (a size limit, the store's room) */
-        bool have_exit;         /* exit_status is known */
-        int exit_status;        /* the process's, in waitpid(2)'s form */
-        bool have_oom;          /* oom_before/oom_after were both read */
-        uint64_t oom_before;    /* its memory cgroup's oom_kill before the stream */
-        uint64_t oom_after;     /* and after it */
-        uint32_t crash_signal;  /* the signal that made it dump (%s) */
+        uint64_t expected;     /* core_expected_size; 0 when unknown */
+        bool headers_missing;  /* the stream ended before the ELF and program headers were whole */
+        uint64_t read;         /* bytes read from the pipe before its end */
+        bool receiver_cut;     /* the receiver stopped reading itself (a size limit, the store's room) */
+        bool have_exit;        /* exit_status is known */
+        int exit_status;       /* the process's, in waitpid(2)'s form */
+        bool have_oom;         /* oom_before/oom_after were both read */
+        uint64_t oom_before;   /* its memory cgroup's oom_kill before the stream */
+        uint64_t oom_after;    /* and after it */
+        uint32_t crash_signal; /* the signal that made it dump (%s) */
 };
 
 /* Whether the stream ended before the core's expected end while the receiver still read it. */

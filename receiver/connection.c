@@ -408,8 +408,11 @@ static bool hold_until_durable(const struct crash *c) {
         }
 }
 
-/* Before the first byte: the OOM kill count of the crashed process's memory cgroup, where this
- * receiver's mount namespace shows it (a container without its cgroup file system does not). */
+/* As soon as the crash is known, before the verdict and the first byte: the OOM kill count of the
+ * crashed process's memory cgroup, where this receiver's mount namespace shows it (a container
+ * without its cgroup file system does not). A kill before this (the dump's first pipe buffers are
+ * charged to the process's own cgroup) is not seen moving: the cause then says how the process
+ * ended, not why. */
 static void watch_stream(struct crash *c) {
         c->oomfd = memcg_oom_counter_open(c->procfd, "/sys/fs/cgroup");
         c->have_oom_before = c->oomfd >= 0 && memcg_oom_kills_read(c->oomfd, &c->oom_before) >= 0;
@@ -487,7 +490,6 @@ static int store(struct crash *c) {
 
         /* The smaller of the process's RLIMIT_CORE and our ProcessSizeMax=. */
         uint64_t limit = MIN(c->req.core_limit, s->process_size_max);
-        watch_stream(c);
         int r = store_core(c->dirfd, c->name, &c->core_fd, limit, c->budget, &so, &c->res);
         if (r < 0) {
                 reply_outcome(c, r, NULL, "storing the core failed");
@@ -595,6 +597,7 @@ static int serve_crash(struct crash *c) {
         int r = receive_request(c);
         if (r < 0)
                 return r;
+        watch_stream(c);
         r = give_verdict(c);
         if (r <= 0)
                 return r;

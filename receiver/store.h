@@ -76,10 +76,10 @@ struct store_result {
         uint64_t stored_size;         /* bytes of the stored file */
         bool truncated;               /* the stored core is shorter than the process's */
         const char *truncated_reason; /* NULL, STORE_CUT_SIZE_LIMIT, STORE_CUT_NO_SPACE or a reserve's reason */
+        uint64_t released_usec;       /* CLOCK_MONOTONIC when the pipe was closed */
         /* Why, in one sentence, when it can be told ("" otherwise): set by the caller, never by
          * store_core() (receiver/cause.h: a short stream's cause, a size limit's source). */
         char truncated_cause[256];
-        uint64_t released_usec;       /* CLOCK_MONOTONIC when the pipe was closed */
 };
 
 #define STORE_CUT_SIZE_LIMIT "size limit"

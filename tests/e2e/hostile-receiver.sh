@@ -45,7 +45,7 @@ check "hold: the receiver took the core" grep -q "holding the core" "$(ct_root e
 check "hold: the crashed process was released after the stall (${ELAPSED_MS} ms < 6000)" test "$ELAPSED_MS" -lt 6000
 check "hold: it took the stall timeout to get there (${ELAPSED_MS} ms >= 2000)" test "$ELAPSED_MS" -ge 2000
 check "hold: host log says the dump stalled and was ended" \
-        wait_for_log "comm=\"$name\" .*outcome=handed-over receiver=container .*interrupted=\"the dump stalled in the receiver's hands after [0-9]+ bytes; process killed\""
+        wait_for_log "comm=\"$name\" .*outcome=receiver-died receiver=container .*interrupted=\"the dump stalled in the receiver's hands after [0-9]+ bytes; process killed\""
 
 # A receiver that takes what it can from the helper while they talk: SO_PEERPIDFD gives it a
 # pidfd of the helper, and as a container root with CAP_SYS_PTRACE it may pidfd_getfd() every

@@ -86,7 +86,7 @@ check "trickle: the trickling dumps are ended within a few windows" wait_dumping
 ended_ms=$((($(date +%s%N) - t0) / 1000000))
 diag "trickle: every hostile dump ended $ended_ms ms after the storm"
 check "trickle: the log says they ran under MinDumpRate" \
-        wait_for_log "comm=\"tr-$$\" .*outcome=handed-over receiver=container .*interrupted=\"the dump moved [0-9]+ bytes in [0-9]+ ms in the receiver's hands, under MinDumpRate=1048576 bytes/s"
+        wait_for_log "comm=\"tr-$$\" .*outcome=receiver-died receiver=container .*interrupted=\"the dump moved [0-9]+ bytes in [0-9]+ ms in the receiver's hands, under MinDumpRate=1048576 bytes/s"
 check "trickle: the receiver took cores at the share only" \
         test "$(grep -c 'took a core' "$(ct_root hog)/run/slow.log")" -le 8
 container_stop hog
@@ -124,6 +124,6 @@ check "drain: the receiver read the core at full speed" grep -q "drain: took a c
 check "drain: the deadline ended the dump ($ELAPSED_MS ms < 8000)" test "$ELAPSED_MS" -lt 8000
 check "drain: not before the deadline ($ELAPSED_MS ms >= 3000)" test "$ELAPSED_MS" -ge 3000
 check "drain: the log says DumpTimeoutSec ended it" \
-        wait_for_log "comm=\"dr-$$\" .*outcome=handed-over receiver=container .*interrupted=\"the dump ran past DumpTimeoutSec=3s in the receiver's hands after [0-9]+ bytes"
+        wait_for_log "comm=\"dr-$$\" .*outcome=receiver-died receiver=container .*interrupted=\"the dump ran past DumpTimeoutSec=3s in the receiver's hands after [0-9]+ bytes"
 wait_for_file "$(ct_root drain)/run/slow.log"
 grep "core ended" "$(ct_root drain)/run/slow.log" | sed 's/^/# /'

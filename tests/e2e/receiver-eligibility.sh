@@ -36,7 +36,7 @@ NAME=cpt-own-$$
 ct_exec elig "${CAPPED[@]}" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$NAME" \
         >/dev/null 2>&1
 check "control: the container's own crash is handed to its listener" \
-        wait_for_log "comm=\"$NAME\" .*outcome=handed-over receiver=container"
+        wait_for_log "comm=\"$NAME\" .*outcome=receiver-died receiver=container"
 check "control: its listener logged the hand-over" test "$(hand_overs elig)" = 1
 
 # 1. An administrator's "nsenter -t PID -m": a host process in the container's mount namespace.
@@ -94,7 +94,7 @@ check "shared /run: the neighbour was handed nothing" sh -c "! grep -q \"holding
 NAME=cpt-sibo-$$
 timed_crash shb "$NAME"
 check "shared /run: control: the neighbour's own crash is handed to it" \
-        wait_for_log "comm=\"$NAME\" .*outcome=handed-over receiver=container"
+        wait_for_log "comm=\"$NAME\" .*outcome=receiver-died receiver=container"
 
 # 4. The process that called listen() has exited; its child serves the socket (and would hold
 #    the core without reading it).

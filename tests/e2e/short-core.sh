@@ -52,13 +52,17 @@ receivers_signal() {
 }
 
 # start_waiting_crasher NAME ARGS...: a crasher in the container that crashes when /run/go-NAME
-# appears; prints its host pid.
+# appears; prints its host pid. With $CRASH_MEMCG, it starts in that memory cgroup (pages are
+# charged where they are first touched).
 start_waiting_crasher() {
         local name=$1
         shift
         rm -f "$ROOT/run/go-$name"
-        (ct_exec sc /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$@"' sh "$name" "$@" \
-                --wait-for "/run/go-$name" >/dev/null 2>&1 &)
+        (
+                [ -z "${CRASH_MEMCG:-}" ] || echo "$BASHPID" >"$CRASH_MEMCG/cgroup.procs"
+                ct_exec sc /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$@"' sh "$name" "$@" \
+                        --wait-for "/run/go-$name" >/dev/null 2>&1 &
+        )
         crasher_pid "$name"
 }
 
@@ -85,8 +89,10 @@ check_short() {
                 wait_for_log "comm=\"$name\" .*outcome=stored .*core_bytes=$core .*truncated=yes expected_bytes=$expected truncated_reason=\"short stream\" truncated_cause=\"$cause"
 }
 
+# Names stay within the kernel's 15 bytes of comm, whatever the pid.
+
 # 1. Killed by SIGKILL during its dump: 512 MiB of mapping, zeros to the kernel, held still.
-NAME=cpt-kill-$$
+NAME=cpt-k-$$
 pid=$(start_waiting_crasher "$NAME" --map 512)
 touch "$ROOT/run/go-$NAME"
 if wait_dumping "$pid" 8; then
@@ -97,30 +103,31 @@ fi
 check_short "$NAME" "the process was killed by SIGKILL during its dump"
 
 # 2. OOM-killed by its memory cgroup during its dump: the crasher alone in a v1 memory cgroup of
-# 96 MiB (swap included) with 64 MiB touched; once its dump runs and is held still, a second
-# process of the cgroup takes 48 MiB and the OOM killer picks the largest task: the dumping one.
+# 96 MiB (swap included) with 64 MiB touched (and 512 MiB mapped, never touched: zeros in the
+# core, charged to nobody, and time to catch the dump); once its dump runs and is held still, a
+# second process of the cgroup takes 48 MiB and the OOM killer picks the largest task: the
+# dumping one.
 # The container sees the memory hierarchy (as an engine mounts it), so the receiver reads the
 # counter itself; the helper reads it too.
 if [ -f "$MEMCG_ROOT/memory.oom_control" ]; then
         MEMCG=$MEMCG_ROOT/cpt-short-$$
         mkdir "$MEMCG"
-        trap 'pkill -KILL -x cpt-hog-$$ 2>/dev/null; containers_stop_all; sleep 0.3; rmdir "$MEMCG" 2>/dev/null; tap_cleanup' EXIT
+        trap 'pkill -KILL -x cpt-h-$$ 2>/dev/null; containers_stop_all; sleep 0.3; rmdir "$MEMCG" 2>/dev/null; tap_cleanup' EXIT
         echo $((96 << 20)) >"$MEMCG/memory.limit_in_bytes"
         echo $((96 << 20)) >"$MEMCG/memory.memsw.limit_in_bytes" 2>/dev/null || true
         ct_exec sc /bin/sh -c 'mkdir -p /sys/fs/cgroup/memory && mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory'
-        NAME=cpt-oom-$$
-        pid=$(start_waiting_crasher "$NAME" --size 64)
-        # Pages are charged where they are touched: moved at once, its heap is the cgroup's.
-        echo "$pid" >"$MEMCG/cgroup.procs"
+        NAME=cpt-o-$$
+        pid=$(CRASH_MEMCG=$MEMCG start_waiting_crasher "$NAME" --map 512 --size 64)
+        check "the crasher runs in the 96 MiB cgroup" grep -qx "$pid" "$MEMCG/cgroup.procs"
         for _ in $(seq 200); do
                 [ "$(awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status")" -ge $((64 << 10)) ] && break
                 sleep 0.05
         done
         before=$(awk '$1 == "oom_kill" {print $2}' "$MEMCG/memory.oom_control")
         touch "$ROOT/run/go-$NAME"
-        if wait_dumping "$pid" 4; then
+        if wait_dumping "$pid" 8; then
                 receivers_signal STOP
-                (echo "$BASHPID" >"$MEMCG/cgroup.procs" && exec "$CRASHER" --name "cpt-hog-$$" --size 48 --wait-for /nonexistent) \
+                (echo "$BASHPID" >"$MEMCG/cgroup.procs" && exec "$CRASHER" --name "cpt-h-$$" --size 48 --wait-for /nonexistent) \
                         >/dev/null 2>&1 &
                 for _ in $(seq 200); do
                         [ -d "/proc/$pid" ] || break
@@ -134,15 +141,17 @@ if [ -f "$MEMCG_ROOT/memory.oom_control" ]; then
         check_short "$NAME" "the process was OOM-killed by its memory cgroup \(oom_kill $before -> $after\)"
         check "host log: the helper's own count beside it" \
                 wait_for_log "comm=\"$NAME\" .*truncated=yes .* oom_kill=\"$before -> $after\""
-        pkill -KILL -x "cpt-hog-$$" 2>/dev/null
+        pkill -KILL -x "cpt-h-$$" 2>/dev/null
 else
         diag "no v1 memory controller at $MEMCG_ROOT: the OOM case is not run"
         must_run && check "the v1 memory controller is there" false
 fi
 
 # 3. Cut at RLIMIT_CORE by the receiver itself: the cause names the limit.
-NAME=cpt-rlimit-$$
+NAME=cpt-rl-$$
 ct_exec sc /bin/sh -c 'ulimit -c 2048; exec /build/tests/crasher --name "$1" --size 8' sh "$NAME" >/dev/null 2>&1
+wait_for_log "comm=\"$NAME\" " 30 2>/dev/null
+diag "RLIMIT_CORE: host log: $(host_log | grep "comm=\"$NAME\" " | sed 's/.*outcome=/outcome=/')"
 check "RLIMIT_CORE: core stored" wait_for_file "$STORE/core.$NAME.*.json"
 json=$(ls "$STORE"/core."$NAME".*.json 2>/dev/null | head -n1)
 [ -n "$json" ] || json=/nonexistent
@@ -153,7 +162,7 @@ check "RLIMIT_CORE: host log says the same" \
         wait_for_log "comm=\"$NAME\" .*truncated=yes expected_bytes=[0-9]+ truncated_reason=\"size limit\" truncated_cause=\"RLIMIT_CORE of 1048576 bytes\""
 
 # 4. A whole core: not truncated, the expected size in the host log.
-NAME=cpt-whole-$$
+NAME=cpt-w-$$
 ct_exec sc /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1" --size 4' sh "$NAME" >/dev/null 2>&1
 check "whole core: stored" wait_for_file "$STORE/core.$NAME.*.json"
 json=$(ls "$STORE"/core."$NAME".*.json 2>/dev/null | head -n1)
@@ -165,7 +174,7 @@ check "whole core: host log truncated=no with expected_bytes" \
 
 # 5. The receiver that took the core dies (SIGKILL to the process serving the crash while it is
 # held still): the host log says receiver-died, never handed-over, and how the process ended.
-NAME=cpt-rdied-$$
+NAME=cpt-rd-$$
 pid=$(start_waiting_crasher "$NAME" --map 512)
 listener=$(ct_receivers sc | head -n1)
 touch "$ROOT/run/go-$NAME"

@@ -38,12 +38,14 @@ static void test_causes(void) {
         char out[TRUNCATED_CAUSE_MAX];
         struct stream_facts f = {.expected = 122 * MIB, .read = 8 * MIB, .crash_signal = SIGSEGV};
         short_stream_cause(&f, out, sizeof(out));
-        CHECK(strcmp(out, "the kernel ended the dump early (cause unknown)") == 0, "nothing known: the kernel ended it");
+        CHECK(strcmp(out, "the kernel ended the dump early (cause unknown)") == 0,
+              "nothing known: the kernel ended it");
 
         f.have_exit = true;
         f.exit_status = SIGKILL;
         short_stream_cause(&f, out, sizeof(out));
-        CHECK(strcmp(out, "the process was killed by SIGKILL during its dump") == 0, "SIGKILL during the dump: %s", out);
+        CHECK(strcmp(out, "the process was killed by SIGKILL during its dump") == 0, "SIGKILL during the dump: %s",
+              out);
 
         f.have_oom = true;
         f.oom_before = 3;
@@ -128,8 +130,8 @@ static void test_pidfd_exit(void) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         r = process_exit_status(pidfd, -EBADF, now_monotonic_usec() + 1000 * 1000, &status);
-        CHECK(r == 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "killed by SIGKILL, as the pidfd tells (%d)",
-              r);
+        CHECK(r == 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+              "killed by SIGKILL, as the pidfd tells (%d)", r);
         char how[96];
         describe_exit_status(status, how, sizeof(how));
         CHECK(strcmp(how, "killed by SIGKILL") == 0, "described: %s", how);

@@ -184,9 +184,55 @@ static void test_journal(void) {
         core_metadata_done(&m);
 }
 
+/* A short core: the record and the journal entry say the same thing (truncated, reason, cause,
+ * expected size); a whole core's record still has the keys, null. */
+static void test_truncated(void) {
+        struct core_metadata m;
+        struct core_notes n = notes();
+        struct journal_fields f;
+        struct store_result res = {.core_size = 1000,
+                                   .stored_size = 100,
+                                   .read_size = 1000,
+                                   .truncated = true,
+                                   .truncated_reason = "short stream"};
+        snprintf(res.truncated_cause, sizeof(res.truncated_cause), "%s",
+                 "the process was OOM-killed by its memory cgroup (oom_kill 3 -> 4)");
+        struct record_info info = {.core_file = "core.x.zst", .handled_by = "container", .result = &res};
+
+        unreadable_proc(&m, "0::/\n");
+        (void) metadata_fill_from_core(&m, &n);
+        _cleanup_free_ char *text = record_to_json(&m, &info);
+        struct json_object *o = text ? json_tokener_parse(text) : NULL, *v = NULL;
+        CHECK(o && json_object_get_boolean(json_object_object_get_ex(o, "truncated", &v) ? v : NULL) &&
+                      str_is(json_str(o, "truncated_reason"), "short stream") &&
+                      str_is(json_str(o, "truncated_cause"), res.truncated_cause) &&
+                      str_is(json_str(o, "core_expected_size"), "1234567"),
+              "record: truncated, short stream, the cause, the expected size");
+        json_object_put(o);
+        int r = journal_crash_fields(2, &m, "/var/lib/core_pipe/core.x.zst", &res, "crashed", &f);
+        CHECK(r == 0 && has_field(&f, "COREDUMP_TRUNCATED=1") &&
+                      has_field(&f, "COREDUMP_TRUNCATED_REASON=short stream") &&
+                      has_field(&f, "COREDUMP_TRUNCATED_CAUSE=the process was OOM-killed by its memory cgroup "
+                                    "(oom_kill 3 -> 4)") &&
+                      has_field(&f, "COREDUMP_EXPECTED_SIZE=1234567"),
+              "journal: the same truncation, reason, cause and expected size");
+        if (r == 0)
+                journal_fields_done(&f);
+
+        res = (struct store_result){.core_size = 1234567, .stored_size = 100, .read_size = 1234567};
+        _cleanup_free_ char *whole = record_to_json(&m, &info);
+        o = whole ? json_tokener_parse(whole) : NULL;
+        CHECK(o && json_object_object_get_ex(o, "truncated_reason", &v) && v == NULL &&
+                      json_object_object_get_ex(o, "truncated_cause", &v) && v == NULL,
+              "a whole core's record: truncated_reason and truncated_cause present, null");
+        json_object_put(o);
+        core_metadata_done(&m);
+}
+
 int main(void) {
         test_fill();
         test_record();
         test_journal();
+        test_truncated();
         return tap_done();
 }
