@@ -132,9 +132,14 @@ int recover_marker_parse(const char *text, size_t len, struct recover_marker *re
                 return -ENOMEM;
         _cleanup_(json_putp) struct json_object *o = json_tokener_parse_ex(tok, text, (int) len);
         enum json_tokener_error err = json_tokener_get_error(tok);
+        size_t end = json_tokener_get_parse_end(tok);
         json_tokener_free(tok);
         if (!o || err != json_tokener_success || !json_object_is_type(o, json_type_object))
                 return -EBADMSG;
+        /* One object and nothing after it but white space (the writer ends it so). */
+        for (size_t i = end; i < len; i++)
+                if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n')
+                        return -EBADMSG;
         uint64_t format = 0;
         struct json_object *f;
         if (get_uint(o, "format", UINT32_MAX, &format) < 0 || format != 1 ||
@@ -160,16 +165,18 @@ static void dctx_freep(ZSTD_DCtx **d) {
         ZSTD_freeDCtx(*d);
 }
 
-/* Decodes in (whose first byte is at file offset base) into out, discarded; each frame that
+/* Decodes in (whose first byte is at file offset base) into out, shown to head; each frame that
  * ends in it moves *keep and *core_size. Returns 1 to go on, 0 at the first bad frame. */
 static int zstd_cut_feed(ZSTD_DCtx *d, const void *in, size_t len, uint64_t base, void *out, size_t out_size,
-                         uint64_t *frame_out, uint64_t *keep, uint64_t *core_size) {
+                         struct core_head *head, uint64_t *frame_out, uint64_t *keep, uint64_t *core_size) {
         ZSTD_inBuffer input = {in, len, 0};
         while (input.pos < input.size) {
                 ZSTD_outBuffer output = {out, out_size, 0};
                 size_t k = ZSTD_decompressStream(d, &output, &input);
                 if (ZSTD_isError(k))
                         return 0;
+                if (head && output.pos > 0)
+                        core_head_observe(head, *core_size + *frame_out, out, output.pos);
                 *frame_out += output.pos;
                 if (k == 0) { /* a frame ends here, decoded, its checksum verified */
                         *keep = base + input.pos;
@@ -180,7 +187,7 @@ static int zstd_cut_feed(ZSTD_DCtx *d, const void *in, size_t len, uint64_t base
         return 1;
 }
 
-int recover_zstd_cut(int fd, uint64_t size, uint64_t *ret_keep, uint64_t *ret_core_size) {
+int recover_zstd_cut(int fd, uint64_t size, struct core_head *head, uint64_t *ret_keep, uint64_t *ret_core_size) {
         _cleanup_(dctx_freep) ZSTD_DCtx *d = ZSTD_createDCtx();
         size_t in_size = ZSTD_DStreamInSize(), out_size = ZSTD_DStreamOutSize();
         _cleanup_free_ void *in = malloc(in_size);
@@ -198,7 +205,7 @@ int recover_zstd_cut(int fd, uint64_t size, uint64_t *ret_keep, uint64_t *ret_co
                         return negative_errno();
                 if (n == 0)
                         break;
-                if (!zstd_cut_feed(d, in, (size_t) n, off, out, out_size, &frame_out, &keep, &core_size))
+                if (!zstd_cut_feed(d, in, (size_t) n, off, out, out_size, head, &frame_out, &keep, &core_size))
                         break;
                 off += (uint64_t) n;
         }
@@ -221,7 +228,8 @@ void recover_cause_from_status(int wait_status, char *buf, size_t size) {
 }
 
 bool recover_cause_from_systemd(const char *exit_code, const char *exit_status, char *buf, size_t size) {
-        if (!exit_code || !exit_status || strlen(exit_status) > 16 || strspn(exit_status, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+") != strlen(exit_status))
+        if (!exit_code || !exit_status || strlen(exit_status) > 16 ||
+            strspn(exit_status, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+") != strlen(exit_status))
                 return false;
         if (strcmp(exit_code, "killed") == 0 || strcmp(exit_code, "dumped") == 0) {
                 int sig = 0;
@@ -321,7 +329,7 @@ static int open_own(int dirfd, const char *name, struct stat *ret_st) {
         _cleanup_close_ int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENXIO || errno == EISDIR || errno == EACCES || errno == EWOULDBLOCK ? -EBADFD
-                                                                                                   : negative_errno();
+                                                                                                    : negative_errno();
         if (fstat(fd, ret_st) < 0)
                 return negative_errno();
         if (!S_ISREG(ret_st->st_mode) || ret_st->st_uid != geteuid() || ret_st->st_nlink != 1)
@@ -347,8 +355,27 @@ struct leftover {
         struct recover_marker m;
         struct store_result res;
         bool linked;
+        bool whole;        /* core_size reached the expected size */
+        uint64_t expected; /* from the program headers; 0: unknown */
         const char *cause;
 };
+
+/* A raw core's start, shown to head until its program headers are in (at most 1 MiB). */
+static int raw_head(int fd, uint64_t size, struct core_head *head) {
+        uint8_t buf[16384];
+        for (uint64_t off = 0; head && off < MIN(size, (uint64_t) 1 << 20) && core_head_expected_size(head) == 0;) {
+                ssize_t n = pread(fd, buf, (size_t) MIN((uint64_t) sizeof(buf), size - off), (off_t) off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        break;
+                core_head_observe(head, off, buf, (size_t) n);
+                off += (uint64_t) n;
+        }
+        return 0;
+}
 
 /* The core as far as it is whole, under its final name: cut at the last whole frame (raw: all
  * of it). Without one whole frame (or without a core file) nothing is linked. */
@@ -362,13 +389,18 @@ static int keep_core(struct leftover *l) {
                 (void) unlinkat(l->dirfd, l->core_name, 0); /* not ours to read: a stray */
                 return 0;
         }
+        _cleanup_core_head_ struct core_head *head = NULL;
+        (void) core_head_new(&head); /* without it, the core cannot be known whole */
         int r = 0;
         if (l->m.compressed)
-                r = recover_zstd_cut(fd, (uint64_t) st.st_size, &keep, &core_size);
-        else
+                r = recover_zstd_cut(fd, (uint64_t) st.st_size, head, &keep, &core_size);
+        else {
                 keep = core_size = (uint64_t) st.st_size;
+                r = raw_head(fd, keep, head);
+        }
         if (r < 0)
                 return r;
+        l->expected = head ? core_head_expected_size(head) : 0;
         if (keep == 0) {
                 (void) unlinkat(l->dirfd, l->core_name, 0);
                 return 0;
@@ -378,12 +410,15 @@ static int keep_core(struct leftover *l) {
         if (renameat2(l->dirfd, l->core_name, l->dirfd, l->final_name, RENAME_NOREPLACE) < 0 || fsync(l->dirfd) < 0)
                 return negative_errno();
         l->linked = true;
+        /* All that the program headers say the core has was written: it is whole, though its
+         * receiver died before it could say so. */
+        l->whole = l->expected > 0 && core_size >= l->expected;
         l->res = (struct store_result){
                 .core_size = core_size,
                 .read_size = core_size,
                 .stored_size = keep,
-                .truncated = true,
-                .truncated_reason = RECOVER_REASON,
+                .truncated = !l->whole,
+                .truncated_reason = l->whole ? NULL : RECOVER_REASON,
         };
         return 0;
 }
@@ -398,9 +433,17 @@ static int write_record(struct leftover *l) {
         json_object_object_add(o, "core_size", json_object_new_uint64(l->res.core_size));
         json_object_object_add(o, "stored_size", json_object_new_uint64(l->res.stored_size));
         json_object_object_add(o, "read_size", json_object_new_uint64(l->res.read_size));
-        json_object_object_add(o, "truncated", json_object_new_boolean(1));
-        json_object_object_add(o, "truncated_reason", json_object_new_string(RECOVER_REASON));
-        json_object_object_add(o, "truncated_cause", json_object_new_string(l->cause));
+        if (l->expected > 0)
+                json_object_object_add(o, "core_expected_size", json_object_new_uint64(l->expected));
+        json_object_object_add(o, "truncated", json_object_new_boolean(!l->whole));
+        if (l->whole) {
+                json_object_object_del(o, "truncated_reason");
+                json_object_object_del(o, "truncated_cause");
+                json_object_object_add(o, "receiver_died", json_object_new_string(l->cause));
+        } else {
+                json_object_object_add(o, "truncated_reason", json_object_new_string(RECOVER_REASON));
+                json_object_object_add(o, "truncated_cause", json_object_new_string(l->cause));
+        }
         json_object_object_add(o, "finalised_by_pid", json_object_new_int64(getpid()));
         const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!text)
@@ -425,23 +468,28 @@ static void add_field(struct journal_fields *f, const char *name, const char *va
 
 /* The crash's line, or journal entry, as for any stored core. */
 static void report_leftover(const struct leftover *l) {
-        char msg[1024], path[4096];
+        char msg[1024], path[4096], expected[64] = "";
         const char *sig = signal_name(l->m.md.signal);
         snprintf(path, sizeof(path), "%s/%s", l->store_path, l->final_name);
+        if (l->expected > 0)
+                snprintf(expected, sizeof(expected), " of %llu", (unsigned long long) l->expected);
         snprintf(msg, sizeof(msg),
-                 "Process %d (%s) of user %u crashed with signal %u (SIG%s); its receiver died while storing the core "
-                 "(%s): %s%s (%llu bytes, %llu stored, truncated: " RECOVER_REASON ")",
+                 "Process %d (%s) of user %u crashed with signal %u (SIG%s); its receiver died while storing the core, "
+                 "%s; %s%s (%llu%s bytes, %llu stored%s)",
                  (int) l->m.md.pid, l->m.md.comm, (unsigned) l->m.md.uid, l->m.md.signal, sig ? sig : "?", l->cause,
-                 l->linked ? "kept what was whole as " : "nothing whole was written, record only",
-                 l->linked ? path : "", (unsigned long long) l->res.core_size,
-                 (unsigned long long) l->res.stored_size);
+                 !l->linked ? "nothing whole was written, record only"
+                 : l->whole ? "the core was whole, stored as "
+                            : "kept what was whole as ",
+                 l->linked ? path : "", (unsigned long long) l->res.core_size, expected,
+                 (unsigned long long) l->res.stored_size, l->whole ? "" : ", truncated: " RECOVER_REASON);
         struct journal_fields f;
-        if (log_get_target() == LOG_TARGET_JOURNAL &&
-            journal_crash_fields(LOG_CRIT, &l->m.md, l->linked ? path : NULL, l->linked ? &l->res : NULL, msg, &f) >=
-                    0) {
-                add_field(&f, "COREDUMP_TRUNCATED", "1");
-                add_field(&f, "COREDUMP_TRUNCATED_REASON", RECOVER_REASON);
-                add_field(&f, "COREDUMP_TRUNCATED_CAUSE", l->cause);
+        if (log_get_target() == LOG_TARGET_JOURNAL && journal_crash_fields(LOG_CRIT, &l->m.md, l->linked ? path : NULL,
+                                                                           l->linked ? &l->res : NULL, msg, &f) >= 0) {
+                if (!l->whole) {
+                        add_field(&f, "COREDUMP_TRUNCATED", "1");
+                        add_field(&f, "COREDUMP_TRUNCATED_REASON", RECOVER_REASON);
+                        add_field(&f, "COREDUMP_TRUNCATED_CAUSE", l->cause);
+                }
                 int r = sd_journal_sendv(f.iov, (int) f.n);
                 journal_fields_done(&f);
                 if (r >= 0)

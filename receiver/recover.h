@@ -17,7 +17,9 @@
  * at its last whole zstd frame (each frame decoded and its checksum verified; without
  * compression every byte is kept), renamed to its final name, and its record written with
  * "truncated": true, "truncated_reason": "receiver died" and the cause when known; a journal
- * entry (or log line) says the same. A marker still locked belongs to a live writer and is
+ * entry (or log line) says the same. A core that reached the length its program headers give
+ * is whole: it is linked without "truncated" (the record says "receiver_died" instead). A
+ * marker still locked belongs to a live writer and is
  * left alone.
  *
  * Everything in-progress is read as untrusted input: opened O_NOFOLLOW relative to the store's
@@ -31,6 +33,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "elfcore.h"
 #include "metadata.h"
 #include "record.h"
 #include "store.h"
@@ -70,10 +73,11 @@ void recover_marker_done(struct recover_marker *m);
  * Where fd's zstd stream (size bytes from offset 0) may be cut: the end of its last whole
  * frame whose content decodes and whose checksum matches, counting from the start; decoding
  * stops at the first frame that does not. *ret_keep is that offset (0: not one whole frame),
- * *ret_core_size the bytes of content before it. Memory: the decoder with a window of at most
+ * *ret_core_size the bytes of content before it. The content is shown to head (core_head_observe(),
+ * NULL: to nobody) as it is decoded. Memory: the decoder with a window of at most
  * 1 << RECOVER_WINDOW_LOG_MAX and two buffers of about 128 KiB. A negative errno if reading fails.
  */
-int recover_zstd_cut(int fd, uint64_t size, uint64_t *ret_keep, uint64_t *ret_core_size);
+int recover_zstd_cut(int fd, uint64_t size, struct core_head *head, uint64_t *ret_keep, uint64_t *ret_core_size);
 
 /*
  * The writer's side, used by store_core(). recover_begin() writes the marker (text) as
@@ -88,7 +92,8 @@ struct recover_writer {
         char core_name[CORE_STEM_MAX + 32];
         char marker_name[CORE_STEM_MAX + 32];
 };
-#define RECOVER_WRITER_INIT {.marker_fd = -EBADF, .core_fd = -EBADF}
+#define RECOVER_WRITER_INIT                                                                                            \
+        { .marker_fd = -EBADF, .core_fd = -EBADF }
 int recover_begin(int dirfd, const char *stem, const char *marker, struct recover_writer *ret);
 void recover_end(int dirfd, struct recover_writer *w);
 void recover_abort(int dirfd, struct recover_writer *w);

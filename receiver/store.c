@@ -459,10 +459,17 @@ static int output_frame_end(struct output *o) {
                 output_set_safe(o, (struct frame_end){o->total, o->end_in});
                 return 0;
         }
-        if (o->n_pending == PENDING_MAX) {
+        /* The aligned part of the stage goes to the file at every frame's end, not only when the
+         * stage is full: a receiver killed now leaves every frame but this one whole in the file
+         * (recover.h), and staged frame ends never pile up. */
+        if (o->direct && o->staged >= DIRECT_ALIGN) {
                 int r = output_flush_stage(o, o->staged & ~((size_t) DIRECT_ALIGN - 1));
                 if (r < 0)
                         return r;
+                if (o->written == o->total) { /* the file system refused O_DIRECT: all written */
+                        output_set_safe(o, (struct frame_end){o->total, o->end_in});
+                        return 0;
+                }
         }
         if (o->n_pending == PENDING_MAX) { /* all in the last unaligned bytes: forget the oldest */
                 memmove(o->pending, o->pending + 1, (PENDING_MAX - 1) * sizeof(o->pending[0]));

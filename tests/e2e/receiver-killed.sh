@@ -1,7 +1,7 @@
 #!/bin/bash
 # A receiver killed in the middle of a core leaves a marked partial core, never nothing. The
-# per-crash receiver (the resident daemon's child for the connection) is SIGKILLed early, in the
-# middle and during the last frame of a ~200 MiB core; the daemon, which sees its child die,
+# per-crash receiver (the resident daemon's child for the connection) is SIGKILLed early and in
+# the middle of a ~200 MiB core, and during the last frame of a smaller one; the daemon, which sees its child die,
 # finalises what was written: cut at the last whole zstd frame, linked under the core's name,
 # recorded as truncated ("receiver died", killed by signal 9). The same as the container's init
 # (--init), and when the daemon dies with its child: the next daemon finalises at its start.
@@ -18,11 +18,12 @@ STORE=$T/ctvar/lib/core_pipe
 DAEMON=$(ct_receivers rk | head -n1)
 diag "resident daemon: host pid $DAEMON"
 
-# crash_bg CT NAME: a crasher of $SIZE MiB crashes in the container, in the background.
+# crash_bg CT NAME [MIB]: a crasher of MIB (default $SIZE) MiB crashes in the container, in the
+# background.
 crash_bg() {
         # shellcheck disable=SC2016 # expanded by the container's shell
         (CT_TIMEOUT=120 ct_exec "$1" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1" --size "$2"' \
-                sh "$2" "$SIZE" >/dev/null 2>&1 &)
+                sh "$2" "${3:-$SIZE}" >/dev/null 2>&1 &)
 }
 
 # handler CT EXCLUDE: the host pid of the receiver process reading a core in the container (one
@@ -61,6 +62,20 @@ kill_when() {
         return 1
 }
 
+# kill_early PID STORE NAME: SIGKILL to PID just after the first bytes of its core in progress
+# reached the file (its first direct write of 1 MiB, given 50 ms to complete); a receiver that
+# writes no such file is killed after 3 s (of some 10 s at level 19).
+kill_early() {
+        local i
+        for ((i = 0; i < 600; i++)); do
+                [ -e "/proc/$1" ] || return 1
+                [ -n "$(find "$2" -maxdepth 1 -name ".#partial.core.$3.*.core" -size +0 -print -quit)" ] && break
+                sleep 0.005
+        done
+        sleep 0.05
+        kill -KILL "$1" && diag "killed $1 after $(rchar "$1") bytes read"
+}
+
 # expected_size CORE.zst: what the core's program headers say its length is (largest
 # p_offset + p_filesz), from the ELF header and program headers at its start.
 expected_size() {
@@ -91,24 +106,32 @@ no_partial_left() {
         [ -z "$(find "$1" -maxdepth 1 -name '.#partial.*' -print -quit)" ]
 }
 
-# check_partial LABEL STORE NAME CAUSE_REGEX: the checks every killed receiver's core must pass.
+# field JSON KEY: a field of a record ("" when absent).
+field() {
+        python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2], ""); print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2" 2>/dev/null
+}
+
+# check_partial LABEL STORE NAME CAUSE_REGEX: the checks every killed receiver's core must pass:
+# cut short, marked truncated ("receiver died") with the cause.
 check_partial() {
-        local label=$1 store=$2 name=$3 cause=$4 json core exp
+        local label=$1 store=$2 name=$3 cause=$4 json core exp size
         check "$label: a record is written for the killed receiver's core" wait_for_file "$store/core.$name.*.json" 30
         json=$(first "$store/core.$name.*.json")
         core=${json%.json}.zst
-        [ -n "$json" ] && sed 's/^/# /' "$json" | grep -E 'truncated|core_size|stored_size|core_file'
+        [ -n "$json" ] && grep -E 'truncated|core_size|core_expected_size|stored_size|core_file|receiver_died' "$json" | sed 's/^/# /'
         check "$label: the partial core exists" test -s "$core"
         check "$label: it decompresses (zstd -t)" zstd -q -t "$core"
-        check "$label: truncated" test "$(json_field "$json" truncated 2>/dev/null)" = true
-        check "$label: truncated_reason \"receiver died\"" test "$(json_field "$json" truncated_reason 2>/dev/null)" = "receiver died"
-        check "$label: truncated_cause says how" sh -c "json_cause=\$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(\"truncated_cause\",\"\"))' '$json'); echo \"# cause: \$json_cause\"; echo \"\$json_cause\" | grep -Eq '$cause'"
-        check "$label: core_size is what the file holds" \
-                test "$(zstd -q -d -c "$core" 2>/dev/null | wc -c)" = "$(json_field "$json" core_size 2>/dev/null)"
+        size=$(field "$json" core_size)
+        check "$label: core_size is what the file holds" test "$(zstd -q -d -c "$core" 2>/dev/null | wc -c)" = "$size"
         exp=$(expected_size "$core")
-        diag "$label: core_size $(json_field "$json" core_size 2>/dev/null) of $exp (program headers)"
-        check "$label: core_size <= what the program headers expect" \
-                test "$(json_field "$json" core_size 2>/dev/null || echo x)" -le "${exp:-0}"
+        diag "$label: core_size $size of $exp (program headers)"
+        check "$label: core_expected_size is what the program headers say" test "$(field "$json" core_expected_size)" = "$exp"
+        check "$label: core_size <= what the program headers expect" test "${size:-x}" -le "${exp:-0}"
+        check "$label: cut short" test "${size:-x}" -lt "${exp:-0}"
+        check "$label: truncated" test "$(field "$json" truncated)" = true
+        check "$label: truncated_reason \"receiver died\"" test "$(field "$json" truncated_reason)" = "receiver died"
+        diag "$label: cause: $(field "$json" truncated_cause)"
+        check "$label: truncated_cause says how" sh -c "echo '$(field "$json" truncated_cause)' | grep -Eq '$cause'"
         check "$label: nothing left in progress" no_partial_left "$store"
 }
 
@@ -122,18 +145,14 @@ diag "control core: $FULL bytes, $(json_field "$JSON" stored_size) stored"
 check "control: not truncated" test "$(json_field "$JSON" truncated)" = false
 check "control: nothing left in progress" no_partial_left "$STORE"
 
-# Early (10 MiB read), in the middle, and during the last frame (its chunk of 2 MiB being read).
-i=0
-for point in early:$((10 << 20)) middle:$((FULL / 2)) last:$((FULL - (2 << 20))); do
-        label=${point%%:*}
-        i=$((i + 1))
-        NAME=cpt-k$i-$$
-        crash_bg rk "$NAME"
-        h=$(handler rk "$DAEMON")
-        check "$label: found the per-crash receiver" test -n "$h"
-        check "$label: SIGKILLed it mid-core" kill_when "$h" "${point#*:}"
-        check_partial "resident, $label" "$STORE" "$NAME" 'killed by signal 9 \(SIGKILL\)'
-done
+# In the middle (at ~1 GB/s, some 0.2 s into the dump).
+NAME=cpt-k2-$$
+crash_bg rk "$NAME"
+h=$(handler rk "$DAEMON")
+check "middle: found the per-crash receiver" test -n "$h"
+check "middle: SIGKILLed it mid-core" kill_when "$h" $((FULL / 2))
+check_partial "resident, middle" "$STORE" "$NAME" 'killed by signal 9 \(SIGKILL\)'
+
 check "the resident daemon is still the same" test "$(ct_receivers rk | head -n1)" = "$DAEMON"
 NAME=cpt-kn-$$
 crash_bg rk "$NAME"
@@ -153,7 +172,31 @@ check "daemon and child killed: the leftover stays in progress" first "$STORE/.#
 check "  and no core is linked yet" sh -c "! ls '$STORE'/core.$NAME.* 2>/dev/null"
 start_receiver rk
 check_partial "found by the next daemon" "$STORE" "$NAME" 'how is not known'
+
+# Early and during the last frame: with zstd level 19 a core of 24 MiB takes seconds, so that
+# both can be hit (its length from a control crash first). Early: as soon as the first bytes
+# reach the file in progress (a receiver without one: 8 MiB read). During the last frame: once
+# the last byte is read, the last frames still compressing.
+stop_receiver rk
+start_receiver rk --compress-level=19
 DAEMON=$(ct_receivers rk | head -n1)
+NAME=cpt-kc19-$$
+crash_bg rk "$NAME" 24
+check "control at level 19: the core is stored" wait_for_file "$STORE/core.$NAME.*.json" 120
+FULL19=$(field "$(first "$STORE/core.$NAME.*.json")" core_size)
+diag "control core at level 19: $FULL19 bytes"
+NAME=cpt-k1-$$
+crash_bg rk "$NAME" 24
+h=$(handler rk "$DAEMON")
+check "early: found the per-crash receiver" test -n "$h"
+check "early: SIGKILLed it with its first bytes written" kill_early "$h" "$STORE" "$NAME"
+check_partial "resident, early" "$STORE" "$NAME" 'killed by signal 9 \(SIGKILL\)'
+NAME=cpt-k3-$$
+crash_bg rk "$NAME" 24
+h=$(handler rk "$DAEMON")
+check "last: found the per-crash receiver" test -n "$h"
+check "last: SIGKILLed it once the last byte was read, its last frames compressing" kill_when "$h" "${FULL19:-0}"
+check_partial "resident, last" "$STORE" "$NAME" 'killed by signal 9 \(SIGKILL\)'
 
 # The receiver as the container's init: the same, it finalises its dead child's core.
 mkdir -p "$T/ivar"
