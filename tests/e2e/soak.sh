@@ -470,3 +470,4 @@ listeners_fds() {
         done
 }
 check "every listening daemon, restarted or not, holds its idle fds only" listeners_fds
+check "$MEM_CT's listener, restarted or not, runs in the memory cgroup" grep -qx "$(ct_listener "$MEM_CT")" "$MEMCG/cgroup.procs"
