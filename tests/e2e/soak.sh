@@ -11,8 +11,8 @@
 #   sk4          the same, with a receiver rate limit of 5 cores per 30 s (refusals go to the
 #                host fallback, or are dropped by its caps; either way with a log line);
 #   sks          a resident receiver never killed: its RSS and fd count must stay flat;
-#   skm          in a memory cgroup of 128 MiB (memory.limit_in_bytes, v1), heaps of 64 to
-#                126 MiB: the receiver competes with the crashed process for the same memory;
+#   skm          in a memory cgroup of 128 MiB (memory.limit_in_bytes, v1; mounted in it at
+#                /sys/fs/cgroup/memory as docker does), heaps of 64 to 126 MiB: the receiver competes with the crashed process for the same memory;
 #                now and then two crash at once, and one may be OOM-killed before it faults
 #                (no crash: it must be nowhere in the ledger);
 #   skn          no receiver: every crash goes to the host fallback (MaxConcurrentFallback=4,
@@ -168,7 +168,17 @@ for ct in "${ALL_CTS[@]}"; do
         fi
 done
 check "the ${#ALL_CTS[@]} containers run" test "${#CONTAINERS[@]}" = "${#ALL_CTS[@]}" || exit 1
-check "$MEM_CT runs in the 128 MiB memory cgroup" grep -qx "$(ct_pid "$MEM_CT")" "$MEMCG/cgroup.procs"
+# It sees its own memory cgroup at /sys/fs/cgroup/memory, as a docker container on cgroup v1
+# does: the receiver can read its headroom and the OOM kill counter.
+nsenter -t "$(ct_pid "$MEM_CT")" -m -- /bin/sh -ec '
+        mount -t tmpfs -o mode=0755 sys /sys
+        mkdir -p /sys/fs/cgroup/memory /run/memcg-all
+        mount -t cgroup -o memory cgroup /run/memcg-all
+        mount --bind "/run/memcg-all/$1" /sys/fs/cgroup/memory
+        mount -o remount,bind,ro /sys/fs/cgroup/memory
+        umount /run/memcg-all' sh "$(basename "$MEMCG")"
+check "$MEM_CT runs in the 128 MiB memory cgroup, which it sees" \
+        sh -c "grep -qx '$(ct_pid "$MEM_CT")' '$MEMCG/cgroup.procs' && test -f '$(ct_root "$MEM_CT")/sys/fs/cgroup/memory/memory.usage_in_bytes'"
 for ct in "${RECV_CTS[@]}"; do
         start_listener "$ct" || break
 done
