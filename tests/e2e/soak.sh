@@ -403,7 +403,8 @@ audit() {
 # ---- the soak ----------------------------------------------------------------------------
 T0=$(date +%s)
 R=0
-while [ $(($(date +%s) - T0)) -lt "$DURATION" ] && [ "$R" -lt 100 ]; do
+# No round of less than 10 s (it would have no time for crashes).
+while [ $(($(date +%s) - T0)) -lt $((DURATION - 10)) ] && [ "$R" -lt 100 ]; do
         R=$((R + 1))
         : >"$T/round-$R.names"
         rm -f "$STOP"
