@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The wire protocol, as a receiver (request, hand-over) and the helper (verdict, outcome) read
- * it from a peer that may be hostile. Whatever decodes must encode back to a message that
+ * it from a peer that may be hostile (the outcome's details too). Whatever decodes must encode back to a message that
  * decodes to the same values. */
 #include <string.h>
 
@@ -44,6 +44,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_ASSERT(cp_decode_outcome(buf, (size_t) r, &o2) >= 0);
                 FUZZ_ASSERT(o.error == o2.error && o.flags == o2.flags && o.core_size == o2.core_size &&
                             o.stored_size == o2.stored_size && strcmp(o.text, o2.text) == 0);
+        }
+
+        struct cp_outcome_detail d, d2;
+        if (cp_decode_outcome_detail(data, size, &d) >= 0) {
+                FUZZ_ASSERT(strlen(d.reason) <= CP_DETAIL_REASON_MAX && strlen(d.cause) <= CP_DETAIL_CAUSE_MAX);
+                FUZZ_ASSERT(cp_text_valid(d.reason, strlen(d.reason)) && cp_text_valid(d.cause, strlen(d.cause)));
+                r = cp_encode_outcome_detail(&d, buf, sizeof(buf));
+                FUZZ_ASSERT(r > 0);
+                FUZZ_ASSERT(cp_decode_outcome_detail(buf, (size_t) r, &d2) >= 0);
+                FUZZ_ASSERT(d.expected_size == d2.expected_size && strcmp(d.reason, d2.reason) == 0 &&
+                            strcmp(d.cause, d2.cause) == 0);
         }
         return 0;
 }
