@@ -227,9 +227,10 @@ uint64_t memcg_counters_headroom(const struct memcg_counters *c) {
         if (limit == MEMCG_UNLIMITED)
                 return MEMCG_UNLIMITED;
         uint64_t free = limit - MIN(limit, c->usage);
-        /* What reclaim can give back is part of the usage: never more than it. */
+        /* What reclaim can give back is part of the usage (never more than it), and the headroom
+         * never more than the limit. */
         uint64_t back = MIN(c->reclaimable, c->usage);
-        return free > limit - back ? limit : free + back;
+        return back > limit - free ? limit : free + back;
 }
 
 /* A limit and a usage file of dirfd; -ENOENT when the limit file is not there (a root cgroup). */

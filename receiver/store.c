@@ -273,7 +273,8 @@ int store_file_atomic(int dirfd, const char *name, const void *data, size_t len)
  * cache (which a container's memory limit counts) and costs no copy into it. Only the
  * unaligned tail is written through the cache, at the end.
  *
- * Without O_DIRECT, the cache is kept small instead: every WRITEBACK_WINDOW bytes, writeback
+ * Without O_DIRECT (and with it, for a file system that takes the flag but writes through the
+ * cache all the same), the cache is kept small: every WRITEBACK_WINDOW bytes, writeback
  * of the newest window is started, and the window before it (whose writeback was started one
  * step earlier) is waited for and dropped from the cache.
  *
@@ -441,11 +442,11 @@ static int output_write(struct output *o, const void *data, size_t len) {
                                 return r;
                 }
         }
-        if (len == 0)
-                return 0;
-        int r = output_write_counted(o, p, len);
+        int r = len > 0 ? output_write_counted(o, p, len) : 0;
         if (r < 0)
                 return r;
+        /* Also with O_DIRECT: a file system may accept the flag and write through the page cache
+         * all the same (ext4 with data=journal); with none cached, each step costs next to nothing. */
         pacer_update(o);
         return 0;
 }

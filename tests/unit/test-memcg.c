@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "memcg.h"
+#include "memplan.h"
 #include "tap.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -209,8 +210,42 @@ static void test_walk(void) {
                 abort();
 }
 
+/* The store's plans (receiver/memplan.c): each step needs less, the choice is the largest that
+ * fits, and below the smallest there is none. */
+static void test_plans(void) {
+        struct mem_plan p, q;
+        bool smaller = true;
+        for (unsigned s = 1; s < MEM_PLAN_STEPS; s++) {
+                p = mem_plan_step(s - 1, 4, 2 * MIB, 1);
+                q = mem_plan_step(s, 4, 2 * MIB, 1);
+                smaller = smaller && q.need < p.need && q.workers <= p.workers && q.chunk_size <= p.chunk_size;
+        }
+        CHECK(smaller, "each step needs less, with no more workers and no larger chunks");
+        p = mem_plan_step(0, 4, 2 * MIB, 1);
+        CHECK(p.workers == 4 && p.chunk_size == 2 * MIB && p.need > 4 * 4 * MIB, "step 0 is as configured (%llu)",
+              (unsigned long long) p.need);
+        CHECK(mem_plan_choose(MEMCG_UNLIMITED, 4, 2 * MIB, 1, &q) == 0 && q.step == 0, "no limit: as configured");
+        CHECK(mem_plan_choose(8 * MIB, 4, 2 * MIB, 1, &q) == 0 && q.step > 0 && q.need <= 8 * MIB && q.workers == 1,
+              "8 MiB of headroom: one worker, within it (%llu, %zu KiB frames)", (unsigned long long) q.need,
+              q.chunk_size >> 10);
+        CHECK(q.window_log >= 10 && ((size_t) 1 << q.window_log) >= q.chunk_size &&
+                      ((size_t) 1 << (q.window_log - 1)) < q.chunk_size,
+              "the zstd window is the frame's size");
+        p = mem_plan_step(MEM_PLAN_STEPS - 1, 4, 2 * MIB, 1);
+        CHECK(mem_plan_choose(p.need, 4, 2 * MIB, 1, &q) == 0 && q.step == MEM_PLAN_STEPS - 1,
+              "exactly the smallest need fits");
+        CHECK(mem_plan_choose(p.need - 1, 4, 2 * MIB, 1, &q) == -ENOBUFS && q.need == p.need && q.need < 4 * MIB,
+              "below it: none, and the need is the smallest plan's (%llu)", (unsigned long long) q.need);
+        CHECK(mem_plan_choose(MEMCG_UNLIMITED, 1, 32 * 1024, 1, &q) == 0 &&
+                      mem_plan_step(3, 1, 32 * 1024, 1).chunk_size == 32 * 1024,
+              "a smaller configured chunk is never made larger");
+        CHECK(mem_plan_step(0, 2, 2 * MIB, 19).need > mem_plan_step(0, 2, 2 * MIB, 1).need,
+              "a higher zstd level needs more");
+}
+
 int main(void) {
         test_mounts();
+        test_plans();
         test_locate();
         test_values();
         test_walk();
