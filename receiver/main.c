@@ -142,7 +142,7 @@ static int take_option(int c, int argc, char *argv[], struct args *a, struct rec
         uint32_t v;
         switch (c) {
         case ARG_LISTEN:
-                if (a->mode != MODE_INIT)
+                if (a->mode != MODE_INIT && a->mode != MODE_RECOVER)
                         a->mode = MODE_LISTEN;
                 return take_listen_path(argc, argv, a);
         case ARG_BACKGROUND:
@@ -167,6 +167,8 @@ static int take_option(int c, int argc, char *argv[], struct args *a, struct rec
                 o->fallback = true;
                 return 0;
         case ARG_RECOVER:
+                if (a->mode != MODE_ACTIVATED)
+                        return usage_error("--recover goes alone (with the store's settings)");
                 a->mode = MODE_RECOVER;
                 return 0;
         case ARG_FALLBACK_ROOT:

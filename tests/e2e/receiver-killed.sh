@@ -64,10 +64,10 @@ kill_when() {
 
 # kill_early PID STORE NAME: SIGKILL to PID just after the first bytes of its core in progress
 # reached the file (its first direct write of 1 MiB, given 50 ms to complete); a receiver that
-# writes no such file is killed after 3 s (of some 10 s at level 19).
+# writes no such file is killed after 1 s (of some 3 s at level 19).
 kill_early() {
         local i
-        for ((i = 0; i < 600; i++)); do
+        for ((i = 0; i < 200; i++)); do
                 [ -e "/proc/$1" ] || return 1
                 [ -n "$(find "$2" -maxdepth 1 -name ".#partial.core.$3.*.core" -size +0 -print -quit)" ] && break
                 sleep 0.005
@@ -152,6 +152,7 @@ h=$(handler rk "$DAEMON")
 check "middle: found the per-crash receiver" test -n "$h"
 check "middle: SIGKILLed it mid-core" kill_when "$h" $((FULL / 2))
 check_partial "resident, middle" "$STORE" "$NAME" 'killed by signal 9 \(SIGKILL\)'
+check "middle: the daemon's log says so" grep -Eq "\($NAME\) .*its receiver died while storing the core, the receiver was killed by signal 9 \(SIGKILL\); kept what was whole as .*truncated: receiver died" "$(ct_root rk)/run/receiver.log"
 
 check "the resident daemon is still the same" test "$(ct_receivers rk | head -n1)" = "$DAEMON"
 NAME=cpt-kn-$$

@@ -333,6 +333,23 @@ static void test_parse(void) {
         }
 }
 
+static void test_causes(void) {
+        char buf[RECOVER_CAUSE_MAX];
+        recover_cause_from_status(9, buf, sizeof(buf)); /* WTERMSIG 9 */
+        CHECK(strcmp(buf, "the receiver was killed by signal 9 (SIGKILL)") == 0, "wait status: killed by SIGKILL");
+        recover_cause_from_status(1 << 8, buf, sizeof(buf));
+        CHECK(strstr(buf, "exited with status 1") != NULL, "wait status: exit 1");
+        bool known = recover_cause_from_systemd("killed", "KILL", buf, sizeof(buf));
+        CHECK(known && strcmp(buf, "the receiver was killed by signal 9 (SIGKILL)") == 0, "systemd: killed, KILL");
+        known = recover_cause_from_systemd("exited", "3", buf, sizeof(buf));
+        CHECK(known && strstr(buf, "status 3") != NULL, "systemd: exited 3");
+        CHECK(!recover_cause_from_systemd("exited", "0", buf, sizeof(buf)) &&
+                      !recover_cause_from_systemd(NULL, NULL, buf, 8) &&
+                      !recover_cause_from_systemd("killed", "KILL; rm", buf, sizeof(buf)) &&
+                      !recover_cause_from_systemd("killed", "NOSUCH", buf, sizeof(buf)),
+              "systemd: a clean exit, nothing, or a status that is not a signal's name tell nothing");
+}
+
 int main(void) {
         char dir[] = "/tmp/test-recover.XXXXXX";
         if (!mkdtemp(dir))
@@ -345,6 +362,7 @@ int main(void) {
         test_whole(dirfd);
         test_hostile(dirfd);
         test_parse();
+        test_causes();
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         (void) !system(cmd);
