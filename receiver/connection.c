@@ -53,7 +53,7 @@ struct crash {
         struct fallback fb; /* with --fallback-root: the host's whole fallback store */
         int oomfd;          /* the crashed process's memory cgroup's OOM kill counter, if we see it */
         bool have_oom_before;
-        uint64_t oom_before; /* its count before the stream */
+        uint64_t oom_before;  /* its count before the stream */
         struct mem_plan plan; /* the store's memory, sized to our memory cgroup's headroom */
 };
 
