@@ -64,6 +64,7 @@ struct server {
         pid_t *handlers;
         pid_t app;      /* init mode: the command, 0 once reaped (or without one) */
         bool init_mode; /* the command ran: stop once it is reaped and every core is in */
+        bool signal_group; /* init mode: signals go to the command's process group */
         int app_status; /* its wait status */
         bool stopping;  /* no new connections; done when the last handler is */
         sigset_t old_mask;
@@ -98,7 +99,8 @@ static void on_signal(struct server *s, int signo) {
         /* In init mode every signal is the command's (docker stop, a terminal's ^C); the
          * receiver ends when the command does. */
         if (s->app > 0) {
-                (void) kill(s->app, signo);
+                /* The command leads its own process group (init_command_spawn()). */
+                (void) kill(s->signal_group ? -s->app : s->app, signo);
                 return;
         }
         if ((signo == SIGTERM || signo == SIGINT) && !s->stopping) {
@@ -206,6 +208,7 @@ static int server_serve(int listen_fd, unsigned max_children, const struct recei
                 if (r < 0)
                         return r;
                 s.init_mode = true;
+                s.signal_group = cmd->signal_group;
         }
         int r = server_run(&s);
         if (r >= 0 && ret_status)
