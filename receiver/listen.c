@@ -64,10 +64,11 @@ struct server {
         pid_t *handlers;
         pid_t app;      /* init mode: the command, 0 once reaped (or without one) */
         bool init_mode; /* the command ran: stop once it is reaped and every core is in */
-        bool signal_group; /* init mode: signals go to the command's process group */
         int app_status; /* its wait status */
         bool stopping;  /* no new connections; done when the last handler is */
         sigset_t old_mask;
+        /* Init mode: signals go to the command's process group (-g), not to the command alone. */
+        bool signal_group;
 };
 
 static void forget_handler(struct server *s, pid_t pid, int status) {
