@@ -12,17 +12,44 @@ ENGINE_DOCKER_INIT_ROOT=/var/lib/core_pipe-tests-docker-init
 # dockerd outlives the test: it names a fixed path, where each run puts its build's init.
 ENGINE_DOCKER_INIT_PATH=$ENGINE_DOCKER_INIT_ROOT/core_pipe-init
 
+INITSLOT_README=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/README.md
+
+# readme_block LANG PATH: the ```LANG block of README.md's "Every container on a host" (the
+# engine's configuration as the README gives it), naming PATH for the installed init.
+readme_block() {
+        python3 - "$INITSLOT_README" "$1" "$2" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+section = text.split("### Every container on a host", 1)[1].split("\n### ", 1)[0]
+block = re.search(r"```" + sys.argv[2] + r"\n(.*?)```", section, re.S).group(1)
+print(block.replace("/usr/libexec/core_pipe-init", sys.argv[3]), end="")
+PY
+}
+
 # initslot_stage: the init where both engines' configurations name it (run with the pattern
-# lock held: test runs of other checkouts take turns), and podman's containers.conf.
+# lock held: test runs of other checkouts take turns), and podman's containers.conf: the
+# README's lines, and this VM's engine settings (engines.sh).
 initslot_stage() {
         mkdir -p "$ENGINE_DOCKER_INIT_ROOT"
         # A new file renamed into place: a container running the previous one keeps it.
         install -m 0755 "$INIT" "$ENGINE_DOCKER_INIT_PATH.new" && mv -f "$ENGINE_DOCKER_INIT_PATH.new" "$ENGINE_DOCKER_INIT_PATH"
         install -m 0755 "$INIT" "$STAGE/core_pipe-init"
-        printf '%s\n' '[containers]' 'init = true' "init_path = \"$STAGE/core_pipe-init\"" \
-                '[engine]' 'runtime = "runc"' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' \
-                >"$STAGE/containers-init.conf"
+        {
+                readme_block toml "$STAGE/core_pipe-init"
+                printf '%s\n' '[engine]' 'runtime = "runc"' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"'
+        } >"$STAGE/containers-init.conf"
         chmod 0644 "$STAGE/containers-init.conf"
+}
+
+# docker_init_stop: stops the init dockerd (its configuration is not the README's any more).
+docker_init_stop() {
+        local pid i
+        pid=$(cat "$ENGINE_DOCKER_INIT_ROOT/dockerd.pid" 2>/dev/null) || return 0
+        kill "$pid" 2>/dev/null || return 0
+        for ((i = 0; i < 300; i++)); do
+                kill -0 "$pid" 2>/dev/null || return 0
+                sleep 0.1
+        done
 }
 
 # docker_init_ensure: the dockerd whose every container runs core_pipe-init, started if none
@@ -30,13 +57,16 @@ initslot_stage() {
 docker_init_ensure() {
         local lock i
         command -v dockerd >/dev/null || { echo "needs docker.io (dockerd)" >&2; return 1; }
-        DOCKER_HOST=unix://$ENGINE_DOCKER_INIT_SOCK "$DOCKER" version >/dev/null 2>&1 && return 0
         mkdir -p "$ENGINE_DOCKER_INIT_ROOT"
+        readme_block json "$ENGINE_DOCKER_INIT_PATH" >"$ENGINE_DOCKER_INIT_ROOT/daemon.json.want" || return 1
         exec {lock}>>/run/core_pipe-tests-docker-init.lock
         flock -w 120 "$lock" || { exec {lock}>&-; return 1; }
+        # The daemon.json of README.md, as it is now: a dockerd started with another is restarted.
+        if ! cmp -s "$ENGINE_DOCKER_INIT_ROOT/daemon.json.want" "$ENGINE_DOCKER_INIT_ROOT/daemon.json"; then
+                docker_init_stop
+                mv -f "$ENGINE_DOCKER_INIT_ROOT/daemon.json.want" "$ENGINE_DOCKER_INIT_ROOT/daemon.json"
+        fi
         if ! DOCKER_HOST=unix://$ENGINE_DOCKER_INIT_SOCK "$DOCKER" version >/dev/null 2>&1; then
-                printf '{\n  "init": true,\n  "init-path": "%s"\n}\n' "$ENGINE_DOCKER_INIT_PATH" \
-                        >"$ENGINE_DOCKER_INIT_ROOT/daemon.json"
                 without_pattern_lock setsid -f dockerd --config-file "$ENGINE_DOCKER_INIT_ROOT/daemon.json" \
                         --host "unix://$ENGINE_DOCKER_INIT_SOCK" --data-root "$ENGINE_DOCKER_INIT_ROOT/data" \
                         --exec-root "$ENGINE_DOCKER_INIT_ROOT/exec" --pidfile "$ENGINE_DOCKER_INIT_ROOT/dockerd.pid" \
