@@ -2,7 +2,7 @@
 # core_pipe-init as every container's init, configured as README.md's "Every container on a host"
 # says: a dockerd with "init": true and "init-path" in daemon.json, podman with init = true and
 # init_path in containers.conf. Images that were not built for core_pipe (scratch with a static
-# app, busybox, Debian) store their cores in the container that crashed; a crash that ends the
+# app, busybox, musl, Debian) store their cores in the container that crashed; a crash that ends the
 # container loses nothing; --read-only and --user 1000 run as under a plain init and the host's
 # fallback takes the core; `stop` ends the container as fast as with tini (docker) and catatonit
 # (podman); twenty containers crashing at once give twenty cores in twenty containers.
@@ -15,6 +15,7 @@ engines_init
 if [ ! -x "$INIT" ] || [ ! -x "$CRASHER_STATIC" ]; then
         skip_all "core_pipe-init is not built (-Dstatic_init)"
 fi
+[ -x "$CRASHER_MUSL" ] || skip_all "needs musl-tools (musl-gcc builds the musl image's app)"
 [ -x /bin/busybox ] || skip_all "needs busybox-static"
 
 install_pattern
@@ -42,7 +43,10 @@ stored_in() {
         local ct=$1 kind=$2 comm=$3 what=$4 out=$T/out-$ENGINE-$2-$3 crasher=$CRASHER
         wait_for_log "comm=\"$comm\" " 10 2>/dev/null
         store_out "$ct" "$out"
-        [ "$kind" = debian ] || crasher=$CRASHER_STATIC
+        case "$kind" in
+        scratch | busybox) crasher=$CRASHER_STATIC ;;
+        musl) crasher=$CRASHER_MUSL ;;
+        esac
         CRASHER=$crasher CT_APP_PATH=$(app_of "$kind") check_stored "$out" "$comm" "$what"
 }
 
@@ -146,7 +150,7 @@ for e in docker-init podman-init; do
                 INIT_PATH_IN_CT=/run/podman-init
                 ;;
         esac
-        if ! SCRATCH=$(initslot_image scratch) || ! BUSYBOX=$(initslot_image busybox) ||
+        if ! SCRATCH=$(initslot_image scratch) || ! BUSYBOX=$(initslot_image busybox) || ! MUSL=$(initslot_image musl) ||
                 ! DEBIAN=$(engine_image receiver "${ROOTFS_RECEIVER_PACKAGES[@]}"); then
                 check "$e: images" false
                 continue
@@ -154,6 +158,7 @@ for e in docker-init podman-init; do
         crash_ends "$SCRATCH" scratch
         crash_ends "$BUSYBOX" busybox
         crash_ends "$DEBIAN" debian
+        crash_ends "$MUSL" musl
         crash_running "$BUSYBOX" busybox
         crash_running "$DEBIAN" debian
         plain_init "$BUSYBOX" "--read-only" "Read-only file system" --read-only

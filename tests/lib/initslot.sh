@@ -6,6 +6,7 @@
 
 INIT=$BUILD/receiver/core_pipe-init
 CRASHER_STATIC=$BUILD/tests/crasher-static
+CRASHER_MUSL=$BUILD/tests/crasher-musl
 # Its own socket, roots and configuration: the other engine tests' dockerd keeps tini as --init.
 ENGINE_DOCKER_INIT_SOCK=/run/core_pipe-tests-docker-init.sock
 ENGINE_DOCKER_INIT_ROOT=/var/lib/core_pipe-tests-docker-init
@@ -89,13 +90,19 @@ podman_init_ensure() {
 }
 
 # initslot_image NAME: prints the tag of an image built here, imported into $ENGINE unless there:
-# scratch (the static crasher as /crasher, nothing else) or busybox (busybox-static and its
-# applets, and /crasher).
+# scratch (the static crasher as /crasher, nothing else), busybox (busybox-static and its
+# applets, and /crasher) or musl (musl's loader, and the crasher built with musl-gcc).
 initslot_image() {
         local name=$1 dir=$T/img-$1 key tag lock a
         rm -rf "$dir"
         mkdir -p "$dir"
-        cp "$CRASHER_STATIC" "$dir/crasher"
+        if [ "$name" = musl ]; then
+                mkdir -p "$dir/lib"
+                cp -L /lib/ld-musl-x86_64.so.1 "$dir/lib/ld-musl-x86_64.so.1"
+                cp "$CRASHER_MUSL" "$dir/crasher"
+        else
+                cp "$CRASHER_STATIC" "$dir/crasher"
+        fi
         if [ "$name" = busybox ]; then
                 mkdir -p "$dir/bin"
                 cp /bin/busybox "$dir/bin/busybox"
