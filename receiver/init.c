@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "parse.h"
 
+#ifndef CORE_PIPE_NO_USER_SWITCH
 static int parse_id(const char *s, uint32_t *ret) {
         uint32_t v;
         if (parse_uint32(s, &v) < 0 || v == (uint32_t) -1)
@@ -61,6 +62,21 @@ static int drop_to_user(const struct init_command *cmd) {
                 return negative_errno();
         return 0;
 }
+#else
+/* core_pipe-init: the engine starts it as the container's user, and it never switches: no user
+ * database (NSS) is linked into the static program. */
+int init_command_resolve_user(struct init_command *cmd, const char *user, const char *group, char *err,
+                              size_t err_size) {
+        if (!user && !group)
+                return 0;
+        snprintf(err, err_size, "--user= and --group= are not supported by this build");
+        return -EOPNOTSUPP;
+}
+
+static int drop_to_user(const struct init_command *cmd) {
+        return -EOPNOTSUPP;
+}
+#endif
 
 /* In the child, up to exec: on failure the errno goes to the parent through errpipe. */
 static _Noreturn void exec_command(const struct init_command *cmd, const sigset_t *old_mask, int errpipe) {

@@ -21,6 +21,7 @@ struct init_command {
         gid_t gid;
         char user[INIT_USER_NAME_MAX]; /* the user's name, for its supplementary groups ("" if none) */
         struct rlimit core_limit;      /* RLIMIT_CORE as the receiver was started with */
+        bool signal_group;             /* forward signals to the command's process group, not to it alone */
 };
 
 /*

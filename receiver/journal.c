@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#ifndef CORE_PIPE_NO_JOURNAL
 #include <systemd/sd-journal.h>
+#endif
 
 #include "macro.h"
 #include "parse.h"
@@ -144,7 +146,12 @@ int journal_record_crash(int priority, const struct core_metadata *m, const char
         int r = journal_crash_fields(priority, m, core_path, res, message, &f);
         if (r < 0)
                 return r;
+#ifndef CORE_PIPE_NO_JOURNAL
         r = sd_journal_sendv(f.iov, (int) f.n);
+#else
+        /* Built without libsystemd (core_pipe-init): the record beside the core is all. */
+        r = -EOPNOTSUPP;
+#endif
         journal_fields_done(&f);
         return r;
 }

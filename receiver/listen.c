@@ -75,6 +75,8 @@ struct server {
         bool sweep_wanted;
         struct recover_death deaths[8];
         size_t n_deaths;
+        /* Init mode: signals go to the command's process group (-g), not to the command alone. */
+        bool signal_group;
 };
 
 /* A handler that did not end well may have left a core in progress: finalise it. */
@@ -123,7 +125,8 @@ static void on_signal(struct server *s, int signo) {
         /* In init mode every signal is the command's (docker stop, a terminal's ^C); the
          * receiver ends when the command does. */
         if (s->app > 0) {
-                (void) kill(s->app, signo);
+                /* The command leads its own process group (init_command_spawn()). */
+                (void) kill(s->signal_group ? -s->app : s->app, signo);
                 return;
         }
         if ((signo == SIGTERM || signo == SIGINT) && !s->stopping) {
@@ -273,6 +276,7 @@ static int server_serve(int listen_fd, unsigned max_children, const struct recei
                 if (r < 0)
                         return r;
                 s.init_mode = true;
+                s.signal_group = cmd->signal_group;
         }
         int r = server_run(&s);
         if (r >= 0 && ret_status)

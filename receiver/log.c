@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifndef CORE_PIPE_NO_JOURNAL
 #include <systemd/sd-journal.h>
+#endif
 #include <unistd.h>
 
 #include "logsink.h"
@@ -23,7 +25,11 @@ enum log_target log_get_target(void) {
 }
 
 enum log_target log_default_target(void) {
+#ifndef CORE_PIPE_NO_JOURNAL
         return access("/run/systemd/journal/socket", W_OK) >= 0 ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
+#else
+        return LOG_TARGET_STDERR;
+#endif
 }
 
 void log_set_max_level(int level) {
@@ -38,9 +44,11 @@ static void log_write(int level, const char *msg) {
                 hostlog_send(level, "core_pipe-receiver", msg);
                 return;
         }
+#ifndef CORE_PIPE_NO_JOURNAL
         if (target == LOG_TARGET_JOURNAL &&
             sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=core_pipe-receiver", NULL) >= 0)
                 return;
+#endif
         fprintf(stderr, "core_pipe-receiver: %s: %s\n", names[level & 7], msg);
 }
 

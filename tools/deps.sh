@@ -13,6 +13,8 @@ PACKAGES=(
         pigz                                        # bench: one of the handlers compared
         docker.io podman conmon uidmap              # tests: the real engines (suite "engine")
         slirp4netns fuse-overlayfs catatonit tini   # tests: rootless podman, the engines' --init
+        busybox-static                              # tests: core_pipe-init in images with nothing else
+        musl-tools                                  # tests: core_pipe-init in a musl image
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -34,4 +34,16 @@ for page in man8/core_pipe.8 man8/core_pipe-receiver.8 man8/core_pipe-forward.so
         check "man page $page has EXIT STATUS, FILES, SECURITY and EXAMPLES" \
                 sh -c "t=\$(MANWIDTH=80 man -l '$f' 2>/dev/null); for s in 'EXIT STATUS' FILES SECURITY EXAMPLES; do printf '%s' \"\$t\" | grep -q \"^\$s\" || exit 1; done"
 done
+# core_pipe-init, where the build has it (-Dstatic_init): no interpreter, no shared library.
+if [ -x "$BUILD/receiver/core_pipe-init" ]; then
+        f=$D$prefix/libexec/core_pipe-init
+        check "static init: $prefix/libexec/core_pipe-init" test -x "$f"
+        check "static init: statically linked (no INTERP, no NEEDED)" \
+                sh -c "! readelf -lW '$f' | grep -q INTERP && ! readelf -dW '$f' | grep -q NEEDED"
+        f=$D$prefix/share/man/man8/core_pipe-init.8
+        check "man page man8/core_pipe-init.8 installed" test -f "$f"
+        check "man page man8/core_pipe-init.8 renders without warnings" sh -c "out=\$(MANWIDTH=80 man --warnings -l '$f' 2>&1 >/dev/null); [ -z \"\$out\" ] || { echo \"\$out\"; exit 1; }"
+        check "man page man8/core_pipe-init.8 has EXIT STATUS, FILES, SECURITY and EXAMPLES" \
+                sh -c "t=\$(MANWIDTH=80 man -l '$f' 2>/dev/null); for s in 'EXIT STATUS' FILES SECURITY EXAMPLES; do printf '%s' \"\$t\" | grep -q \"^\$s\" || exit 1; done"
+fi
 check "nothing installed outside the prefix" sh -c "cd '$D' && ! find . -type f | grep -v '^.$prefix/'"

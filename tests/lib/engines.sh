@@ -73,6 +73,9 @@ engines_cleanup() {
 eng() {
         case "$ENGINE" in
         docker) DOCKER_HOST=unix://$ENGINE_DOCKER_SOCK without_pattern_lock "$DOCKER" "$@" ;;
+        # core_pipe-init as every container's init (tests/lib/initslot.sh).
+        docker-init) DOCKER_HOST=unix://$ENGINE_DOCKER_INIT_SOCK without_pattern_lock "$DOCKER" "$@" ;;
+        podman-init) CONTAINERS_CONF=$STAGE/containers-init.conf without_pattern_lock podman "$@" ;;
         podman) CONTAINERS_CONF=$STAGE/containers.conf without_pattern_lock podman "$@" ;;
         podman-rootless)
                 # From a directory the user may enter; a login-like environment of its own.
@@ -97,6 +100,8 @@ engine_setup() {
         docker) docker_ensure ;;
         podman) command -v podman >/dev/null || { echo "podman is not installed" >&2; return 1; } ;;
         podman-rootless) rootless_ensure ;;
+        docker-init) docker_init_ensure ;;
+        podman-init) podman_init_ensure ;;
         esac
 }
 
@@ -178,7 +183,7 @@ engine_image() {
 # eng_rm CONTAINER...: removes containers at once (podman would first wait 10 s for SIGTERM).
 eng_rm() {
         case "$ENGINE" in
-        docker) eng rm -f "$@" >/dev/null 2>&1 ;;
+        docker | docker-init) eng rm -f "$@" >/dev/null 2>&1 ;;
         *) eng rm -f -t 0 "$@" >/dev/null 2>&1 ;;
         esac
         return 0
