@@ -140,18 +140,23 @@ int journal_crash_fields(int priority, const struct core_metadata *m, const char
         return 0;
 }
 
+int journal_fields_send(const struct journal_fields *f) {
+#ifndef CORE_PIPE_NO_JOURNAL
+        return sd_journal_sendv(f->iov, (int) f->n);
+#else
+        /* Built without libsystemd (core_pipe-init): the record beside the core is all. */
+        (void) f;
+        return -EOPNOTSUPP;
+#endif
+}
+
 int journal_record_crash(int priority, const struct core_metadata *m, const char *core_path,
                          const struct store_result *res, const char *message) {
         struct journal_fields f;
         int r = journal_crash_fields(priority, m, core_path, res, message, &f);
         if (r < 0)
                 return r;
-#ifndef CORE_PIPE_NO_JOURNAL
-        r = sd_journal_sendv(f.iov, (int) f.n);
-#else
-        /* Built without libsystemd (core_pipe-init): the record beside the core is all. */
-        r = -EOPNOTSUPP;
-#endif
+        r = journal_fields_send(&f);
         journal_fields_done(&f);
         return r;
 }

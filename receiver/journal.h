@@ -36,6 +36,8 @@ struct journal_fields {
 int journal_crash_fields(int priority, const struct core_metadata *m, const char *core_path,
                          const struct store_result *res, const char *message, struct journal_fields *ret);
 void journal_fields_done(struct journal_fields *f);
+/* Sends the entry: 0 or a negative errno (-EOPNOTSUPP in a build without the journal). */
+int journal_fields_send(const struct journal_fields *f);
 
 /* core_path and res are NULL when no core was stored (the message says why). */
 int journal_record_crash(int priority, const struct core_metadata *m, const char *core_path,

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -490,7 +489,7 @@ static void report_leftover(const struct leftover *l) {
                         add_field(&f, "COREDUMP_TRUNCATED_REASON", RECOVER_REASON);
                         add_field(&f, "COREDUMP_TRUNCATED_CAUSE", l->cause);
                 }
-                int r = sd_journal_sendv(f.iov, (int) f.n);
+                int r = journal_fields_send(&f);
                 journal_fields_done(&f);
                 if (r >= 0)
                         return;
