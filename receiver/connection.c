@@ -53,8 +53,11 @@ struct crash {
         struct fallback fb; /* with --fallback-root: the host's whole fallback store */
         int oomfd;          /* the crashed process's memory cgroup's OOM kill counter, if we see it */
         bool have_oom_before;
-        uint64_t oom_before; /* its count before the stream */
+        uint64_t oom_before;  /* its count before the stream */
         struct mem_plan plan; /* the store's memory, sized to our memory cgroup's headroom */
+        /* The host's fallback only: the crashed process was gone (killed and reaped) before /proc
+         * was read; the core is what the pipe still holds, its metadata from its own notes. */
+        bool gone;
 };
 
 static void crash_done(struct crash *c) {
@@ -119,7 +122,7 @@ static int refuse(const struct crash *c, int error, const char *reason) {
 
 /* The core pipe must be the read end of a pipe, the pidfd must name the process the kernel
  * named in the credentials, as this receiver's pid namespace sees it. */
-static int check_handover_fds(int core_fd, int pidfd, pid_t pid, const char **why) {
+static int check_handover_fds(int core_fd, int pidfd, pid_t pid, bool may_be_gone, const char **why) {
         struct stat st;
         if (fstat(core_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
                 return *why = "core descriptor is not a pipe", -EBADF;
@@ -130,7 +133,8 @@ static int check_handover_fds(int core_fd, int pidfd, pid_t pid, const char **wh
         int r = pidfd_get_pid(pidfd, &pidfd_pid);
         if (r < 0)
                 return *why = "second descriptor is not a pidfd", r;
-        if (pidfd_pid != pid)
+        /* -1: reaped. Only the host's fallback takes that: its helper pinned the process. */
+        if (pidfd_pid != pid && !(may_be_gone && pidfd_pid == -1))
                 return *why = "pidfd names another process", -ESRCH;
         return 0;
 }
@@ -156,6 +160,25 @@ static void report_crash(const struct crash *c, int level, const char *name, con
 }
 
 /* Step 1: the request, with the kernel's credentials; the process as this namespace sees it. */
+/* The crashed process's /proc directory. A container's receiver refuses a process it cannot see:
+ * it could not attribute the core to its container. The host's fallback, to which the helper
+ * hands only a process it pinned, stores what the pipe still holds of one already reaped. */
+static int open_proc(struct crash *c) {
+        char procpath[32];
+        snprintf(procpath, sizeof(procpath), "/proc/%d", (int) c->cred.pid);
+        c->procfd = open(procpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c->procfd >= 0)
+                return 0;
+        int r = negative_errno();
+        if (r != -ENOENT || !c->o->fallback_root)
+                return r;
+        log_info("Crashed process %d is gone (killed and reaped) before its /proc was read: storing what its "
+                 "pipe still holds, with the metadata of the core's own notes",
+                 (int) c->cred.pid);
+        c->gone = true;
+        return 0;
+}
+
 static int receive_request(struct crash *c) {
         uint8_t buf[CP_MSG_MAX];
         size_t len;
@@ -188,11 +211,9 @@ static int receive_request(struct crash *c) {
         c->md.received_usec = now_realtime_usec();
         c->md.host_container = c->req.container;
 
-        char procpath[32];
-        snprintf(procpath, sizeof(procpath), "/proc/%d", (int) c->cred.pid);
-        c->procfd = open(procpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (c->procfd < 0)
-                return refuse(c, negative_errno(), "crashed process not found in /proc");
+        r = open_proc(c);
+        if (r < 0)
+                return refuse(c, r, "crashed process not found in /proc");
         len = 0;
         (void) read_small_file_at(c->procfd, "comm", c->md.comm, sizeof(c->md.comm), &len);
         if (len > 0 && c->md.comm[len - 1] == '\n')
@@ -364,7 +385,7 @@ static int receive_handover(struct crash *c) {
         c->pidfd = fds[1];
         if (cp_decode_handover(buf, len) < 0 || n_fds != 2)
                 return log_warning_errno(-EBADMSG, "Malformed hand-over for pid %d (%s)", (int) c->md.pid, c->comm);
-        r = check_handover_fds(c->core_fd, c->pidfd, c->md.pid, &why);
+        r = check_handover_fds(c->core_fd, c->pidfd, c->md.pid, c->o->fallback_root != NULL, &why);
         if (r < 0)
                 return log_warning_errno(r, "Invalid hand-over for pid %d (%s): %s", (int) c->md.pid, c->comm, why);
         return 0;
@@ -372,9 +393,18 @@ static int receive_handover(struct crash *c) {
 
 /* Step 4: everything /proc can tell, while the kernel keeps the process for us. */
 static int collect(struct crash *c) {
+        /* Gone: only what needs no /proc/<pid> (the boot id) is read; the notes tell the rest. */
         int r = collect_metadata(c->procfd, &c->md);
-        if (r >= 0)
+        if (r >= 0 && !c->gone)
                 r = pidfd_check_alive(c->pidfd);
+        if (r < 0 && c->o->fallback_root) {
+                /* Reaped since /proc was opened: what /proc told before may be mixed; the notes tell. */
+                log_info(
+                        "Crashed process %d (%s) is gone before its /proc was read: its metadata from the core's notes",
+                        (int) c->md.pid, c->comm);
+                c->gone = true;
+                r = 0;
+        }
         if (r < 0) {
                 reply_outcome(c, r, NULL, "crashed process vanished");
                 return log_warning_errno(r, "Crashed process %d (%s) vanished before its core was read",
