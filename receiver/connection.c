@@ -203,6 +203,13 @@ static int receive_request(struct crash *c) {
                 return refuse(c, -ESRCH, "crashed process not visible in the receiver's pid namespace");
 
         c->md.pid = c->cred.pid;
+        if (c->o->fallback_root && c->cred.pid == getppid()) {
+                /* The helper's own pid: the crashed process was reaped before the helper could pass
+                 * its pid (forward.c); its pid comes from the core's notes. */
+                log_info("The crashed process is gone (killed and reaped): storing what its pipe still holds");
+                c->gone = true;
+                c->md.pid = 0;
+        }
         c->md.uid = c->cred.uid;
         c->md.gid = c->cred.gid;
         c->md.signal = c->req.signal;
@@ -211,7 +218,7 @@ static int receive_request(struct crash *c) {
         c->md.received_usec = now_realtime_usec();
         c->md.host_container = c->req.container;
 
-        r = open_proc(c);
+        r = c->gone ? 0 : open_proc(c);
         if (r < 0)
                 return refuse(c, r, "crashed process not found in /proc");
         len = 0;
@@ -385,7 +392,7 @@ static int receive_handover(struct crash *c) {
         c->pidfd = fds[1];
         if (cp_decode_handover(buf, len) < 0 || n_fds != 2)
                 return log_warning_errno(-EBADMSG, "Malformed hand-over for pid %d (%s)", (int) c->md.pid, c->comm);
-        r = check_handover_fds(c->core_fd, c->pidfd, c->md.pid, c->o->fallback_root != NULL, &why);
+        r = check_handover_fds(c->core_fd, c->pidfd, c->gone ? -1 : c->md.pid, c->o->fallback_root != NULL, &why);
         if (r < 0)
                 return log_warning_errno(r, "Invalid hand-over for pid %d (%s): %s", (int) c->md.pid, c->comm, why);
         return 0;
@@ -536,6 +543,8 @@ static void fill_from_notes(struct crash *c) {
         int r = c->head ? core_head_parse(c->head, &notes) : -ENOMEM;
         if (r >= 0) {
                 r = metadata_fill_from_core(&c->md, &notes);
+                if (c->gone && c->md.pid == 0 && notes.have_prpsinfo)
+                        c->md.pid = notes.pid;
                 core_notes_done(&notes);
         }
         if (r < 0)
