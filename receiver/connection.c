@@ -133,7 +133,8 @@ static int check_handover_fds(int core_fd, int pidfd, pid_t pid, bool may_be_gon
         int r = pidfd_get_pid(pidfd, &pidfd_pid);
         if (r < 0)
                 return *why = "second descriptor is not a pidfd", r;
-        /* -1: reaped. Only the host's fallback takes that: its helper pinned the process. */
+        /* -1: reaped since the request. The request proved whose it was: the kernel gave its pid
+         * in our pid namespace and our /proc showed it (the fallback: its helper pinned it). */
         if (pidfd_pid != pid && !(may_be_gone && pidfd_pid == -1))
                 return *why = "pidfd names another process", -ESRCH;
         return 0;
@@ -392,7 +393,7 @@ static int receive_handover(struct crash *c) {
         c->pidfd = fds[1];
         if (cp_decode_handover(buf, len) < 0 || n_fds != 2)
                 return log_warning_errno(-EBADMSG, "Malformed hand-over for pid %d (%s)", (int) c->md.pid, c->comm);
-        r = check_handover_fds(c->core_fd, c->pidfd, c->gone ? -1 : c->md.pid, c->o->fallback_root != NULL, &why);
+        r = check_handover_fds(c->core_fd, c->pidfd, c->gone ? -1 : c->md.pid, c->gone || c->procfd >= 0, &why);
         if (r < 0)
                 return log_warning_errno(r, "Invalid hand-over for pid %d (%s): %s", (int) c->md.pid, c->comm, why);
         return 0;
@@ -404,8 +405,9 @@ static int collect(struct crash *c) {
         int r = collect_metadata(c->procfd, &c->md);
         if (r >= 0 && !c->gone)
                 r = pidfd_check_alive(c->pidfd);
-        if (r < 0 && c->o->fallback_root) {
-                /* Reaped since /proc was opened: what /proc told before may be mixed; the notes tell. */
+        if (r < 0 && (c->o->fallback_root || r == -ESRCH)) {
+                /* Reaped since the request (which proved it ours: our /proc showed the pid the
+                 * kernel gave): what /proc told before may be mixed; the notes tell. */
                 log_info(
                         "Crashed process %d (%s) is gone before its /proc was read: its metadata from the core's notes",
                         (int) c->md.pid, c->comm);
