@@ -34,6 +34,7 @@ ct_exec gb /bin/sh -c 'exec /build/tests/slow-receiver hold /run/core_pipe.socke
 wait_for_file "$(ct_root gb)/run/core_pipe.socket"
 
 name=gb-$$
+# shellcheck disable=SC2016 # expanded by the container's shell
 ct_exec gb /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1" --map 64' sh "$name" \
         </dev/null >/dev/null 2>&1 &
 crash_shell=$!
