@@ -19,7 +19,6 @@
 #define OPTIONS_MAX CGROUP_OPTIONS_MAX
 #define PATH_MAX_CGROUP 4096
 /* /proc/<pid>/cgroup: a dozen lines, each path up to what a container nests. */
-#define CGROUP_TEXT_MAX 16384
 
 static bool list_has(const char *list, const char *word, const char *seps) {
         size_t n = strlen(word);
@@ -201,31 +200,30 @@ static int open_procs(const struct cgroup_hierarchy *h, const char *path, char *
         return fd;
 }
 
-/* The crashed process's /proc/<pid>/cgroup, read through a directory proven to be its own. */
-static int read_pinned_cgroup(pid_t pid, int pidfd, char *buf, size_t size) {
-        char path[32];
+int read_pinned_cgroups(int procfd, int pidfd, char **ret) {
+        _cleanup_free_ char *buf = malloc(CGROUP_TEXT_MAX);
         size_t len;
-        if (pidfd < 0)
+        if (!buf)
+                return -ENOMEM;
+        if (procfd < 0 || pidfd < 0)
                 return -EBADF;
-        snprintf(path, sizeof(path), "/proc/%d", (int) pid);
-        _cleanup_close_ int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (procfd < 0)
-                return negative_errno();
-        /* Alive after procfd was opened: pid was not reused in between. */
-        int r = pidfd_check_alive(pidfd);
+        int r = read_small_file_at(procfd, "cgroup", buf, CGROUP_TEXT_MAX, &len);
         if (r < 0)
                 return r;
-        r = read_small_file_at(procfd, "cgroup", buf, size, &len);
+        if (len + 1 >= CGROUP_TEXT_MAX)
+                return -EFBIG;
+        /* Alive after the read: procfd was, and still is, the pinned process's. */
+        r = pidfd_check_alive(pidfd);
         if (r < 0)
                 return r;
-        return len + 1 >= size ? -EFBIG : 0;
+        *ret = TAKE_PTR(buf);
+        return 0;
 }
 
-int fallback_cgroups_open(const char *configured, pid_t pid, int pidfd, struct fallback_cgroups *ret, char *why,
+int fallback_cgroups_open(const char *configured, const char *cgroups, struct fallback_cgroups *ret, char *why,
                           size_t why_size) {
         struct cgroup_hierarchy h[FALLBACK_CGROUPS_MAX];
         struct fallback_cgroups c = {.n = 0};
-        _cleanup_free_ char *text = NULL;
         char path[PATH_MAX_CGROUP];
 
         int n = resource_hierarchies(h, ELEMENTSOF(h));
@@ -233,18 +231,14 @@ int fallback_cgroups_open(const char *configured, pid_t pid, int pidfd, struct f
                 snprintf(why, why_size, "cannot read /proc/self/mountinfo: %s", strerror(-n));
                 return n;
         }
-        if (!configured[0]) {
-                text = malloc(CGROUP_TEXT_MAX);
-                int r = text ? read_pinned_cgroup(pid, pidfd, text, CGROUP_TEXT_MAX) : -ENOMEM;
-                if (r < 0) {
-                        snprintf(why, why_size, "cannot read the cgroups of pid %d: %s", (int) pid, strerror(-r));
-                        return r;
-                }
+        if (!configured[0] && !cgroups) {
+                snprintf(why, why_size, "its cgroups could not be read while it was pinned");
+                return -ENODATA;
         }
         for (int i = 0; i < n && c.n < FALLBACK_CGROUPS_MAX; i++) {
                 if (configured[0])
                         snprintf(path, sizeof(path), "%s", configured);
-                else if (!cgroup_path_for_hierarchy(text, &h[i], path, sizeof(path))) {
+                else if (!cgroup_path_for_hierarchy(cgroups, &h[i], path, sizeof(path))) {
                         describe_failure(&h[i], "", "the crashed process has no cgroup in", -ENOENT, why, why_size);
                         fallback_cgroups_close(&c);
                         return -ENOENT;

@@ -32,13 +32,23 @@ struct fallback_cgroups {
         size_t n;
 };
 
+/* The most of a /proc/<pid>/cgroup file read. */
+#define CGROUP_TEXT_MAX 16384
+
 /*
- * Opens the cgroups the fallback receiver must enter: those of the process pid (pinned by pidfd:
- * its /proc directory is checked against the pidfd before it is read) when configured is "", or
- * the cgroup path configured in every resource hierarchy. On failure returns a negative errno and
- * says which hierarchy and path in why. A host with no resource hierarchy mounted gives n = 0.
+ * Reads /proc/<pid>/cgroup of a pinned process through its /proc directory procfd, checked
+ * against pidfd after the read (the pid was not reused). Returns a malloc'd string in ret.
  */
-int fallback_cgroups_open(const char *configured, pid_t pid, int pidfd, struct fallback_cgroups *ret, char *why,
+int read_pinned_cgroups(int procfd, int pidfd, char **ret);
+
+/*
+ * Opens the cgroups the fallback receiver must enter: those in cgroups (the crashed process's
+ * /proc/<pid>/cgroup, read while it was pinned and alive, so the process may be gone by now) when
+ * configured is "", or the cgroup path configured in every resource hierarchy. On failure returns
+ * a negative errno and says which hierarchy and path in why. A host with no resource hierarchy
+ * mounted gives n = 0.
+ */
+int fallback_cgroups_open(const char *configured, const char *cgroups, struct fallback_cgroups *ret, char *why,
                           size_t why_size);
 
 /* In the child between fork and exec (async-signal-safe): moves the calling process into each

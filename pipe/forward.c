@@ -317,7 +317,15 @@ static bool ask_for_verdict(int sock, const struct cp_request *req, const struct
                 fail(ret, CONVERSATION_FAILED, "encoding the request", r);
                 return false;
         }
-        r = send_message(sock, buf, (size_t) r, NULL, 0, cred, verdict_deadline);
+        size_t n = (size_t) r;
+        r = send_message(sock, buf, n, NULL, 0, cred, verdict_deadline);
+        if (r == -ESRCH && cred->pid != getpid()) {
+                /* The crashed process is reaped (killed while we held it): the kernel no longer
+                 * passes its pid. Ours instead: a container's receiver sees pid 0 and refuses,
+                 * the host's fallback receiver (our child) sees its parent and knows. */
+                struct ucred ours = {.pid = getpid(), .uid = cred->uid, .gid = cred->gid};
+                r = send_message(sock, buf, n, NULL, 0, &ours, verdict_deadline);
+        }
         if (r < 0) {
                 fail(ret, CONVERSATION_FAILED, "sending the request", r);
                 return false;

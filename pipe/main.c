@@ -137,7 +137,7 @@ static int start_fallback(const struct pipe_config *cfg, const struct crashed_pr
         struct fallback_cgroups cg;
         const char *step;
 
-        int r = fallback_cgroups_open(cfg->fallback_cgroup, p->pid, p->pidfd, &cg, why, sizeof(why));
+        int r = fallback_cgroups_open(cfg->fallback_cgroup, p->cgroups, &cg, why, sizeof(why));
         if (r < 0) {
                 snprintf(o->dropped, sizeof(o->dropped), "fallback=\"not charged to %s: %s\"",
                          cfg->fallback_cgroup[0] ? "FallbackCgroup=" : "the crashed process's cgroups", why);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "fdio.h"
 #include "macro.h"
 #include "parse.h"
@@ -260,6 +261,8 @@ static void read_process_facts(struct crashed_process *p) {
         else
                 escape_for_log(target, (size_t) n, p->root_path, sizeof(p->root_path));
         read_cgroup_for_log(p->procfd, p->cgroup, sizeof(p->cgroup), &p->container);
+        /* For the fallback, which may look after the process is gone; NULL says why not later. */
+        (void) read_pinned_cgroups(p->procfd, p->pidfd, &p->cgroups);
 }
 
 /* A container with no label from its cgroup is named by the parent of its init (the engine's
@@ -341,6 +344,8 @@ void crashed_process_done(struct crashed_process *p) {
         p->rootfd = safe_close(p->rootfd);
         p->ct_rootfd = safe_close(p->ct_rootfd);
         p->iofd = safe_close(p->iofd);
+        free(p->cgroups);
+        p->cgroups = NULL;
 }
 
 int read_write_count(int iofd, uint64_t *ret) {

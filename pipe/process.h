@@ -27,9 +27,13 @@ struct crashed_process {
         uint64_t mntns;         /* inode of its mount namespace */
         bool mntns_is_ours;
         bool have_root_uid;
-        uid_t root_uid;                      /* host uid of uid 0 in the process's user namespace */
-        char root_path[256];                 /* readlink of /proc/<pid>/root, for the log only */
-        char cgroup[256];                    /* its cgroup (unified or name=systemd), for the log only */
+        uid_t root_uid;      /* host uid of uid 0 in the process's user namespace */
+        char root_path[256]; /* readlink of /proc/<pid>/root, for the log only */
+        char cgroup[256];    /* its cgroup (unified or name=systemd), for the log only */
+        /* Its whole /proc/<pid>/cgroup (every hierarchy), read while pinned and alive: the
+         * fallback enters these cgroups later, when the process may be gone (an OOM kill at the
+         * start of its dump, a SIGKILL from elsewhere). NULL when it could not be read. */
+        char *cgroups;
         struct container_identity container; /* what the cgroup says of its container */
         /* The host's key of its container (crash_container_key()): CONTAINER_KEY_HOST for a
          * process of the host's pid namespace, whatever its root; else "pidns-..." of the

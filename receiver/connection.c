@@ -55,6 +55,9 @@ struct crash {
         bool have_oom_before;
         uint64_t oom_before;  /* its count before the stream */
         struct mem_plan plan; /* the store's memory, sized to our memory cgroup's headroom */
+        /* The host's fallback only: the crashed process was gone (killed and reaped) before /proc
+         * was read; the core is what the pipe still holds, its metadata from its own notes. */
+        bool gone;
 };
 
 static void crash_done(struct crash *c) {
@@ -119,7 +122,7 @@ static int refuse(const struct crash *c, int error, const char *reason) {
 
 /* The core pipe must be the read end of a pipe, the pidfd must name the process the kernel
  * named in the credentials, as this receiver's pid namespace sees it. */
-static int check_handover_fds(int core_fd, int pidfd, pid_t pid, const char **why) {
+static int check_handover_fds(int core_fd, int pidfd, pid_t pid, bool may_be_gone, const char **why) {
         struct stat st;
         if (fstat(core_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
                 return *why = "core descriptor is not a pipe", -EBADF;
@@ -130,7 +133,9 @@ static int check_handover_fds(int core_fd, int pidfd, pid_t pid, const char **wh
         int r = pidfd_get_pid(pidfd, &pidfd_pid);
         if (r < 0)
                 return *why = "second descriptor is not a pidfd", r;
-        if (pidfd_pid != pid)
+        /* -1: reaped since the request. The request proved whose it was: the kernel gave its pid
+         * in our pid namespace and our /proc showed it (the fallback: its helper pinned it). */
+        if (pidfd_pid != pid && !(may_be_gone && pidfd_pid == -1))
                 return *why = "pidfd names another process", -ESRCH;
         return 0;
 }
@@ -156,6 +161,25 @@ static void report_crash(const struct crash *c, int level, const char *name, con
 }
 
 /* Step 1: the request, with the kernel's credentials; the process as this namespace sees it. */
+/* The crashed process's /proc directory. A container's receiver refuses a process it cannot see:
+ * it could not attribute the core to its container. The host's fallback, to which the helper
+ * hands only a process it pinned, stores what the pipe still holds of one already reaped. */
+static int open_proc(struct crash *c) {
+        char procpath[32];
+        snprintf(procpath, sizeof(procpath), "/proc/%d", (int) c->cred.pid);
+        c->procfd = open(procpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c->procfd >= 0)
+                return 0;
+        int r = negative_errno();
+        if (r != -ENOENT || !c->o->fallback_root)
+                return r;
+        log_info("Crashed process %d is gone (killed and reaped) before its /proc was read: storing what its "
+                 "pipe still holds, with the metadata of the core's own notes",
+                 (int) c->cred.pid);
+        c->gone = true;
+        return 0;
+}
+
 static int receive_request(struct crash *c) {
         uint8_t buf[CP_MSG_MAX];
         size_t len;
@@ -180,6 +204,13 @@ static int receive_request(struct crash *c) {
                 return refuse(c, -ESRCH, "crashed process not visible in the receiver's pid namespace");
 
         c->md.pid = c->cred.pid;
+        if (c->o->fallback_root && c->cred.pid == getppid()) {
+                /* The helper's own pid: the crashed process was reaped before the helper could pass
+                 * its pid (forward.c); its pid comes from the core's notes. */
+                log_info("The crashed process is gone (killed and reaped): storing what its pipe still holds");
+                c->gone = true;
+                c->md.pid = 0;
+        }
         c->md.uid = c->cred.uid;
         c->md.gid = c->cred.gid;
         c->md.signal = c->req.signal;
@@ -188,11 +219,9 @@ static int receive_request(struct crash *c) {
         c->md.received_usec = now_realtime_usec();
         c->md.host_container = c->req.container;
 
-        char procpath[32];
-        snprintf(procpath, sizeof(procpath), "/proc/%d", (int) c->cred.pid);
-        c->procfd = open(procpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (c->procfd < 0)
-                return refuse(c, negative_errno(), "crashed process not found in /proc");
+        r = c->gone ? 0 : open_proc(c);
+        if (r < 0)
+                return refuse(c, r, "crashed process not found in /proc");
         len = 0;
         (void) read_small_file_at(c->procfd, "comm", c->md.comm, sizeof(c->md.comm), &len);
         if (len > 0 && c->md.comm[len - 1] == '\n')
@@ -364,7 +393,7 @@ static int receive_handover(struct crash *c) {
         c->pidfd = fds[1];
         if (cp_decode_handover(buf, len) < 0 || n_fds != 2)
                 return log_warning_errno(-EBADMSG, "Malformed hand-over for pid %d (%s)", (int) c->md.pid, c->comm);
-        r = check_handover_fds(c->core_fd, c->pidfd, c->md.pid, &why);
+        r = check_handover_fds(c->core_fd, c->pidfd, c->gone ? -1 : c->md.pid, c->gone || c->procfd >= 0, &why);
         if (r < 0)
                 return log_warning_errno(r, "Invalid hand-over for pid %d (%s): %s", (int) c->md.pid, c->comm, why);
         return 0;
@@ -372,9 +401,19 @@ static int receive_handover(struct crash *c) {
 
 /* Step 4: everything /proc can tell, while the kernel keeps the process for us. */
 static int collect(struct crash *c) {
+        /* Gone: only what needs no /proc/<pid> (the boot id) is read; the notes tell the rest. */
         int r = collect_metadata(c->procfd, &c->md);
-        if (r >= 0)
+        if (r >= 0 && !c->gone)
                 r = pidfd_check_alive(c->pidfd);
+        if (r < 0 && (c->o->fallback_root || r == -ESRCH)) {
+                /* Reaped since the request (which proved it ours: our /proc showed the pid the
+                 * kernel gave): what /proc told before may be mixed; the notes tell. */
+                log_info(
+                        "Crashed process %d (%s) is gone before its /proc was read: its metadata from the core's notes",
+                        (int) c->md.pid, c->comm);
+                c->gone = true;
+                r = 0;
+        }
         if (r < 0) {
                 reply_outcome(c, r, NULL, "crashed process vanished");
                 return log_warning_errno(r, "Crashed process %d (%s) vanished before its core was read",
@@ -506,6 +545,8 @@ static void fill_from_notes(struct crash *c) {
         int r = c->head ? core_head_parse(c->head, &notes) : -ENOMEM;
         if (r >= 0) {
                 r = metadata_fill_from_core(&c->md, &notes);
+                if (c->gone && c->md.pid == 0 && notes.have_prpsinfo)
+                        c->md.pid = notes.pid;
                 core_notes_done(&notes);
         }
         if (r < 0)

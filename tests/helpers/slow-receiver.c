@@ -8,6 +8,8 @@
  *            so a stall watchdog alone never fires), never reports
  *   drain    says "send", takes the core and reads it as fast as it can, never reports
  *   refuse   refuses every crash at once (each goes to the host's fallback)
+ *   hold     logs "request", holds the verdict until the file LOG.go exists (at most 60 s), then
+ *            refuses: a test may end the crashed process meanwhile
  *   slow-receiver MODE SOCKET LOG
  */
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include "protocol.h"
 
 static FILE *logf_;
+static const char *log_path;
 
 static void logline(const char *fmt, ...) {
         va_list ap;
@@ -57,6 +60,20 @@ static void serve(int c, const char *mode) {
         uint8_t buf[CP_MSG_MAX];
         if (recv(c, buf, sizeof(buf), 0) <= 0)
                 return;
+        if (strcmp(mode, "hold") == 0) {
+                logline("request");
+                size_t n = strlen(log_path);
+                char *go = malloc(n + 4);
+                if (go) {
+                        memcpy(go, log_path, n);
+                        memcpy(go + n, ".go", 4);
+                        struct timespec ts = {.tv_nsec = 10 * 1000 * 1000};
+                        for (int i = 0; i < 6000 && access(go, F_OK) != 0; i++)
+                                nanosleep(&ts, NULL);
+                        free(go);
+                }
+                mode = "refuse";
+        }
         if (strcmp(mode, "refuse") == 0) {
                 int k = cp_encode_verdict(CP_VERDICT_REFUSE, "slow-receiver refuses", buf, sizeof(buf));
                 send(c, buf, (size_t) k, MSG_NOSIGNAL);
@@ -94,6 +111,7 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "usage: slow-receiver MODE SOCKET LOG\n");
                 return 2;
         }
+        log_path = argv[3];
         logf_ = fopen(argv[3], "a");
         if (!logf_)
                 return 1;
