@@ -58,9 +58,11 @@ struct crash {
         /* The host's fallback only: the crashed process was gone (killed and reaped) before /proc
          * was read; the core is what the pipe still holds, its metadata from its own notes. */
         bool gone;
+        struct recover_writer partial; /* the marker, held until the record is written */
 };
 
 static void crash_done(struct crash *c) {
+        recover_end(c->dirfd, &c->partial);
         c->procfd = safe_close(c->procfd);
         c->dirfd = safe_close(c->dirfd);
         c->core_fd = safe_close(c->core_fd);
@@ -519,6 +521,7 @@ static int store(struct crash *c) {
         apply_memory_plan(c, &so);
         _cleanup_free_ char *marker = partial_marker(c);
         so.partial_marker = marker;
+        so.partial_out = &c->partial;
         so.observe = c->head ? core_head_observe : NULL;
         so.observe_userdata = c->head;
         if (c->o->fallback_root) {
@@ -597,6 +600,8 @@ static void record(struct crash *c) {
         int r = json ? store_file_atomic(c->dirfd, json_name, json, strlen(json)) : -ENOMEM;
         if (r < 0)
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) c->md.pid, json_name);
+        /* The core and its record are in place: nothing is left for a finaliser. */
+        recover_end(c->dirfd, &c->partial);
 
         const char *sig = signal_name(c->md.signal);
         char cut[512];
@@ -669,6 +674,7 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 .oomfd = -EBADF,
                 .budget = UINT64_MAX,
                 .fb = FALLBACK_INIT,
+                .partial = RECOVER_WRITER_INIT,
         };
         int r = serve_crash(&c);
         crash_done(&c);

@@ -382,6 +382,8 @@ static int keep_core(struct leftover *l) {
         struct stat st;
         uint64_t keep, core_size;
         _cleanup_close_ int fd = open_own(l->dirfd, l->core_name, &st);
+        /* Renamed into place already: its receiver died before it wrote the record. */
+        bool in_place = fd == -ENOENT && (fd = open_own(l->dirfd, l->final_name, &st)) >= 0;
         if (fd == -ENOENT)
                 return 0;
         if (fd < 0) {
@@ -406,7 +408,8 @@ static int keep_core(struct leftover *l) {
         }
         if ((keep < (uint64_t) st.st_size && ftruncate(fd, (off_t) keep) < 0) || fsync(fd) < 0)
                 return negative_errno();
-        if (renameat2(l->dirfd, l->core_name, l->dirfd, l->final_name, RENAME_NOREPLACE) < 0 || fsync(l->dirfd) < 0)
+        if (!in_place &&
+            (renameat2(l->dirfd, l->core_name, l->dirfd, l->final_name, RENAME_NOREPLACE) < 0 || fsync(l->dirfd) < 0))
                 return negative_errno();
         l->linked = true;
         /* All that the program headers say the core has was written: it is whole, though its
@@ -554,6 +557,13 @@ static int finalise_one(struct leftover *l, const struct recover_death *deaths, 
         if (r < 0)
                 return r;
         snprintf(l->final_name, sizeof(l->final_name), "%s%s", l->stem, l->m.compressed ? ".zst" : "");
+        char record_name[CORE_STEM_MAX + 8];
+        snprintf(record_name, sizeof(record_name), "%s.json", l->stem);
+        if (fstatat(l->dirfd, record_name, &now, AT_SYMLINK_NOFOLLOW) == 0) {
+                /* Its receiver wrote the core and its record, then died before removing this. */
+                (void) unlinkat(l->dirfd, l->marker_name, 0);
+                return 0;
+        }
         l->cause = cause_for(l->m.receiver_pid, deaths, n);
         r = keep_core(l);
         if (r >= 0)

@@ -763,7 +763,11 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
                 r = link_into_place(dirfd, fd, named, tmpname, name);
         if (r < 0)
                 goto fail;
-        recover_end(dirfd, &pw);
+        if (o->partial_out) {
+                *o->partial_out = pw; /* the lock and the name; the core's descriptor is ours */
+                o->partial_out->core_fd = -EBADF;
+        } else
+                recover_end(dirfd, &pw);
         *ret = (struct store_result){
                 .core_size = out.cut ? out.safe.end_in : rd.offset,
                 .read_size = rd.offset,

@@ -22,6 +22,8 @@
 
 #include "settings.h"
 
+struct recover_writer;
+
 #define CORE_STEM_MAX 256
 
 /* Room kept for the JSON record beside a core cut for want of space (records are a few KiB;
@@ -66,6 +68,13 @@ struct store_options {
          * unnamed file (nothing is left if we die).
          */
         const char *partial_marker;
+        /*
+         * Optional, with partial_marker: on success the marker's lock and name go here instead of
+         * being removed, so that the caller removes it (recover_end()) only once the core's record
+         * is written. A receiver killed in between leaves the marker beside the core in place, and
+         * its finaliser writes the record.
+         */
+        struct recover_writer *partial_out;
         /* Why store_core()'s budget is what it is, the reason of a cut there (NULL: "out of space"). */
         const char *budget_reason;
 };

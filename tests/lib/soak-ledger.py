@@ -176,6 +176,13 @@ def judge(name, t, log, ct_stores, fallback, stats):
     mine = records_of(ct_stores.get(t["ct"], "/nonexistent"), name)
     elsewhere = [r for ct, s in ct_stores.items() if ct != t["ct"] for r in records_of(s, name)]
     fb = fallback_records_of(fallback, name)
+    line = lines[-1] if lines else ""
+    if not fb and field(line, "receiver") == "fallback" and field(line, "file"):
+        # A process reaped before anyone read its /proc is named from what the pipe held
+        # (core.unknown....): the host log's line names the file it was stored as.
+        stem = field(line, "file")
+        stem = stem[:-4] if stem.endswith(".zst") else stem
+        fb = sorted(glob.glob(os.path.join(fallback, "**", glob.escape(stem) + ".json"), recursive=True))
     if t["faulted"] and t["rc"] not in ("139", "137"):
         problems.append(("notacrash", "unknown fate: faulted, but the crasher's shell exited %s" % t["rc"]))
     if not t["faulted"]:

@@ -350,6 +350,44 @@ static void test_causes(void) {
               "systemd: a clean exit, nothing, or a status that is not a signal's name tell nothing");
 }
 
+/* A receiver that died after renaming its core into place: before its record (the finaliser
+ * writes it, the core untouched), or after it (the marker only goes). */
+static void test_in_place(int dirfd) {
+        _cleanup_free_ char *marker = marker_text(false);
+        uint8_t buf[0x2000];
+        elf_core(buf);
+        for (int written = 0; written < 2; written++) {
+                char stem[64], name[80];
+                snprintf(stem, sizeof(stem), "core.p.0.b.1.%d", written);
+                struct recover_writer w = RECOVER_WRITER_INIT;
+                struct recover_stats st;
+                int r = recover_begin(dirfd, stem, marker, &w);
+                if (r == 0)
+                        r = write_full(w.core_fd, buf, sizeof(buf));
+                if (r == 0 && renameat(dirfd, w.core_name, dirfd, stem) < 0)
+                        r = -errno;
+                snprintf(name, sizeof(name), "%s.json", stem);
+                if (r == 0 && written)
+                        plant(dirfd, name, "{\"truncated\": false, \"by\": \"receiver\"}");
+                safe_close(w.core_fd);
+                safe_close(w.marker_fd);
+                if (r == 0)
+                        r = recover_store(dirfd, "/store", NULL, 0, &st);
+                struct json_object *rec = load_json(dirfd, name);
+                struct stat sb;
+                bool marker_gone = fstatat(dirfd, w.marker_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+                bool core_kept = fstatat(dirfd, stem, &sb, AT_SYMLINK_NOFOLLOW) == 0 && sb.st_size == sizeof(buf);
+                if (written)
+                        CHECK(r == 0 && marker_gone && core_kept && strcmp(jstr(rec, "by"), "receiver") == 0,
+                              "core and record in place: the marker goes, the record stays the receiver's");
+                else
+                        CHECK(r == 0 && marker_gone && core_kept && strcmp(jstr(rec, "truncated"), "false") == 0 &&
+                                      strcmp(jstr(rec, "core_file"), stem) == 0,
+                              "core in place, no record: the finaliser writes it, whole, the core untouched");
+                json_object_put(rec);
+        }
+}
+
 int main(void) {
         char dir[] = "/tmp/test-recover.XXXXXX";
         if (!mkdtemp(dir))
@@ -360,6 +398,7 @@ int main(void) {
         test_writer_and_finaliser(dirfd);
         test_raw(dirfd);
         test_whole(dirfd);
+        test_in_place(dirfd);
         test_hostile(dirfd);
         test_parse();
         test_causes();
