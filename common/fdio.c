@@ -207,6 +207,24 @@ ssize_t read_full(int fd, void *buf, size_t size) {
         return (ssize_t) done;
 }
 
+int pread_full(int fd, void *buf, size_t size, uint64_t offset, size_t *ret_len) {
+        size_t done = 0;
+        while (done < size) {
+                ssize_t n = pread(fd, (uint8_t *) buf + done, size - done, (off_t) (offset + done));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                done += (size_t) n;
+        }
+        if (ret_len)
+                *ret_len = done;
+        return 0;
+}
+
 int write_full(int fd, const void *buf, size_t size) {
         const uint8_t *p = buf;
         while (size > 0) {

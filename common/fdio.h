@@ -37,6 +37,9 @@ int recv_message(int sock, void *buf, size_t size, uint64_t deadline_usec, size_
 
 /* Reads from fd until EOF or size bytes; returns the count or a negative errno. */
 ssize_t read_full(int fd, void *buf, size_t size);
+/* Reads from byte offset of fd with pread() (the file offset is left alone) until EOF or size
+ * bytes: 0 and the count in *ret_len (NULL: not wanted), or a negative errno. */
+int pread_full(int fd, void *buf, size_t size, uint64_t offset, size_t *ret_len);
 /* Writes all of buf; returns 0 or a negative errno. */
 int write_full(int fd, const void *buf, size_t size);
 

@@ -66,16 +66,9 @@ static int scan_table(int fd, const char *key, struct table_scan *ret) {
         if (!t)
                 return -ENOMEM;
         /* A short file reads as zeros: entries past its end are free unless locked. */
-        for (size_t got = 0; got < SLOTS_TABLE_SIZE;) {
-                ssize_t n = pread(fd, (char *) t + got, SLOTS_TABLE_SIZE - got, (off_t) got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return negative_errno();
-                if (n == 0)
-                        break;
-                got += (size_t) n;
-        }
+        int r = pread_full(fd, t, SLOTS_TABLE_SIZE, 0, NULL);
+        if (r < 0)
+                return r;
         for (unsigned i = 0; i < SLOTS_MAX; i++) {
                 int used = entry_in_use(fd, i);
                 if (used < 0)

@@ -197,16 +197,15 @@ int recover_zstd_cut(int fd, uint64_t size, struct core_head *head, uint64_t *re
         if (ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, RECOVER_WINDOW_LOG_MAX)))
                 return -EINVAL;
         while (off < size) {
-                ssize_t n = pread(fd, in, (size_t) MIN((uint64_t) in_size, size - off), (off_t) off);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return negative_errno();
+                size_t n;
+                int r = pread_full(fd, in, (size_t) MIN((uint64_t) in_size, size - off), off, &n);
+                if (r < 0)
+                        return r;
                 if (n == 0)
                         break;
-                if (!zstd_cut_feed(d, in, (size_t) n, off, out, out_size, head, &frame_out, &keep, &core_size))
+                if (!zstd_cut_feed(d, in, n, off, out, out_size, head, &frame_out, &keep, &core_size))
                         break;
-                off += (uint64_t) n;
+                off += n;
         }
         *ret_keep = keep;
         *ret_core_size = core_size;
@@ -363,15 +362,14 @@ struct leftover {
 static int raw_head(int fd, uint64_t size, struct core_head *head) {
         uint8_t buf[16384];
         for (uint64_t off = 0; head && off < MIN(size, (uint64_t) 1 << 20) && core_head_expected_size(head) == 0;) {
-                ssize_t n = pread(fd, buf, (size_t) MIN((uint64_t) sizeof(buf), size - off), (off_t) off);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return negative_errno();
+                size_t n;
+                int r = pread_full(fd, buf, (size_t) MIN((uint64_t) sizeof(buf), size - off), off, &n);
+                if (r < 0)
+                        return r;
                 if (n == 0)
                         break;
-                core_head_observe(head, off, buf, (size_t) n);
-                off += (uint64_t) n;
+                core_head_observe(head, off, buf, n);
+                off += n;
         }
         return 0;
 }

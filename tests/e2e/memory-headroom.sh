@@ -26,13 +26,7 @@ start_receiver hr
 listener=$(ct_receivers hr | head -n1)
 echo "$listener" >"$MEMCG/cgroup.procs"
 # docker on cgroup v1: the container's own cgroup of the memory hierarchy at /sys/fs/cgroup/memory.
-nsenter -t "$(ct_pid hr)" -m -- /bin/sh -ec '
-        mount -t tmpfs -o mode=0755 sys /sys
-        mkdir -p /sys/fs/cgroup/memory /run/memcg-all
-        mount -t cgroup -o memory cgroup /run/memcg-all
-        mount --bind "/run/memcg-all/$1" /sys/fs/cgroup/memory
-        mount -o remount,bind,ro /sys/fs/cgroup/memory
-        umount /run/memcg-all' sh "$(basename "$MEMCG")"
+ct_mount_memcg hr "$MEMCG"
 check "the receiver runs in the memory cgroup, which the container sees" \
         sh -c "grep -qx '$listener' '$MEMCG/cgroup.procs' && test -f '$(ct_root hr)/sys/fs/cgroup/memory/memory.usage_in_bytes'"
 

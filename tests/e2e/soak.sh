@@ -170,13 +170,7 @@ done
 check "the ${#ALL_CTS[@]} containers run" test "${#CONTAINERS[@]}" = "${#ALL_CTS[@]}" || exit 1
 # It sees its own memory cgroup at /sys/fs/cgroup/memory, as a docker container on cgroup v1
 # does: the receiver can read its headroom and the OOM kill counter.
-nsenter -t "$(ct_pid "$MEM_CT")" -m -- /bin/sh -ec '
-        mount -t tmpfs -o mode=0755 sys /sys
-        mkdir -p /sys/fs/cgroup/memory /run/memcg-all
-        mount -t cgroup -o memory cgroup /run/memcg-all
-        mount --bind "/run/memcg-all/$1" /sys/fs/cgroup/memory
-        mount -o remount,bind,ro /sys/fs/cgroup/memory
-        umount /run/memcg-all' sh "$(basename "$MEMCG")"
+ct_mount_memcg "$MEM_CT" "$MEMCG"
 check "$MEM_CT runs in the 128 MiB memory cgroup, which it sees" \
         sh -c "grep -qx '$(ct_pid "$MEM_CT")' '$MEMCG/cgroup.procs' && test -f '$(ct_root "$MEM_CT")/sys/fs/cgroup/memory/memory.usage_in_bytes'"
 for ct in "${RECV_CTS[@]}"; do

@@ -212,6 +212,19 @@ ct_root() {
         echo "/proc/$(ct_pid "$1")/root"
 }
 
+# ct_mount_memcg NAME CGROUP: shows the container the v1 memory cgroup CGROUP (a directory
+# directly under the hierarchy's root) as docker does on cgroup v1: that directory alone, bound
+# read-only at /sys/fs/cgroup/memory, on a /sys of its own.
+ct_mount_memcg() {
+        nsenter -t "$(ct_pid "$1")" -m -- /bin/sh -ec '
+                mount -t tmpfs -o mode=0755 sys /sys
+                mkdir -p /sys/fs/cgroup/memory /run/memcg-all
+                mount -t cgroup -o memory cgroup /run/memcg-all
+                mount --bind "/run/memcg-all/$1" /sys/fs/cgroup/memory
+                mount -o remount,bind,ro /sys/fs/cgroup/memory
+                umount /run/memcg-all' sh "$(basename "$2")"
+}
+
 # ct_exec NAME COMMAND...: runs a command inside the container (its namespaces and root).
 # $CT_TIMEOUT (seconds), if set, bounds it.
 # nsenter re-raises a signal that killed its child on itself, and would then dump core as a host
