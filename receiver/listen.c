@@ -260,7 +260,8 @@ static int server_serve(int listen_fd, unsigned max_children, const struct recei
                            .o = o,
                            .max_handlers = max_children,
                            .handlers = handlers,
-                           .sweep_wanted = true};
+                           /* A plain init (nothing to listen on) stores nothing: no store to sweep. */
+                           .sweep_wanted = listen_fd >= 0};
         sigset_t mask;
         if (!handlers)
                 return -ENOMEM;
