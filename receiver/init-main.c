@@ -179,6 +179,7 @@ int main(int argc, char *argv[]) {
         (void) setrlimit(RLIMIT_CORE, &(struct rlimit){0, cmd.core_limit.rlim_max});
         signal(SIGPIPE, SIG_IGN);
         log_set_target(LOG_TARGET_STDERR);
+        log_set_ident("core_pipe-init");
 
         _cleanup_close_ int fd = open_receiver(&settings, settings_ok, err);
         /* Not pid 1 (a nested init, a test): orphans of the command are still ours to reap. */

@@ -15,6 +15,11 @@
 
 static enum log_target target = LOG_TARGET_STDERR;
 static int max_level = LOG_INFO;
+static const char *ident = "core_pipe-receiver";
+
+void log_set_ident(const char *name) {
+        ident = name;
+}
 
 void log_set_target(enum log_target t) {
         target = t;
@@ -41,15 +46,15 @@ static void log_write(int level, const char *msg) {
         if (level > max_level)
                 return;
         if (target == LOG_TARGET_HOST) {
-                hostlog_send(level, "core_pipe-receiver", msg);
+                hostlog_send(level, ident, msg);
                 return;
         }
 #ifndef CORE_PIPE_NO_JOURNAL
         if (target == LOG_TARGET_JOURNAL &&
-            sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=core_pipe-receiver", NULL) >= 0)
+            sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s", ident, NULL) >= 0)
                 return;
 #endif
-        fprintf(stderr, "core_pipe-receiver: %s: %s\n", names[level & 7], msg);
+        fprintf(stderr, "%s: %s: %s\n", ident, names[level & 7], msg);
 }
 
 void log_msg(int level, const char *fmt, ...) {

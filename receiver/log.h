@@ -24,6 +24,8 @@ enum log_target log_get_target(void);
 /* Journal when journald's socket is there, else stderr. */
 enum log_target log_default_target(void);
 void log_set_max_level(int level);
+/* The program name every line carries ("core_pipe-receiver" unless set; a static string). */
+void log_set_ident(const char *name);
 
 void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
 /* Logs the message followed by ": <strerror(error)>" and returns error (a negative errno). */
