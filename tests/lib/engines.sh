@@ -105,10 +105,35 @@ engine_setup() {
         esac
 }
 
+# dockerd_up SOCK: whether a dockerd answers on SOCK.
+dockerd_up() {
+        DOCKER_HOST=unix://$1 "$DOCKER" version >/dev/null 2>&1
+}
+
+# dockerd_start LOCKFD ROOT SOCK [OPTION...]: a dockerd with its state under ROOT, answering on
+# SOCK, in its own session (setsid -f forks it off: no shell of ours waits for it) and with no
+# descriptor of ours but its log (the caller's lock LOCKFD closed too): it outlives the test.
+# Waits up to 30 s for it to answer, else says so with the end of its log.
+dockerd_start() {
+        local lockfd=$1 root=$2 sock=$3 i
+        shift 3
+        mkdir -p "$root"
+        without_pattern_lock setsid -f dockerd "$@" --host "unix://$sock" --data-root "$root/data" \
+                --exec-root "$root/exec" --pidfile "$root/dockerd.pid" --bridge=none --iptables=false \
+                --ip6tables=false </dev/null >>"$root/dockerd.log" 2>&1 {lockfd}>&-
+        for ((i = 0; i < 300; i++)); do
+                dockerd_up "$sock" && return 0
+                sleep 0.1
+        done
+        echo "dockerd did not answer on $sock within 30 s; $root/dockerd.log:" >&2
+        tail -n 10 "$root/dockerd.log" >&2
+        return 1
+}
+
 # docker_ensure: a dockerd on $ENGINE_DOCKER_SOCK, started if none answers; it stays up for the
 # next test of the run (and the next run). Concurrent callers start one.
 docker_ensure() {
-        local lock i
+        local lock rc
         if [ ! -x "$DOCKER" ] || ! command -v dockerd >/dev/null; then
                 echo "needs docker.io (dockerd, $DOCKER)" >&2
                 return 1
@@ -116,24 +141,10 @@ docker_ensure() {
         DOCKER_HOST=unix://$ENGINE_DOCKER_SOCK "$DOCKER" version >/dev/null 2>&1 && return 0
         exec {lock}>>/run/core_pipe-tests-docker.lock
         flock -w 120 "$lock" || { exec {lock}>&-; echo "/run/core_pipe-tests-docker.lock: held for 2 minutes" >&2; return 1; }
-        if ! DOCKER_HOST=unix://$ENGINE_DOCKER_SOCK "$DOCKER" version >/dev/null 2>&1; then
-                mkdir -p "$ENGINE_DOCKER_ROOT"
-                # Its own session (setsid -f forks it off: no shell of ours waits for it), and no
-                # descriptor of ours but the log: it outlives the test.
-                without_pattern_lock setsid -f dockerd --host "unix://$ENGINE_DOCKER_SOCK" \
-                        --data-root "$ENGINE_DOCKER_ROOT/data" --exec-root "$ENGINE_DOCKER_ROOT/exec" \
-                        --pidfile "$ENGINE_DOCKER_ROOT/dockerd.pid" --bridge=none --iptables=false --ip6tables=false \
-                        </dev/null >>"$ENGINE_DOCKER_ROOT/dockerd.log" 2>&1 {lock}>&-
-                for ((i = 0; i < 300; i++)); do
-                        DOCKER_HOST=unix://$ENGINE_DOCKER_SOCK "$DOCKER" version >/dev/null 2>&1 && break
-                        sleep 0.1
-                done
-        fi
+        dockerd_up "$ENGINE_DOCKER_SOCK" || dockerd_start "$lock" "$ENGINE_DOCKER_ROOT" "$ENGINE_DOCKER_SOCK"
+        rc=$?
         exec {lock}>&-
-        DOCKER_HOST=unix://$ENGINE_DOCKER_SOCK "$DOCKER" version >/dev/null 2>&1 && return 0
-        echo "dockerd did not answer on $ENGINE_DOCKER_SOCK within 30 s; $ENGINE_DOCKER_ROOT/dockerd.log:" >&2
-        tail -n 10 "$ENGINE_DOCKER_ROOT/dockerd.log" >&2
-        return 1
+        return "$rc"
 }
 
 # rootless_ensure: the unprivileged user of rootless podman, with 65536 subordinate uids and

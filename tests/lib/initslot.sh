@@ -56,7 +56,7 @@ docker_init_stop() {
 # docker_init_ensure: the dockerd whose every container runs core_pipe-init, started if none
 # answers (it stays up for the next run, like the other one).
 docker_init_ensure() {
-        local lock i
+        local lock rc
         command -v dockerd >/dev/null || { echo "needs docker.io (dockerd)" >&2; return 1; }
         mkdir -p "$ENGINE_DOCKER_INIT_ROOT"
         readme_block json "$ENGINE_DOCKER_INIT_PATH" >"$ENGINE_DOCKER_INIT_ROOT/daemon.json.want" || return 1
@@ -67,22 +67,12 @@ docker_init_ensure() {
                 docker_init_stop
                 mv -f "$ENGINE_DOCKER_INIT_ROOT/daemon.json.want" "$ENGINE_DOCKER_INIT_ROOT/daemon.json"
         fi
-        if ! DOCKER_HOST=unix://$ENGINE_DOCKER_INIT_SOCK "$DOCKER" version >/dev/null 2>&1; then
-                without_pattern_lock setsid -f dockerd --config-file "$ENGINE_DOCKER_INIT_ROOT/daemon.json" \
-                        --host "unix://$ENGINE_DOCKER_INIT_SOCK" --data-root "$ENGINE_DOCKER_INIT_ROOT/data" \
-                        --exec-root "$ENGINE_DOCKER_INIT_ROOT/exec" --pidfile "$ENGINE_DOCKER_INIT_ROOT/dockerd.pid" \
-                        --bridge=none --iptables=false --ip6tables=false \
-                        </dev/null >>"$ENGINE_DOCKER_INIT_ROOT/dockerd.log" 2>&1 {lock}>&-
-                for ((i = 0; i < 300; i++)); do
-                        DOCKER_HOST=unix://$ENGINE_DOCKER_INIT_SOCK "$DOCKER" version >/dev/null 2>&1 && break
-                        sleep 0.1
-                done
-        fi
+        dockerd_up "$ENGINE_DOCKER_INIT_SOCK" ||
+                dockerd_start "$lock" "$ENGINE_DOCKER_INIT_ROOT" "$ENGINE_DOCKER_INIT_SOCK" \
+                        --config-file "$ENGINE_DOCKER_INIT_ROOT/daemon.json"
+        rc=$?
         exec {lock}>&-
-        DOCKER_HOST=unix://$ENGINE_DOCKER_INIT_SOCK "$DOCKER" version >/dev/null 2>&1 && return 0
-        echo "dockerd (init) did not answer; $ENGINE_DOCKER_INIT_ROOT/dockerd.log:" >&2
-        tail -n 10 "$ENGINE_DOCKER_INIT_ROOT/dockerd.log" >&2
-        return 1
+        return "$rc"
 }
 
 podman_init_ensure() {
@@ -126,7 +116,8 @@ store_out() {
         eng cp "$1:/var/lib/core_pipe/." "$2/" >/dev/null 2>&1
 }
 
-# init_lines CONTAINER: how many lines of the container's log come from core_pipe-init.
+# init_lines CONTAINER: how many lines of the container's log come from core_pipe-init, other than
+# its information on each core stored (core_pipe-init: info: ...).
 init_lines() {
-        eng logs "$1" 2>&1 | grep -c '^core_pipe-init:'
+        eng logs "$1" 2>&1 | grep '^core_pipe-init:' | grep -vc '^core_pipe-init: info:'
 }
