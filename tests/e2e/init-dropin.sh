@@ -108,6 +108,17 @@ check "a root without /run or /var: creates /run (0755), the store (0700), liste
 check "  and says nothing on stderr" test ! -s "$T/err"
 rm -rf "${R:?}/run" "${R:?}/var"
 
+# The image's own settings, at /etc/core_pipe/receiver.conf inside it whatever prefix the host's
+# build has: Storage=none there makes a plain init that says so.
+mkdir -p "$R/etc/core_pipe"
+printf '[Receiver]\nStorage=none\n' >"$R/etc/core_pipe/receiver.conf"
+unshare --mount --pid --fork --root="$R" /init -- /bin/sh -c 'test ! -e /run/core_pipe.socket && exit 4' 2>"$T/err"
+check "the image's /etc/core_pipe/receiver.conf is read: Storage=none, a plain init (status 4)" test $? = 4
+check "  one line on stderr, naming the file" \
+        sh -c "[ \$(wc -l <'$T/err') = 1 ] && grep -q 'Storage=none in /etc/core_pipe/receiver.conf' '$T/err'"
+diag "image settings: $(cat "$T/err")"
+rm -rf "${R:?}/run" "${R:?}/var" "${R:?}/etc"
+
 # Read-only: a plain init; one line on stderr; the command's status.
 unshare --mount --pid --fork /bin/sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" &&
         exec unshare --root="$1" /init -- /bin/sh -c "test ! -e /run/core_pipe.socket && exit 5"' sh "$R" 2>"$T/err"
