@@ -42,14 +42,18 @@ bool cp_text_valid(const char *s, size_t len) {
         return true;
 }
 
-static int encode_header(uint16_t type, size_t body_len, uint8_t *buf, size_t size) {
+static int encode_header_version(uint16_t version, uint16_t type, size_t body_len, uint8_t *buf, size_t size) {
         if (size < CP_HEADER_SIZE + body_len || CP_HEADER_SIZE + body_len > CP_MSG_MAX)
                 return -ENOBUFS;
         put_u32(buf, CP_MAGIC);
-        put_u16(buf + 4, CP_PROTOCOL_VERSION);
+        put_u16(buf + 4, version);
         put_u16(buf + 6, type);
         put_u32(buf + 8, (uint32_t) body_len);
         return 0;
+}
+
+static int encode_header(uint16_t type, size_t body_len, uint8_t *buf, size_t size) {
+        return encode_header_version(CP_PROTOCOL_VERSION, type, body_len, buf, size);
 }
 
 /* "RUNTIME ID [POD_UID]" into text (CP_TEXT_MAX + 1 bytes), "" without a runtime. */
@@ -69,13 +73,31 @@ bool cp_container_encodable(const struct container_identity *c) {
         return container_to_text(c, text) >= 0;
 }
 
+/* Whether the request's signal, transport and flags go together: what the decoder accepts. */
+static bool request_fields_valid(uint32_t signal, uint32_t transport, uint32_t flags) {
+        if (transport != CP_TRANSPORT_PIPE && transport != CP_TRANSPORT_SOCKET)
+                return false;
+        if (flags & ~CP_REQUEST_FLAGS_ALL)
+                return false;
+        /* Signal numbers fit in 1..64 on Linux; anything else did not come from the kernel. */
+        if (flags & CP_REQUEST_SIGNAL_UNKNOWN)
+                return signal == 0;
+        return signal >= 1 && signal <= 64;
+}
+
 int cp_encode_request(const struct cp_request *req, uint8_t *buf, size_t size) {
         char text[CP_TEXT_MAX + 1];
+        uint32_t transport = req->transport ? req->transport : CP_TRANSPORT_PIPE;
+        if (!request_fields_valid(req->signal, transport, req->flags))
+                return -EINVAL;
         int r = container_to_text(&req->container, text);
         if (r < 0)
                 return r;
-        size_t n = strlen(text);
-        r = encode_header(CP_MSG_REQUEST, CP_REQUEST_BODY_SIZE + n, buf, size);
+        /* A plain pipe request stays version 1, which every receiver reads. */
+        bool v2 = transport != CP_TRANSPORT_PIPE || req->flags != 0;
+        size_t fixed = v2 ? CP_REQUEST_V2_BODY_SIZE : CP_REQUEST_BODY_SIZE, n = strlen(text);
+        r = encode_header_version(v2 ? CP_PROTOCOL_VERSION_TRANSPORT : CP_PROTOCOL_VERSION, CP_MSG_REQUEST, fixed + n,
+                                  buf, size);
         if (r < 0)
                 return r;
         uint8_t *b = buf + CP_HEADER_SIZE;
@@ -83,8 +105,12 @@ int cp_encode_request(const struct cp_request *req, uint8_t *buf, size_t size) {
         put_u32(b + 4, req->dump_mode);
         put_u64(b + 8, req->dump_time);
         put_u64(b + 16, req->core_limit);
-        memcpy(b + CP_REQUEST_BODY_SIZE, text, n);
-        return (int) (CP_HEADER_SIZE + CP_REQUEST_BODY_SIZE + n);
+        if (v2) {
+                put_u32(b + 24, transport);
+                put_u32(b + 28, req->flags);
+        }
+        memcpy(b + fixed, text, n);
+        return (int) (CP_HEADER_SIZE + fixed + n);
 }
 
 int cp_encode_verdict(uint32_t verdict, const char *reason, uint8_t *buf, size_t size) {
@@ -151,20 +177,26 @@ int cp_decode_header(const uint8_t *buf, size_t len, uint16_t *ret_version) {
         if (type < CP_MSG_REQUEST || type > CP_MSG_OUTCOME_DETAIL)
                 return -EBADMSG;
         *ret_version = version;
-        if (version != CP_PROTOCOL_VERSION)
+        if (version != CP_PROTOCOL_VERSION && !(version == CP_PROTOCOL_VERSION_TRANSPORT && type == CP_MSG_REQUEST))
                 return -EPROTONOSUPPORT;
         return type;
 }
 
-/* Header check for one expected type; returns the body length. */
-static int expect(const uint8_t *buf, size_t len, int type) {
+/* Header check for one expected type; returns the body length, and the version if asked. */
+static int expect_version(const uint8_t *buf, size_t len, int type, uint16_t *ret_version) {
         uint16_t version;
         int r = cp_decode_header(buf, len, &version);
         if (r < 0)
                 return r;
         if (r != type)
                 return -EBADMSG;
+        if (ret_version)
+                *ret_version = version;
         return (int) (len - CP_HEADER_SIZE);
+}
+
+static int expect(const uint8_t *buf, size_t len, int type) {
+        return expect_version(buf, len, type, NULL);
 }
 
 static int decode_text(const uint8_t *p, size_t n, char *out) {
@@ -202,10 +234,12 @@ static int container_from_text(const uint8_t *p, size_t n, struct container_iden
 }
 
 int cp_decode_request(const uint8_t *buf, size_t len, struct cp_request *ret) {
-        int n = expect(buf, len, CP_MSG_REQUEST);
+        uint16_t version;
+        int n = expect_version(buf, len, CP_MSG_REQUEST, &version);
         if (n < 0)
                 return n;
-        if (n < CP_REQUEST_BODY_SIZE)
+        size_t fixed = version == CP_PROTOCOL_VERSION_TRANSPORT ? CP_REQUEST_V2_BODY_SIZE : CP_REQUEST_BODY_SIZE;
+        if ((size_t) n < fixed)
                 return -EBADMSG;
         const uint8_t *b = buf + CP_HEADER_SIZE;
         struct cp_request req = {
@@ -213,11 +247,15 @@ int cp_decode_request(const uint8_t *buf, size_t len, struct cp_request *ret) {
                 .dump_mode = get_u32(b + 4),
                 .dump_time = get_u64(b + 8),
                 .core_limit = get_u64(b + 16),
+                .transport = CP_TRANSPORT_PIPE,
         };
-        /* Signal numbers fit in 1..64 on Linux; anything else did not come from the kernel. */
-        if (req.signal < 1 || req.signal > 64)
+        if (version == CP_PROTOCOL_VERSION_TRANSPORT) {
+                req.transport = get_u32(b + 24);
+                req.flags = get_u32(b + 28);
+        }
+        if (!request_fields_valid(req.signal, req.transport, req.flags))
                 return -EBADMSG;
-        if (container_from_text(b + CP_REQUEST_BODY_SIZE, (size_t) n - CP_REQUEST_BODY_SIZE, &req.container) < 0)
+        if (container_from_text(b + fixed, (size_t) n - fixed, &req.container) < 0)
                 return -EBADMSG;
         *ret = req;
         return 0;
@@ -285,6 +323,17 @@ int cp_decode_outcome_detail(const uint8_t *buf, size_t len, struct cp_outcome_d
         memcpy(d.cause, b + CP_DETAIL_FIXED_SIZE + nr, nc);
         *ret = d;
         return 0;
+}
+
+const char *cp_transport_to_string(uint32_t transport) {
+        switch (transport) {
+        case CP_TRANSPORT_PIPE:
+                return "pipe";
+        case CP_TRANSPORT_SOCKET:
+                return "socket";
+        default:
+                return "invalid";
+        }
 }
 
 const char *cp_verdict_to_string(uint32_t verdict) {

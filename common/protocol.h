@@ -37,6 +37,11 @@
 #include "parse.h"
 
 #define CP_PROTOCOL_VERSION 1
+/* A REQUEST that names its transport (the kernel's coredump socket) or says that the signal is
+ * unknown is version 2; every other message, and a pipe request with a known signal, stays
+ * version 1. A receiver of before refuses a version 2 request ("protocol version 2 not
+ * supported"): it cannot read a core from a socket, and the helper falls back. */
+#define CP_PROTOCOL_VERSION_TRANSPORT 2
 #define CP_MAGIC 0x50495043U /* "CPIP" read as little endian */
 
 #define CP_HEADER_SIZE 12
@@ -55,6 +60,18 @@ enum cp_msg_type {
         CP_MSG_OUTCOME_DETAIL = 5,
 };
 
+/* How the core reaches the receiver: the kernel's pipe, or the connection the kernel made to the
+ * host's coredump socket (kernel.core_pattern = @@PATH), already acknowledged, positioned at the
+ * core's first byte. The receiver reads it and never writes to it. */
+enum cp_transport {
+        CP_TRANSPORT_PIPE = 1,
+        CP_TRANSPORT_SOCKET = 2,
+};
+
+/* Request flags (version 2). */
+#define CP_REQUEST_SIGNAL_UNKNOWN (UINT32_C(1) << 0) /* the kernel did not say (coredump socket, < 6.19) */
+#define CP_REQUEST_FLAGS_ALL CP_REQUEST_SIGNAL_UNKNOWN
+
 enum cp_verdict {
         CP_VERDICT_SEND = 1,
         CP_VERDICT_SKIP = 2,
@@ -64,17 +81,21 @@ enum cp_verdict {
 /* Kernel values the receiver needs and cannot read itself. pid/uid/gid travel as credentials,
  * which the kernel translates into the receiver's namespaces. */
 struct cp_request {
-        uint32_t signal;     /* %s */
+        uint32_t signal;     /* %s; 0 with CP_REQUEST_SIGNAL_UNKNOWN */
         uint32_t dump_mode;  /* %d: 1 = normal (only those are forwarded) */
         uint64_t dump_time;  /* %t, seconds since the epoch */
         uint64_t core_limit; /* %c, RLIMIT_CORE of the crashed process; UINT64_MAX = unlimited */
         /* The container as the host's cgroup path names it (runtime "" when none): a receiver
          * in a cgroup namespace of its own (LXC, docker on cgroup v2) cannot see it. */
         struct container_identity container;
+        uint32_t transport; /* enum cp_transport; 0 is taken as CP_TRANSPORT_PIPE */
+        uint32_t flags;     /* CP_REQUEST_* */
 };
 /* The fixed part; then, optionally, text "RUNTIME ID [POD_UID]" (a helper of before it sends
- * none, and every receiver takes both). */
+ * none, and every receiver takes both). Version 2 adds u32 transport and u32 flags to the fixed
+ * part, before the text. */
 #define CP_REQUEST_BODY_SIZE 24
+#define CP_REQUEST_V2_BODY_SIZE 32
 
 struct cp_verdict_msg {
         uint32_t verdict; /* enum cp_verdict */
@@ -121,11 +142,13 @@ int cp_encode_outcome_detail(const struct cp_outcome_detail *d, uint8_t *buf, si
 /*
  * Header check: on success returns the message type and stores the protocol version in
  * *ret_version. -EBADMSG for a wrong magic, a length that does not match, or an unknown type;
- * -EPROTONOSUPPORT when only the version differs (*ret_version is set so the caller can say so).
+ * -EPROTONOSUPPORT when only the version is not one this side speaks for that type (1 for
+ * every type, 2 for REQUEST too; *ret_version is set so the caller can say so).
  */
 int cp_decode_header(const uint8_t *buf, size_t len, uint16_t *ret_version);
 
-/* Decoders: validate the whole message (header included) and fill *ret. -EBADMSG on any defect. */
+/* Decoders: validate the whole message (header included) and fill *ret. -EBADMSG on any defect.
+ * cp_decode_request() takes version 1 (transport pipe, flags 0) and version 2. */
 int cp_decode_request(const uint8_t *buf, size_t len, struct cp_request *ret);
 int cp_decode_verdict(const uint8_t *buf, size_t len, struct cp_verdict_msg *ret);
 int cp_decode_handover(const uint8_t *buf, size_t len);
@@ -133,6 +156,7 @@ int cp_decode_outcome(const uint8_t *buf, size_t len, struct cp_outcome *ret);
 int cp_decode_outcome_detail(const uint8_t *buf, size_t len, struct cp_outcome_detail *ret);
 
 const char *cp_verdict_to_string(uint32_t verdict);
+const char *cp_transport_to_string(uint32_t transport); /* "pipe", "socket", "invalid" */
 
 /* True for text the protocol carries: printable bytes and UTF-8, no control characters. */
 bool cp_text_valid(const char *s, size_t len);

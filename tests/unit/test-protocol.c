@@ -81,9 +81,9 @@ static void test_request(void) {
         CHECK(cp_decode_request(big, (size_t) n + 1, &out) == -EBADMSG, "trailing byte is rejected");
         CHECK(cp_decode_request(big, sizeof(big), &out) == -EBADMSG, "oversized message is rejected");
 
-        buf[4] = 2;
+        buf[4] = 3;
         uint16_t version = 0;
-        CHECK(cp_decode_header(buf, (size_t) n, &version) == -EPROTONOSUPPORT && version == 2,
+        CHECK(cp_decode_header(buf, (size_t) n, &version) == -EPROTONOSUPPORT && version == 3,
               "another protocol version is reported as such");
         CHECK(cp_decode_request(buf, (size_t) n, &out) == -EPROTONOSUPPORT, "request of another version is refused");
         buf[4] = 1;
@@ -93,13 +93,67 @@ static void test_request(void) {
         buf[0] ^= 1;
 
         in.signal = 0;
-        n = cp_encode_request(&in, buf, sizeof(buf));
+        CHECK(cp_encode_request(&in, buf, sizeof(buf)) == -EINVAL, "signal 0 is not encoded without the flag");
+        n = cp_encode_request(&(struct cp_request){.signal = 11, .dump_mode = 1}, buf, sizeof(buf));
+        buf[CP_HEADER_SIZE] = 0;
         CHECK(cp_decode_request(buf, (size_t) n, &out) == -EBADMSG, "signal 0 is rejected");
-        in.signal = 65;
-        n = cp_encode_request(&in, buf, sizeof(buf));
+        buf[CP_HEADER_SIZE] = 65;
         CHECK(cp_decode_request(buf, (size_t) n, &out) == -EBADMSG, "signal 65 is rejected");
+        in.signal = 11;
 
         CHECK(cp_encode_request(&in, buf, 20) == -ENOBUFS, "encoder refuses a short buffer");
+}
+
+/* Version 2: the transport and the flags; a plain pipe request stays version 1. */
+static void test_request_transport(void) {
+        uint8_t buf[CP_MSG_MAX];
+        uint16_t version = 0;
+        struct cp_request out;
+        struct cp_request in = {.signal = 0,
+                                .dump_mode = 1,
+                                .dump_time = 7,
+                                .core_limit = 9,
+                                .container = {"docker", "abc", ""},
+                                .transport = CP_TRANSPORT_SOCKET,
+                                .flags = CP_REQUEST_SIGNAL_UNKNOWN};
+        int n = cp_encode_request(&in, buf, sizeof(buf));
+        CHECK(n == CP_HEADER_SIZE + CP_REQUEST_V2_BODY_SIZE + 10, "a socket request has the longer fixed part");
+        CHECK(cp_decode_header(buf, (size_t) n, &version) == CP_MSG_REQUEST && version == 2,
+              "a socket request is version 2");
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == 0 && out.transport == CP_TRANSPORT_SOCKET &&
+                      out.flags == CP_REQUEST_SIGNAL_UNKNOWN && out.signal == 0 && out.core_limit == 9 &&
+                      strcmp(out.container.id, "abc") == 0,
+              "a socket request round-trips");
+        for (size_t len = 0; len < (size_t) n; len++)
+                if (cp_decode_request(buf, len, &out) != -EBADMSG) {
+                        CHECK(0, "truncated version 2 request of %zu bytes is rejected", len);
+                        return;
+                }
+        buf[CP_HEADER_SIZE] = 6;
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == -EBADMSG, "a signal with the unknown flag is rejected");
+        buf[CP_HEADER_SIZE] = 0;
+        buf[CP_HEADER_SIZE + 24] = 3;
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == -EBADMSG, "an unknown transport is rejected");
+        buf[CP_HEADER_SIZE + 24] = CP_TRANSPORT_SOCKET;
+        buf[CP_HEADER_SIZE + 28] |= 2;
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == -EBADMSG, "an unknown flag is rejected");
+
+        in.transport = 7;
+        CHECK(cp_encode_request(&in, buf, sizeof(buf)) == -EINVAL, "an unknown transport is not encoded");
+        in = (struct cp_request){.signal = 11, .dump_mode = 1, .transport = CP_TRANSPORT_PIPE};
+        n = cp_encode_request(&in, buf, sizeof(buf));
+        CHECK(cp_decode_header(buf, (size_t) n, &version) == CP_MSG_REQUEST && version == 1,
+              "a pipe request with its signal stays version 1, for receivers of before");
+        CHECK(cp_decode_request(buf, (size_t) n, &out) == 0 && out.transport == CP_TRANSPORT_PIPE && out.flags == 0,
+              "a version 1 request is a pipe request");
+
+        n = cp_encode_verdict(CP_VERDICT_SEND, "", buf, sizeof(buf));
+        buf[4] = 2;
+        CHECK(cp_decode_header(buf, (size_t) n, &version) == -EPROTONOSUPPORT,
+              "version 2 is a request's only: a verdict of version 2 is refused");
+        CHECK(strcmp(cp_transport_to_string(CP_TRANSPORT_SOCKET), "socket") == 0 &&
+                      strcmp(cp_transport_to_string(0), "invalid") == 0,
+              "transports have names");
 }
 
 static void test_verdict(void) {
@@ -197,6 +251,7 @@ int main(void) {
         test_outcome_detail();
         test_request();
         test_request_container();
+        test_request_transport();
         test_verdict();
         test_outcome_and_handover();
         return tap_done();
