@@ -269,7 +269,9 @@ static int serve(const char *config_path, const char *listen_path) {
         return 0;
 }
 
-/* core_pipe --socket: the connection the service manager accepted for us. */
+/* core_pipe --socket: the connection the service manager accepted for us. systemd accepts with
+ * SOCK_NONBLOCK; the receiver gets the connection blocking, as --serve accepts it (the helper's
+ * own reads and writes on it never block either way: each waits in poll() with a deadline). */
 static int socket_once(const char *config_path) {
         int conn = listen_fd_from_manager();
         if (conn < 0) {
@@ -277,6 +279,9 @@ static int socket_once(const char *config_path) {
                         strerror(-conn));
                 return 1;
         }
+        int flags = fcntl(conn, F_GETFL);
+        if (flags >= 0 && (flags & O_NONBLOCK))
+                (void) fcntl(conn, F_SETFL, flags & ~O_NONBLOCK);
         return socket_handle_connection(conn, config_path) < 0 ? 1 : 0;
 }
 
