@@ -22,7 +22,7 @@
 #include "parse.h"
 
 #define LISTEN_FD 3
-#define LISTEN_BACKLOG 128
+#define LISTEN_BACKLOG 512 /* as core_pipe.socket: a full backlog makes the kernel skip a core */
 
 /* What the kernel tells only through the pinned process: its RLIMIT_CORE (the socket carries no
  * %c, and the kernel does not enforce it there) and its comm. The /proc directory is proven to be
