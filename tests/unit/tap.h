@@ -3,6 +3,7 @@
 
 /* Minimal TAP output for the unit tests: CHECK(expr, "what it pins down"). */
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,7 +12,8 @@ static int tap_n, tap_failed;
 #define CHECK(expr, ...)                                                                                               \
         do {                                                                                                           \
                 tap_n++;                                                                                               \
-                if (expr) {                                                                                            \
+                bool tap_ok_ = (expr); /* once: expr may have effects (a read, a call) */                              \
+                if (tap_ok_) {                                                                                         \
                         printf("ok %d - ", tap_n);                                                                     \
                 } else {                                                                                               \
                         tap_failed++;                                                                                  \
@@ -19,7 +21,7 @@ static int tap_n, tap_failed;
                 }                                                                                                      \
                 printf(__VA_ARGS__);                                                                                   \
                 printf("\n");                                                                                          \
-                if (!(expr))                                                                                           \
+                if (!tap_ok_)                                                                                          \
                         printf("# %s:%d: %s\n", __FILE__, __LINE__, #expr);                                            \
                 fflush(stdout); /* a child forked later must not print it again */                                     \
         } while (0)
