@@ -303,8 +303,10 @@ static int account_without_core(struct crash *c, const struct verdict *v) {
                 return -EPERM;
         }
         (void) collect_metadata(c->procfd, &c->md);
-        report_crash(c, v->level, NULL, NULL, "Process %d (%s) of user %u crashed with signal %u; %s", (int) c->md.pid,
-                     c->comm, (unsigned) c->md.uid, c->md.signal, v->note);
+        /* No core is read: a signal the kernel did not say stays unknown (0). */
+        report_crash(c, v->level, NULL, NULL, "Process %d (%s) of user %u crashed with signal %u%s; %s",
+                     (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal,
+                     c->md.signal == 0 ? " (unknown)" : "", v->note);
         return 0;
 }
 

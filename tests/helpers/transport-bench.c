@@ -13,7 +13,7 @@
  * "splice" through a pipe into /dev/null. One line per crash is appended to OUT:
  *   "<transport> <reader> <bytes> <seconds from accept or exec to the core stored or drained>".
  */
-#define _GNU_SOURCE
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -76,17 +76,26 @@ static long long drain(int fd, const char *reader) {
                 }
                 return total;
         }
+        /* "read:KIB", "waitall:KIB", "pace:KIB:USEC" (after a read that did not fill the
+         * buffer, sleep USEC before the next: let the writer queue more per wakeup). */
         size_t size = (size_t) atoi(strchr(reader, ':') + 1) << 10;
+        const char *pace = strncmp(reader, "pace:", 5) == 0 ? strchr(reader + 5, ':') : NULL;
+        long pace_usec = pace ? atol(pace + 1) : 0;
         int flags = strncmp(reader, "waitall", 7) == 0 ? MSG_WAITALL : 0;
         char *buf = malloc(size);
+        long reads = 0;
         for (;;) {
                 ssize_t n = flags ? recv(fd, buf, size, flags) : read(fd, buf, size);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         break;
+                reads++;
                 total += n;
+                if (pace_usec > 0 && (size_t) n < size)
+                        nanosleep(&(struct timespec){.tv_nsec = pace_usec * 1000}, NULL);
         }
+        fprintf(stderr, "%s: %ld reads, %lld bytes a read\n", reader, reads, reads ? total / reads : 0);
         free(buf);
         return total;
 }
@@ -106,7 +115,8 @@ static long long to_receiver(int core_fd, pid_t pid, uint32_t transport, const c
                 snprintf(lp, sizeof(lp), "LISTEN_PID=%d", (int) getpid());
                 snprintf(st, sizeof(st), "--store=%s", store);
                 char *env[] = {"LISTEN_FDS=1", lp, "PATH=/usr/bin:/bin", NULL};
-                char *argv[] = {path, "--fallback", "--config=/dev/null", st, NULL};
+                /* No rate limit: a benchmark crashes more often than MaxCoresPerInterval=. */
+                char *argv[] = {path, "--fallback", "--config=/dev/null", st, "--max-cores-per-interval=0", NULL};
                 execve(path, argv, env);
                 _exit(127);
         }
