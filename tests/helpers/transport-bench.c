@@ -7,8 +7,8 @@
  *                                                     kernel connections, acks KERNEL|WAIT
  *   transport-bench pipe READER OUT %P                 a |pattern helper: the core on stdin (1 MiB pipe)
  *
- * READER: "receiver:PATH:STORE" hands the core to the receiver at PATH (--fallback, as the host
- * helper does: REQUEST, HANDOVER of the core's descriptor and the pidfd, OUTCOME) storing in
+ * READER: "receiver:PATH:STORE[:OPTION]" (OPTION: one more for the receiver) hands the core to the receiver at PATH
+ * (--fallback, as the host helper does: REQUEST, HANDOVER of the core's descriptor and the pidfd, OUTCOME) storing in
  * STORE; "read:N" drains it here with read() of N KiB; "waitall:N" with recv(MSG_WAITALL);
  * "splice" through a pipe into /dev/null. One line per crash is appended to OUT:
  *   "<transport> <reader> <bytes> <seconds from accept or exec to the core stored or drained>".
@@ -102,8 +102,8 @@ static long long drain(int fd, const char *reader) {
 
 /* The host helper's part with the receiver: one crash, start to OUTCOME. */
 static long long to_receiver(int core_fd, pid_t pid, uint32_t transport, const char *spec) {
-        char path[512], store[512];
-        if (sscanf(spec, "receiver:%511[^:]:%511s", path, store) != 2)
+        char path[512], store[512], extra[128] = "--compress=yes";
+        if (sscanf(spec, "receiver:%511[^:]:%511[^:]:%127s", path, store, extra) < 2)
                 return -1;
         int sp[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -116,7 +116,8 @@ static long long to_receiver(int core_fd, pid_t pid, uint32_t transport, const c
                 snprintf(st, sizeof(st), "--store=%s", store);
                 char *env[] = {"LISTEN_FDS=1", lp, "PATH=/usr/bin:/bin", NULL};
                 /* No rate limit: a benchmark crashes more often than MaxCoresPerInterval=. */
-                char *argv[] = {path, "--fallback", "--config=/dev/null", st, "--max-cores-per-interval=0", NULL};
+                char *argv[] = {path,  "--fallback", "--config=/dev/null", st, "--max-cores-per-interval=0",
+                                extra, NULL};
                 execve(path, argv, env);
                 _exit(127);
         }

@@ -9,7 +9,8 @@
 # socket@BYTES sets net.core.wmem_default (the send buffer the kernel's own socket gets) for that
 # case only. core_pattern is changed only under tests/lib's lock and restored on exit, with
 # net.core.wmem_default. Prints one line per crash: TRANSPORT READER BYTES SECONDS, where
-# "reaped-" lines are from the crash's signal until the crasher's parent reaped it.
+# "reaped-" lines are from the crash's signal until the crasher's parent reaped it, "cpu-" lines
+# the CPU seconds the whole machine was busy meanwhile.
 set -u
 BUILD=$(realpath "$1")
 ROUNDS=$2
@@ -19,7 +20,9 @@ HERE=$(dirname "$(realpath "$0")")
 # shellcheck source=tests/lib/container.sh
 . "$HERE/../lib/container.sh"
 W=$(mktemp -d /tmp/cp-transport-XXXXXX)
-B=$BUILD/tests/transport-bench
+# A short path: the kernel cuts a pipe pattern at 127 bytes.
+B=$W/b
+ln -s "$BUILD/tests/transport-bench" "$B"
 CR=$BUILD/tests/crasher
 OUT=$W/results
 : >"$OUT"
@@ -34,17 +37,24 @@ cleanup() {
 trap cleanup EXIT
 ulimit -c unlimited
 
-# Fills its memory first, then crashes on "go": seconds from "go" until it is reaped.
+# CPU seconds every CPU spent busy (not idle nor iowait) since boot, from /proc/stat.
+busy() {
+        awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat
+}
+
+# Fills its memory first, then crashes on "go": "SECONDS CPU_SECONDS" from "go" until it is
+# reaped, the CPU seconds busy on the whole machine meanwhile.
 crash() {
         rm -f "$W/go" "$W/pid"
         # shellcheck disable=SC2086 # SIZE is the crasher's arguments
         "$CR" $SIZE --wait-for "$W/go" >"$W/pid" 2>/dev/null &
-        local p=$! t0
+        local p=$! t0 c0
         while [ ! -s "$W/pid" ]; do sleep 0.05; done
+        c0=$(busy)
         t0=$(date +%s.%N)
         touch "$W/go"
         wait "$p" 2>/dev/null
-        echo "$(date +%s.%N) - $t0" | bc
+        echo "$(echo "$(date +%s.%N) - $t0" | bc) $(echo "$(busy) - $c0" | bc)"
 }
 
 run_case() {
@@ -69,7 +79,8 @@ run_case() {
         fi
         # The pipe helper reports after the crasher is gone: wait for its line (bounded).
         for _ in $(seq 100); do [ "$(wc -l <"$OUT")" -gt "$n" ] && break; sleep 0.1; done
-        echo "reaped-$tr $rd 0 $t" >>"$OUT"
+        echo "reaped-$tr $rd 0 ${t% *}" >>"$OUT"
+        echo "cpu-$tr $rd 0 ${t#* }" >>"$OUT"
         sysctl -qw net.core.wmem_default="$OLD_WMEM"
 }
 
