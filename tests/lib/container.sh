@@ -118,12 +118,12 @@ write_pattern() {
 # kernel connects to ($SHORT/kernel.socket: the pattern's path must stay under 108 bytes).
 SOCKET_SERVER_PID=
 
-# unix_listening PATH: true while a stream socket bound at PATH listens. Read from /proc/net/unix
-# (flags 00010000: accepting connections), never by connecting: to the server every connection
-# is a crash.
+# unix_listening PATH [PID]: true while a stream socket bound at PATH listens, in the network
+# namespace of PID (default: ours). Read from /proc/PID/net/unix (flags 00010000: accepting
+# connections), never by connecting: to the server every connection is a crash.
 unix_listening() {
         awk -v path="$1" '$NF == path && $4 == "00010000" && $5 == "0001" { found = 1 }
-                END { exit !found }' /proc/net/unix
+                END { exit !found }' "/proc/${2:-self}/net/unix" 2>/dev/null
 }
 
 # proc_alive PID: the process exists and is not a zombie.
@@ -157,13 +157,21 @@ socket_server_start() {
                 echo "CORE_PIPE_SOCKET_SERVICE=$CORE_PIPE_SOCKET_SERVICE: expected resident or activated" >&2
                 return 1 ;;
         esac
+        # SOCKET_SERVER_SOMAXCONN=N: the server in a network namespace of its own whose
+        # net.core.somaxconn caps its listen backlog at N (socket-backlog). The kernel finds a
+        # socket bound to a path whatever network namespace it lives in.
+        if [ -n "${SOCKET_SERVER_SOMAXCONN:-}" ]; then
+                # shellcheck disable=SC2016 # expanded by the inner shell
+                cmd=(unshare --net -- /bin/sh -c 'echo "$0" >/proc/sys/net/core/somaxconn && exec "$@"' \
+                        "$SOCKET_SERVER_SOMAXCONN" "${cmd[@]}")
+        fi
         {
                 [ -z "$PATTERN_LOCK_FD" ] || exec {PATTERN_LOCK_FD}>&-
                 exec setpriv --pdeathsig TERM -- setsid -- "${cmd[@]}"
         } </dev/null >>"$T/socket-server.log" 2>&1 &
         SOCKET_SERVER_PID=$!
         for ((i = 0; i < 200; i++)); do
-                unix_listening "$sock" && return 0
+                unix_listening "$sock" "$SOCKET_SERVER_PID" && return 0
                 proc_alive "$SOCKET_SERVER_PID" || break
                 sleep 0.05
         done
@@ -213,6 +221,28 @@ socket_pattern() {
 }
 
 # ---- containers ---------------------------------------------------------------------------------
+
+# ct_crash_status NAME RLIMIT_CORE CRASHER_ARGS...: the test crasher crashes in the container with
+# RLIMIT_CORE (bytes, or "unlimited"), under a parent that prints how it ended, as wait(2) says:
+# "signal=N core=0|1 ms=M" (core=1: the kernel wrote a core; M: fork to reaped). Bounded: 60 s.
+ct_crash_status() {
+        local name=$1 limit=$2
+        shift 2
+        CT_TIMEOUT=60 ct_exec "$name" python3 -c '
+import os, resource, sys, time
+lim = resource.RLIM_INFINITY if sys.argv[1] == "unlimited" else int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_CORE, (lim, lim))
+t0 = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    fd = os.open("/dev/null", os.O_WRONLY)
+    os.dup2(fd, 1)
+    os.execv("/build/tests/crasher", ["crasher"] + sys.argv[2:])
+_, st = os.waitpid(pid, 0)
+ms = int((time.monotonic() - t0) * 1000)
+sig = os.WTERMSIG(st) if os.WIFSIGNALED(st) else 0
+print(f"signal={sig} core={int(os.WCOREDUMP(st))} ms={ms}")' "$limit" "$@"
+}
 
 # ct_share: prints $T/share, a world-readable copy of the build's files that containers run
 # (made on first use), in the build tree's layout. The build tree itself may sit in a directory
