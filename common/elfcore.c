@@ -18,6 +18,8 @@
 #define PRPSINFO_FNAME 40
 #define PRPSINFO_PSARGS 56
 #define PRSTATUS_CURSIG 12
+#define SIGINFO_HEAD 12 /* si_signo, si_errno, si_code: the fields every siginfo starts with */
+#define SIGNAL_MAX 64   /* _NSIG on x86_64 */
 #define NT_FILE_HEADER 16 /* count, page size */
 #define NT_FILE_ENTRY 24  /* start, end, file offset in pages */
 
@@ -339,6 +341,14 @@ static bool take_files(struct core_notes *n, const uint8_t *d, size_t len) {
         return n->n_files == count;
 }
 
+uint32_t core_notes_crash_signal(const struct core_notes *n) {
+        if (n->have_siginfo && n->siginfo_signo >= 1 && n->siginfo_signo <= SIGNAL_MAX)
+                return (uint32_t) n->siginfo_signo;
+        if (n->threads > 0 && n->signal >= 1 && n->signal <= SIGNAL_MAX)
+                return n->signal;
+        return 0;
+}
+
 /* One note. Returns false when its content contradicts its own length. */
 static bool take_note(struct core_notes *n, uint32_t type, const uint8_t *name, uint32_t namesz, const uint8_t *desc,
                       size_t descsz) {
@@ -354,6 +364,14 @@ static bool take_note(struct core_notes *n, uint32_t type, const uint8_t *name, 
                 return true;
         case NT_PRPSINFO:
                 take_prpsinfo(n, desc, descsz);
+                return true;
+        case NT_SIGINFO:
+                /* The kernel writes one, for the dumping thread: the first is taken. */
+                if (!n->have_siginfo && descsz >= SIGINFO_HEAD) {
+                        n->siginfo_signo = (int32_t) get32(desc);
+                        n->siginfo_code = (int32_t) get32(desc + 8);
+                        n->have_siginfo = true;
+                }
                 return true;
         case NT_AUXV:
                 take_auxv(n, desc, descsz);

@@ -98,6 +98,10 @@ struct core_notes {
         uint32_t threads; /* NT_PRSTATUS notes */
         uint32_t signal;  /* pr_cursig of the first */
 
+        bool have_siginfo;    /* an NT_SIGINFO note: the siginfo of the signal that made it dump */
+        int32_t siginfo_signo; /* its si_signo, as the core says (any value) */
+        int32_t siginfo_code;  /* its si_code */
+
         bool have_auxv;
         uint64_t at_entry, at_phdr, at_pagesz, at_execfn; /* 0 when absent */
 
@@ -125,6 +129,10 @@ struct core_notes {
 int core_head_parse(const struct core_head *h, struct core_notes *ret);
 
 void core_notes_done(struct core_notes *n);
+
+/* The signal that made the process dump, as its notes say: NT_SIGINFO's si_signo, else the
+ * first NT_PRSTATUS's pr_cursig; 0 when neither names a signal (1..64). */
+uint32_t core_notes_crash_signal(const struct core_notes *n);
 
 /* The executable among the mappings: the one holding AT_ENTRY, else the first mapping of file
  * offset 0 whose base name starts with pr_fname, else the first mapping. NULL if none. */

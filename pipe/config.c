@@ -40,6 +40,7 @@ void pipe_config_defaults(struct pipe_config *c) {
                 .max_dumps_per_container = 8,
                 .max_concurrent_fallback = 4,
                 .max_fallback_per_container = 2,
+                .max_concurrent_dumps = 64,
         };
         snprintf(c->fallback_store, sizeof(c->fallback_store), "%s", "/var/lib/core_pipe");
         snprintf(c->receiver, sizeof(c->receiver), "%s", CORE_PIPE_RECEIVER_PATH);
@@ -172,6 +173,16 @@ static int apply_bounds(struct pipe_config *c, const char *key, const char *v, c
         if (strcmp(key, "MaxFallbackPerContainer") == 0) {
                 *ret_expect = "a count from 0 (no cap) to 1024";
                 return set_count(&c->max_fallback_per_container, v, SLOTS_SETTING_MAX);
+        }
+        if (strcmp(key, "MaxConcurrentDumps") == 0) {
+                *ret_expect = "a count from 1 to 1024";
+                unsigned n;
+                int r = set_count(&n, v, SLOTS_SETTING_MAX);
+                if (r >= 0 && n == 0)
+                        r = -ERANGE;
+                if (r >= 0)
+                        c->max_concurrent_dumps = n;
+                return r;
         }
         if (strcmp(key, "MaxConcurrentFallback") == 0) {
                 *ret_expect = "a count from 0 (no cap) to 1024";

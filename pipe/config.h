@@ -19,6 +19,7 @@
  *   MaxDumpsPerContainer=8  # hand-overs one container may have in progress at once
  *   MaxConcurrentFallback=4 # fallback receivers running at once, machine-wide
  *   MaxFallbackPerContainer=2 # of those, for one container
+ *   MaxConcurrentDumps=64   # crashes the coredump socket's server (core_pipe --serve) handles at once
  *
  * The helper must stay libc-only, so this is a deliberately tiny line parser, not an INI
  * library. A bad line never stops a core from being handled: it is reported, and that setting
@@ -45,6 +46,7 @@ struct pipe_config {
         unsigned max_dumps_per_container;    /* 0 = no share */
         unsigned max_concurrent_fallback;    /* 0 = no cap */
         unsigned max_fallback_per_container; /* 0 = no cap */
+        unsigned max_concurrent_dumps;       /* workers of core_pipe --serve at once (>= 1) */
         char fallback_store[PIPE_CONFIG_PATH_MAX];
         char receiver[PIPE_CONFIG_PATH_MAX];
         char receiver_config[PIPE_CONFIG_PATH_MAX];

@@ -10,10 +10,13 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <syslog.h>
 
 #include "args.h"
 #include "config.h"
 #include "forward.h"
+#include "kernelsock.h"
+#include "macro.h"
 #include "process.h"
 #include "slots.h"
 
@@ -53,10 +56,33 @@ struct crash {
         struct crash_slots slots; /* its place in the machine-wide table of hand-overs (slots.h) */
         char oom_path[1400];      /* its memory cgroup's OOM kill counter (fate.h), "" when unknown */
         struct crash_outcome outcome;
+        /* The kernel's coredump socket, when the crash came that way (sockmode.c); NULL for the
+         * pipe. core_fd is then that connection, and the kernel gets an ack from the shared path:
+         * KERNEL(|WAIT) right before a hand-over, REJECT when nobody took the core. */
+        struct kcore_conn *kernel;
+        /* Run once the process is pinned, before anything is offered: what a transport learns
+         * only through the pinned process (the socket: RLIMIT_CORE, comm). NULL = nothing. */
+        int (*after_pin)(struct crash *c);
 };
 
 #define CRASH_NULL                                                                                                     \
         { .proc = CRASHED_PROCESS_NULL, .core_fd = 0, .slots = CRASH_SLOTS_NULL }
+
+/* The helper's own problems (config, arguments, a connection that is not the kernel's), under a
+ * log share of their own. */
+void log_helper_problem(int priority, const char *fmt, ...) _printf_(2, 3);
+
+/* Loads the config at path ("" or NULL: the built-in path) over the defaults; problems are
+ * logged and leave the defaults. */
+void crash_load_config(const char *path, struct pipe_config *cfg);
+
+/*
+ * The path every crash takes, with c->args, c->cfg, c->core_fd (and for the socket c->kernel,
+ * c->after_pin) filled in: pin -> admit -> receivers -> fallback -> the kernel's answer -> one
+ * log line. Closes everything c holds. Returns a negative errno when the process could not be
+ * pinned (the crash is logged as dropped either way).
+ */
+int crash_handle(struct crash *c);
 
 /* The outcome a finished conversation gives: skipped, stored, failed or handed over. */
 enum outcome_kind outcome_from_conversation(const struct conversation *c);

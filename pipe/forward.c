@@ -378,6 +378,12 @@ void converse(int sock, const struct cp_request *req, const struct ucred *cred, 
 
         if (!ask_for_verdict(sock, req, cred, lim->verdict_deadline, ret))
                 return;
+        /* The kernel writes nothing before our ack, and after it writes at once: only now that a
+         * receiver wants the core. The connection stays ours if the hand-over fails below. */
+        if (lim->kernel && kcore_conn_accept(lim->kernel, *core_fd, lim->verdict_deadline) < 0) {
+                fail(ret, CONVERSATION_FAILED, lim->kernel->why, 0);
+                return;
+        }
 
         r = cp_encode_handover(buf, sizeof(buf));
         if (r < 0) {

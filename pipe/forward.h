@@ -8,6 +8,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "kernelsock.h"
 #include "protocol.h"
 
 /*
@@ -87,11 +88,16 @@ struct conversation_limits {
         int slot_fd;                   /* a slot claim (slots.h) given up once the process is released */
         /* The crashed process's memory cgroup's OOM kill counter (fate.h); NULL or "" = none. */
         const char *oom_path;
+        /* The kernel's coredump socket (core_fd is its connection), else NULL: after SEND and
+         * before the hand-over the kernel is acked KERNEL(|WAIT) and its mark read; a mark other
+         * than 0 ends the conversation with no hand-over (kernel->lost). */
+        struct kcore_conn *kernel;
 };
 
 /*
  * Runs the protocol on a connected socket: sends the request with credentials, waits for the
- * verdict until the verdict deadline, and on SEND hands over the core pipe and pidfd. The
+ * verdict until the verdict deadline, and on SEND hands over the core pipe and pidfd (for the
+ * kernel's coredump socket, once the kernel has accepted our ack: lim->kernel). The
  * helper's copy of the pipe is closed right after the hand-over (so the receiver alone holds
  * the crash). Then it watches: while the process is still dumping, the count of bytes it has
  * written must move; if it does not for stall_usec, the receiver is holding the core without

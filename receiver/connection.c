@@ -16,6 +16,7 @@
 #include "fallback.h"
 #include "fate.h"
 #include "fdio.h"
+#include "handover.h"
 #include "journal.h"
 #include "log.h"
 #include "macro.h"
@@ -122,24 +123,14 @@ static int refuse(const struct crash *c, int error, const char *reason) {
         return log_warning_errno(error, "Refusing a crash%s%s: %s", c->comm[0] ? " of " : "", c->comm, reason);
 }
 
-/* The core pipe must be the read end of a pipe, the pidfd must name the process the kernel
- * named in the credentials, as this receiver's pid namespace sees it. */
-static int check_handover_fds(int core_fd, int pidfd, pid_t pid, bool may_be_gone, const char **why) {
-        struct stat st;
-        if (fstat(core_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
-                return *why = "core descriptor is not a pipe", -EBADF;
-        int fl = fcntl(core_fd, F_GETFL);
-        if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY)
-                return *why = "core descriptor is not read-only", -EBADF;
-        int pidfd_pid;
-        int r = pidfd_get_pid(pidfd, &pidfd_pid);
+/* The pidfd must name the process the kernel named in the credentials, as this receiver's pid
+ * namespace sees it; the core's descriptor must be what the request's transport says
+ * (handover.h). */
+static int check_handover_fds(const struct crash *c, pid_t pid, bool may_be_gone, const char **why) {
+        int r = handover_check_pidfd(c->pidfd, pid, may_be_gone, why);
         if (r < 0)
-                return *why = "second descriptor is not a pidfd", r;
-        /* -1: reaped since the request. The request proved whose it was: the kernel gave its pid
-         * in our pid namespace and our /proc showed it (the fallback: its helper pinned it). */
-        if (pidfd_pid != pid && !(may_be_gone && pidfd_pid == -1))
-                return *why = "pidfd names another process", -ESRCH;
-        return 0;
+                return r;
+        return handover_check_core_fd(c->req.transport, c->core_fd, c->pidfd, why);
 }
 
 /* The one line every crash leaves in the receiver's log. Where journald runs it is a
@@ -216,6 +207,8 @@ static int receive_request(struct crash *c) {
         c->md.uid = c->cred.uid;
         c->md.gid = c->cred.gid;
         c->md.signal = c->req.signal;
+        /* The kernel's coredump socket does not say it (before 6.19): the core's notes will. */
+        c->md.signal_source = c->req.flags & CP_REQUEST_SIGNAL_UNKNOWN ? SIGNAL_UNKNOWN : SIGNAL_FROM_KERNEL;
         c->md.dump_time = c->req.dump_time;
         c->md.core_limit = c->req.core_limit;
         c->md.received_usec = now_realtime_usec();
@@ -395,7 +388,7 @@ static int receive_handover(struct crash *c) {
         c->pidfd = fds[1];
         if (cp_decode_handover(buf, len) < 0 || n_fds != 2)
                 return log_warning_errno(-EBADMSG, "Malformed hand-over for pid %d (%s)", (int) c->md.pid, c->comm);
-        r = check_handover_fds(c->core_fd, c->pidfd, c->gone ? -1 : c->md.pid, c->gone || c->procfd >= 0, &why);
+        r = check_handover_fds(c, c->gone ? -1 : c->md.pid, c->gone || c->procfd >= 0, &why);
         if (r < 0)
                 return log_warning_errno(r, "Invalid hand-over for pid %d (%s): %s", (int) c->md.pid, c->comm, why);
         return 0;
@@ -495,6 +488,37 @@ static void judge_stream(struct crash *c) {
         short_stream_cause(&f, c->res.truncated_cause, sizeof(c->res.truncated_cause));
 }
 
+/* How long the receiver waits for the crashed process's end when neither the kernel nor the core's
+ * notes said its signal (a core cut before its notes). With the kernel's coredump socket the
+ * process ends as soon as every copy of the connection is closed, which ours are by then. */
+#define SIGNAL_EXIT_WAIT_USEC (1000 * USEC_PER_MSEC)
+
+/* A crash whose request did not say its signal (the kernel's coredump socket): from the core's
+ * notes, else from how the process ended (metadata.h, signal_resolve()). Before the stream is
+ * judged: a short stream's cause compares the signal that ended the process with this one. */
+static void resolve_signal(struct crash *c) {
+        if (c->md.signal_source != SIGNAL_UNKNOWN)
+                return;
+        uint32_t from_notes = 0;
+        struct core_notes notes;
+        if (c->head && core_head_parse(c->head, &notes) >= 0) {
+                from_notes = core_notes_crash_signal(&notes);
+                core_notes_done(&notes);
+        }
+        int status = 0;
+        /* A copy we hold (hold_until_durable()) keeps the process: there is no end to wait for. */
+        bool have_exit = from_notes == 0 && c->hold_fd < 0 &&
+                         process_exit_status(c->pidfd, c->procfd, now_monotonic_usec() + SIGNAL_EXIT_WAIT_USEC,
+                                             &status) >= 0;
+        c->md.signal = signal_resolve(from_notes, have_exit, status, &c->md.signal_source);
+        if (c->md.signal == 0)
+                log_warning("Crash of pid %d (%s): its signal is unknown: the kernel did not say it, nor did the "
+                            "core's notes%s",
+                            (int) c->md.pid, c->comm,
+                            c->hold_fd >= 0 ? " (its end is not waited for while the core is held)"
+                                            : ", nor the process's end within 1 s");
+}
+
 /* The marker beside the core in progress (recover.h): the record as known before the first
  * byte, so that whoever outlives this receiver can finalise the core. Not for the host's
  * fallback store (its helper waits for the fallback receiver; nothing sweeps there). */
@@ -538,6 +562,7 @@ static int store(struct crash *c) {
                 return log_error_errno(r, "Failed to store the core of pid %d (%s) in %s", (int) c->md.pid, c->comm,
                                        s->store);
         }
+        resolve_signal(c);
         judge_stream(c);
         return 0;
 }
@@ -580,6 +605,20 @@ static void describe_cut(const struct crash *c, char *out, size_t size) {
                 snprintf(out, size, ", truncated: %s%s%s", reason, sep, res->truncated_cause);
 }
 
+/* ", from the core's notes" when the kernel did not say the signal, "" when it did. */
+static const char *signal_origin(const struct core_metadata *m) {
+        if (m->signal == 0)
+                return ", unknown";
+        switch (m->signal_source) {
+        case SIGNAL_FROM_CORE:
+                return ", from the core's notes";
+        case SIGNAL_FROM_EXIT:
+                return ", from the process's end";
+        default:
+                return "";
+        }
+}
+
 /* Step 6: the record beside the core, and the crash's log line (or journal entry). */
 static void record(struct crash *c) {
         fill_from_notes(c);
@@ -607,9 +646,10 @@ static void record(struct crash *c) {
         char cut[512];
         describe_cut(c, cut, sizeof(cut));
         report_crash(c, LOG_INFO, c->name, &c->res,
-                     "Process %d (%s) of user %u crashed with signal %u (SIG%s); core stored as %s/%s (%llu bytes, "
+                     "Process %d (%s) of user %u crashed with signal %u (SIG%s%s); core stored as %s/%s (%llu bytes, "
                      "%llu stored%s)",
                      (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?",
+                     signal_origin(&c->md),
                      c->o->settings->store, c->name, (unsigned long long) c->res.core_size,
                      (unsigned long long) c->res.stored_size, cut);
 }

@@ -106,6 +106,10 @@ int journal_crash_fields(int priority, const struct core_metadata *m, const char
         add(&f, "COREDUMP_SIGNAL=%u", m->signal);
         if (sig)
                 add(&f, "COREDUMP_SIGNAL_NAME=SIG%s", sig);
+        /* Always there (coredumpctl lists no entry without it), 0 when nobody said: then, and
+         * whenever the kernel did not say it, where it came from. */
+        if (m->signal == 0 || m->signal_source != SIGNAL_FROM_KERNEL)
+                add(&f, "CORE_PIPE_SIGNAL_SOURCE=%s", signal_source_name(m->signal_source, m->signal));
         add(&f, "COREDUMP_TIMESTAMP=%llu", (unsigned long long) m->dump_time * USEC_PER_SEC);
         add(&f, "COREDUMP_RLIMIT=%llu", (unsigned long long) m->core_limit);
         if (m->comm[0])

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -30,6 +31,36 @@ const char *signal_name(uint32_t sig) {
         if (sig < 1 || sig > 64)
                 return NULL;
         return sigabbrev_np((int) sig);
+}
+
+const char *signal_source_name(enum signal_source s, uint32_t signal) {
+        if (signal == 0)
+                return "unknown";
+        switch (s) {
+        case SIGNAL_FROM_KERNEL:
+                return "kernel";
+        case SIGNAL_FROM_CORE:
+                return "core";
+        case SIGNAL_FROM_EXIT:
+                return "exit";
+        default:
+                return "unknown";
+        }
+}
+
+uint32_t signal_resolve(uint32_t notes_signal, bool have_exit, int exit_status, enum signal_source *ret_source) {
+        if (notes_signal >= 1 && notes_signal <= 64) {
+                *ret_source = SIGNAL_FROM_CORE;
+                return notes_signal;
+        }
+        /* Killed by a signal: the crash's own, as the kernel keeps the first fatal signal as the
+         * group's exit code even when a SIGKILL ends the dump. */
+        if (have_exit && WIFSIGNALED(exit_status) && WTERMSIG(exit_status) >= 1 && WTERMSIG(exit_status) <= 64) {
+                *ret_source = SIGNAL_FROM_EXIT;
+                return (uint32_t) WTERMSIG(exit_status);
+        }
+        *ret_source = SIGNAL_UNKNOWN;
+        return 0;
 }
 
 /* Reads a /proc file of unknown size (up to max bytes) into a new buffer. */

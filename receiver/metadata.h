@@ -19,12 +19,24 @@ enum metadata_source {
         SOURCE_CORE,
 };
 
+/* Where the crash's signal came from: the kernel (%s, through the helper); the core's own notes
+ * (NT_SIGINFO, NT_PRSTATUS), when the kernel did not say (its coredump socket, before Linux 6.19);
+ * the process's exit status, when the notes did not either (a core cut before them); or nowhere:
+ * the signal is then 0. */
+enum signal_source {
+        SIGNAL_FROM_KERNEL = 0,
+        SIGNAL_FROM_CORE,
+        SIGNAL_FROM_EXIT,
+        SIGNAL_UNKNOWN,
+};
+
 struct core_metadata {
         /* From the kernel via the helper; pid/uid/gid translated by the kernel. */
         pid_t pid;
         uid_t uid;
         gid_t gid;
         uint32_t signal;
+        enum signal_source signal_source;
         uint64_t dump_time;
         uint64_t core_limit;
         uint64_t received_usec;                   /* CLOCK_REALTIME when the request arrived */
@@ -81,6 +93,17 @@ unsigned metadata_missing_fields(const struct core_metadata *m, char *buf, size_
 
 /* "proc", "core", or NULL for SOURCE_NONE. */
 const char *metadata_source_name(enum metadata_source s);
+
+/* "kernel", "core", "exit" or "unknown" (always "unknown" for signal 0: nobody said it). */
+const char *signal_source_name(enum signal_source s, uint32_t signal);
+
+/*
+ * The signal of a crash whose request did not say it: notes_signal (core_notes_crash_signal(),
+ * 0 when the notes did not tell), else the one that ended the process when have_exit and its
+ * exit_status (waitpid(2)'s form) says it was killed by a signal; else 0. *ret_source says
+ * which.
+ */
+uint32_t signal_resolve(uint32_t notes_signal, bool have_exit, int exit_status, enum signal_source *ret_source);
 
 /* The name of a signal without "SIG" ("SEGV"), or NULL. */
 const char *signal_name(uint32_t sig);

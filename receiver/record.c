@@ -142,6 +142,7 @@ static void add_process(struct json_object *o, const struct core_metadata *m) {
         add_uint(o, "egid", m->egid);
         add_uint(o, "ppid", (uint64_t) m->ppid);
         add_uint(o, "signal", m->signal);
+        add_string(o, "signal_source", signal_source_name(m->signal_source, m->signal));
         const char *sig = signal_name(m->signal);
         if (sig) {
                 char name[32];

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core_pipe --pattern socket|pipe: the safe switch of kernel.core_pattern between the pipe helper
+ * and the host's coredump socket. "@@PATH" is written only while a socket listens at PATH (the
+ * kernel skips every crash on a socket nobody listens to), and read back: a kernel older than
+ * 6.17 refuses it or, since 6.16.8, may take the write and keep another value; the pattern that
+ * was there is then put back. Whether a socket listens is read from /proc/net/unix, never by
+ * connecting: a connection to it is a crash to its server.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fdio.h"
+#include "kernelsock.h"
+#include "macro.h"
+#include "sockmode.h"
+
+#ifndef CORE_PIPE_PATTERN
+#error "CORE_PIPE_PATTERN must be set by the build"
+#endif
+
+#define CORE_PATTERN_FILE "/proc/sys/kernel/core_pattern"
+#define PATTERN_MAX 256
+/* /proc/net/unix of a busy host: about 100 bytes a socket. */
+#define PROC_NET_UNIX_MAX (16 * 1024 * 1024)
+
+static int read_pattern(char out[PATTERN_MAX]) {
+        size_t len;
+        int r = read_small_file_at(AT_FDCWD, CORE_PATTERN_FILE, out, PATTERN_MAX, &len);
+        if (r < 0)
+                return r;
+        out[strcspn(out, "\n")] = '\0';
+        return 0;
+}
+
+static int write_pattern(const char *pattern) {
+        _cleanup_close_ int fd = open(CORE_PATTERN_FILE, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        return write_full(fd, pattern, strlen(pattern));
+}
+
+static int socket_listens(const char *path) {
+        _cleanup_free_ char *text = malloc(PROC_NET_UNIX_MAX);
+        if (!text)
+                return -ENOMEM;
+        int r = read_small_file_at(AT_FDCWD, "/proc/net/unix", text, PROC_NET_UNIX_MAX, NULL);
+        if (r < 0)
+                return r;
+        return unix_listening_at(text, path) ? 1 : 0;
+}
+
+static int switch_to_socket(const char *path) {
+        char want[PATTERN_MAX], before[PATTERN_MAX], now[PATTERN_MAX];
+        int r = socket_listens(path);
+        if (r <= 0) {
+                fprintf(stderr, "core_pipe --pattern socket: %s: %s; kernel.core_pattern left as it is\n", path,
+                        r < 0 ? strerror(-r) : "no socket listens there");
+                return 1;
+        }
+        if (snprintf(want, sizeof(want), "@@%s", path) >= (int) sizeof(want) || read_pattern(before) < 0)
+                return 1;
+        r = write_pattern(want);
+        if (r >= 0)
+                r = read_pattern(now);
+        if (r >= 0 && strcmp(now, want) == 0) {
+                printf("kernel.core_pattern = %s\n", want);
+                return 0;
+        }
+        (void) write_pattern(before);
+        printf("the kernel did not take %s (a kernel before 6.17?): kernel.core_pattern stays %s\n", want, before);
+        return 0;
+}
+
+/* Only a pattern of ours goes: another tool's pattern written since is left alone. */
+static int switch_to_pipe(const char *path) {
+        char ours[PATTERN_MAX], now[PATTERN_MAX];
+        if (read_pattern(now) < 0)
+                return 1;
+        snprintf(ours, sizeof(ours), "@@%s", path);
+        if (strcmp(now, ours) != 0) {
+                printf("kernel.core_pattern is %s, not %s: left as it is\n", now, ours);
+                return 0;
+        }
+        int r = write_pattern(CORE_PIPE_PATTERN);
+        if (r < 0) {
+                fprintf(stderr, "core_pipe --pattern pipe: %s: %s\n", CORE_PATTERN_FILE, strerror(-r));
+                return 1;
+        }
+        printf("kernel.core_pattern = %s\n", CORE_PIPE_PATTERN);
+        return 0;
+}
+
+int pattern_main(const char *which, const char *path) {
+        if (strcmp(which, "socket") == 0)
+                return switch_to_socket(path);
+        if (strcmp(which, "pipe") == 0)
+                return switch_to_pipe(path);
+        fprintf(stderr, "core_pipe --pattern: \"socket\" or \"pipe\", not \"%s\"\n", which);
+        return 2;
+}

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+#include "sockmode.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crash.h"
+#include "fdio.h"
+#include "kernelsock.h"
+#include "macro.h"
+#include "parse.h"
+
+#define LISTEN_FD 3
+#define LISTEN_BACKLOG 128
+
+/* What the kernel tells only through the pinned process: its RLIMIT_CORE (the socket carries no
+ * %c, and the kernel does not enforce it there) and its comm. The /proc directory is proven to be
+ * the pinned process's by its pidfd being alive after the reads. */
+static int socket_after_pin(struct crash *c) {
+        char path[32], text[4096];
+        size_t len;
+        snprintf(path, sizeof(path), "/proc/%d", (int) c->proc.pid);
+        _cleanup_close_ int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = procfd < 0 ? negative_errno() : read_small_file_at(procfd, "limits", text, sizeof(text), NULL);
+        if (r >= 0)
+                r = parse_limits_core(text, &c->args.core_limit);
+        if (r >= 0 && read_small_file_at(procfd, "comm", text, sizeof(text), &len) >= 0) {
+                len = strcspn(text, "\n");
+                snprintf(c->args.comm, sizeof(c->args.comm), "%.*s", (int) MIN(len, (size_t) KERNEL_COMM_MAX), text);
+        }
+        if (r >= 0)
+                r = pidfd_check_alive(c->proc.pidfd);
+        if (r < 0) {
+                c->outcome.kind = OUTCOME_DROPPED;
+                snprintf(c->outcome.why_fallback, sizeof(c->outcome.why_fallback),
+                         "cannot read the RLIMIT_CORE of the crashed process: %s", strerror(-r));
+        }
+        return r;
+}
+
+/* Who connected, from the kernel's own records: a task dumping core (PIDFD_INFO_COREDUMP), its
+ * real ids and dump mode; then its request. Fills c->args as the pipe's arguments would be. */
+static int identify_peer(int conn, struct crash *c, uint64_t accepted_at, const char **ret_step) {
+        struct kcore_peer peer;
+        pid_t cred_pid;
+        int pidfd, r;
+
+        *ret_step = "reading its peer (SO_PEERPIDFD)";
+        r = kcore_peer_pidfd(conn, &pidfd, &cred_pid);
+        if (r < 0)
+                return r;
+        c->args = (struct kernel_args){.have_pidfd = true, .pidfd = pidfd, .pid = cred_pid};
+        *ret_step = "asking its pidfd (PIDFD_GET_INFO)";
+        r = kcore_peer_info(pidfd, &peer);
+        if (r == -EPERM)
+                *ret_step = "checking that its peer is dumping core (a connection not made by the kernel)";
+        if (r < 0)
+                return r;
+        if (peer.pid != cred_pid)
+                return *ret_step = "matching its pidfd to SO_PEERCRED", -ESRCH;
+        c->args.uid = peer.uid;
+        c->args.gid = peer.gid;
+        c->args.dump_mode = peer.dump_mode;
+        c->args.time = accepted_at / USEC_PER_SEC; /* the socket carries no %t */
+        c->args.core_limit = UINT64_MAX;           /* until after_pin reads it */
+        *ret_step = "reading the kernel's request (is the pattern @@PATH?)";
+        return kcore_request_read(conn, now_monotonic_usec() + c->cfg.timeout_usec, &c->kernel->req);
+}
+
+int socket_handle_connection(int conn, const char *config_path) {
+        struct crash c = CRASH_NULL;
+        struct kcore_conn kernel = {0};
+        const char *step = "";
+        uint64_t accepted_at = now_realtime_usec();
+
+        crash_load_config(config_path, &c.cfg);
+        c.core_fd = conn;
+        c.kernel = &kernel;
+        c.after_pin = socket_after_pin;
+        int r = identify_peer(conn, &c, accepted_at, &step);
+        if (r < 0) {
+                log_helper_problem(LOG_ERR, "a connection on the coredump socket: %s: %s; closed without a core", step,
+                                   strerror(-r));
+                if (c.args.have_pidfd)
+                        safe_close(c.args.pidfd);
+                safe_close(conn);
+                return r;
+        }
+        return crash_handle(&c);
+}
+
+/* The descriptor the service manager passed (LISTEN_PID ours, LISTEN_FDS=1): fd 3, a socket. */
+static int listen_fd_from_manager(void) {
+        const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+        uint32_t p, n;
+        struct stat st;
+        if (!pid || !fds || parse_uint32(pid, &p) < 0 || parse_uint32(fds, &n) < 0 || (pid_t) p != getpid())
+                return -ENXIO;
+        if (n != 1 || fstat(LISTEN_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return -EBADF;
+        (void) fcntl(LISTEN_FD, F_SETFD, FD_CLOEXEC);
+        unsetenv("LISTEN_PID");
+        unsetenv("LISTEN_FDS");
+        unsetenv("LISTEN_FDNAMES");
+        return LISTEN_FD;
+}
+
+/* Binds and listens at path ourselves (tests, hosts without systemd). A stale socket there is
+ * replaced: the kernel would skip every crash on one nobody listens to. */
+static int listen_at(const char *path) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path))
+                return -EINVAL;
+        strcpy(sa.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        struct stat st;
+        if (lstat(path, &st) >= 0 && S_ISSOCK(st.st_mode))
+                (void) unlink(path);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, LISTEN_BACKLOG) < 0)
+                return negative_errno();
+        return TAKE_FD(fd);
+}
+
+static volatile sig_atomic_t stop_requested;
+static void on_stop_signal(int sig) {
+        (void) sig;
+        stop_requested = 1;
+}
+
+struct server {
+        int listen_fd;
+        const char *config_path;
+        unsigned max;
+        pid_t *workers; /* max slots, 0 = free */
+        unsigned running;
+};
+
+/* Reaps the workers that ended; with wait_for set, waits up to deadline for all of them. */
+static void reap_workers(struct server *s, uint64_t deadline_usec) {
+        for (;;) {
+                pid_t pid = waitpid(-1, NULL, WNOHANG);
+                if (pid > 0) {
+                        for (unsigned i = 0; i < s->max; i++)
+                                if (s->workers[i] == pid) {
+                                        s->workers[i] = 0;
+                                        s->running--;
+                                }
+                        continue;
+                }
+                if (s->running == 0 || now_monotonic_usec() >= deadline_usec)
+                        return;
+                struct timespec ts = {.tv_nsec = 20 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+        }
+}
+
+/* A crash over MaxConcurrentDumps=: REJECTed at once (the kernel would otherwise hold the task
+ * until a worker is free, or skip it silently once the backlog is full), and said. */
+static void reject_over_cap(const struct server *s, int conn) {
+        struct kcore_conn k = {0};
+        struct ucred cred = {0};
+        socklen_t len = sizeof(cred);
+        (void) getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+        (void) kcore_conn_reject(&k, conn, now_monotonic_usec() + 100 * USEC_PER_MSEC);
+        log_helper_problem(LOG_WARNING, "pid=%d: MaxConcurrentDumps=%u crashes in progress: REJECTed, no core",
+                           (int) cred.pid, s->max);
+}
+
+/* A worker per connection, in the same code as --socket. */
+static void start_worker(struct server *s, int conn) {
+        unsigned slot = 0;
+        while (slot < s->max && s->workers[slot] != 0)
+                slot++;
+        pid_t pid = slot < s->max ? fork() : -1;
+        if (pid == 0) {
+                signal(SIGTERM, SIG_DFL);
+                signal(SIGINT, SIG_DFL);
+                safe_close(s->listen_fd);
+                _exit(socket_handle_connection(conn, s->config_path) < 0 ? 1 : 0);
+        }
+        if (pid < 0) {
+                log_helper_problem(LOG_ERR, "cannot start a worker for a crash: %s", strerror(errno));
+                reject_over_cap(s, conn);
+        } else {
+                s->workers[slot] = pid;
+                s->running++;
+        }
+        safe_close(conn);
+}
+
+static void serve_loop(struct server *s) {
+        while (!stop_requested) {
+                reap_workers(s, 0);
+                struct pollfd p = {.fd = s->listen_fd, .events = POLLIN};
+                if (poll(&p, 1, 1000) <= 0)
+                        continue;
+                int conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (conn < 0)
+                        continue;
+                if (s->running >= s->max) {
+                        reject_over_cap(s, conn);
+                        safe_close(conn);
+                        continue;
+                }
+                start_worker(s, conn);
+        }
+}
+
+/* SIGTERM: no new crash is accepted; the workers get SERVE_STOP_SEC to finish, then are ended. */
+static void serve_stop(struct server *s) {
+        s->listen_fd = safe_close(s->listen_fd);
+        reap_workers(s, now_monotonic_usec() + SERVE_STOP_SEC * USEC_PER_SEC);
+        for (unsigned i = 0; i < s->max; i++)
+                if (s->workers[i] > 0)
+                        (void) kill(s->workers[i], SIGKILL);
+        reap_workers(s, now_monotonic_usec() + 5 * USEC_PER_SEC);
+}
+
+static int serve(const char *config_path, const char *listen_path) {
+        struct pipe_config cfg;
+        crash_load_config(config_path, &cfg);
+        struct server s = {.config_path = config_path, .max = cfg.max_concurrent_dumps};
+        s.listen_fd = listen_path ? listen_at(listen_path) : listen_fd_from_manager();
+        if (s.listen_fd < 0) {
+                fprintf(stderr, "core_pipe --serve: %s: %s\n",
+                        listen_path ? listen_path : "no listening socket from the service manager (LISTEN_FDS)",
+                        strerror(-s.listen_fd));
+                return 1;
+        }
+        _cleanup_free_ pid_t *workers = calloc(s.max, sizeof(pid_t));
+        if (!workers)
+                return 1;
+        s.workers = workers;
+        struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART: poll() returns */
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        serve_loop(&s);
+        serve_stop(&s);
+        if (listen_path)
+                (void) unlink(listen_path);
+        return 0;
+}
+
+/* core_pipe --socket: the connection the service manager accepted for us. */
+static int socket_once(const char *config_path) {
+        int conn = listen_fd_from_manager();
+        if (conn < 0) {
+                fprintf(stderr, "core_pipe --socket: no connection from the service manager (LISTEN_FDS): %s\n",
+                        strerror(-conn));
+                return 1;
+        }
+        return socket_handle_connection(conn, config_path) < 0 ? 1 : 0;
+}
+
+static int usage(const char *why) {
+        fprintf(stderr,
+                "core_pipe: %s\n"
+                "usage: core_pipe --socket [--config PATH]\n"
+                "       core_pipe --serve [--config PATH] [--listen PATH]\n"
+                "       core_pipe --pattern socket|pipe [--listen PATH]\n"
+                "       (as the helper of kernel.core_pattern: see core_pipe(8))\n",
+                why);
+        return 2;
+}
+
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]; advances *i past what it took. */
+static const char *option_value(int argc, char *argv[], int *i, const char *name) {
+        size_t n = strlen(name);
+        if (strncmp(argv[*i], name, n) != 0)
+                return NULL;
+        if (argv[*i][n] == '=')
+                return argv[*i] + n + 1;
+        if (argv[*i][n] != '\0' || *i + 1 >= argc)
+                return NULL;
+        return argv[++*i];
+}
+
+int service_main(int argc, char *argv[]) {
+        const char *mode = argv[1], *config = NULL, *listen = NULL, *which = NULL;
+        int i = 2;
+        if (strcmp(mode, "--pattern") == 0 && argc > 2)
+                which = argv[i++];
+        for (; i < argc; i++) {
+                const char *v;
+                if ((v = option_value(argc, argv, &i, "--config")) && v[0] == '/')
+                        config = v;
+                else if ((v = option_value(argc, argv, &i, "--listen")) && v[0] == '/')
+                        listen = v;
+                else
+                        return usage("unknown argument or a path that is not absolute");
+        }
+        if (strcmp(mode, "--socket") == 0 && !listen)
+                return socket_once(config);
+        if (strcmp(mode, "--serve") == 0)
+                return serve(config, listen);
+        if (which && !config)
+                return pattern_main(which, listen ? listen : CORE_PIPE_KERNEL_SOCKET);
+        return usage("unknown mode");
+}
