@@ -43,6 +43,7 @@ fi
 # as a script run by a test does) and restores the pattern itself; a server of the victim's
 # must go by itself.
 save_kernel_settings
+before=$OLD_PATTERN
 bash -c ". '$lib'; tap_init; install_pattern; touch '$T/installed2'; sleep 60 & wait \$!" >/dev/null 2>&1 &
 victim=$!
 for _ in $(seq 100); do [ -e "$T/installed2" ] && break; sleep 0.05; done
