@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,9 +24,6 @@
 
 #define CORE_PATTERN_FILE "/proc/sys/kernel/core_pattern"
 #define PATTERN_MAX 256
-/* /proc/net/unix of a busy host: about 100 bytes a socket. */
-#define PROC_NET_UNIX_MAX (16 * 1024 * 1024)
-
 static int read_pattern(char out[PATTERN_MAX]) {
         size_t len;
         int r = read_small_file_at(AT_FDCWD, CORE_PATTERN_FILE, out, PATTERN_MAX, &len);
@@ -44,19 +40,9 @@ static int write_pattern(const char *pattern) {
         return write_full(fd, pattern, strlen(pattern));
 }
 
-static int socket_listens(const char *path) {
-        _cleanup_free_ char *text = malloc(PROC_NET_UNIX_MAX);
-        if (!text)
-                return -ENOMEM;
-        int r = read_small_file_at(AT_FDCWD, "/proc/net/unix", text, PROC_NET_UNIX_MAX, NULL);
-        if (r < 0)
-                return r;
-        return unix_listening_at(text, path) ? 1 : 0;
-}
-
 static int switch_to_socket(const char *path) {
         char want[PATTERN_MAX], before[PATTERN_MAX], now[PATTERN_MAX];
-        int r = socket_listens(path);
+        int r = unix_socket_listens(path);
         if (r <= 0) {
                 fprintf(stderr, "core_pipe --pattern socket: %s: %s; kernel.core_pattern left as it is\n", path,
                         r < 0 ? strerror(-r) : "no socket listens there");

@@ -48,9 +48,14 @@ static void describe_head(const struct crash *c, char *out, size_t size) {
         char comm[4 * KERNEL_COMM_MAX + 8];
 
         escape_for_log(a->comm, strlen(a->comm), comm, sizeof(comm));
+        /* The kernel's coredump socket carries no signal (before Linux 6.19): said, never 0. */
+        char signal[48];
+        if (c->kernel)
+                snprintf(signal, sizeof(signal), "signal=unknown transport=socket");
+        else
+                snprintf(signal, sizeof(signal), "signal=%u", a->signal);
         if (!c->pinned) {
-                snprintf(out, size, "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u", (int) a->pid, comm, a->uid, a->gid,
-                         a->signal);
+                snprintf(out, size, "pid=%d comm=\"%s\" uid=%u gid=%u %s", (int) a->pid, comm, a->uid, a->gid, signal);
                 return;
         }
         char container[256] = "", id[4 * sizeof(p->container.id) + 8];
@@ -61,9 +66,9 @@ static void describe_head(const struct crash *c, char *out, size_t size) {
                          p->container.pod_uid[0] ? " pod=" : "", p->container.pod_uid);
         }
         snprintf(out, size,
-                 "pid=%d comm=\"%s\" uid=%u gid=%u signal=%u origin=%s ct=%s mntns=%llu root=\"%s\" cgroup=\"%s\"%s",
-                 (int) a->pid, comm, a->uid, a->gid, a->signal, p->root_is_ours ? "host" : "container",
-                 p->container_key, (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
+                 "pid=%d comm=\"%s\" uid=%u gid=%u %s origin=%s ct=%s mntns=%llu root=\"%s\" cgroup=\"%s\"%s",
+                 (int) a->pid, comm, a->uid, a->gid, signal, p->root_is_ours ? "host" : "container", p->container_key,
+                 (unsigned long long) p->mntns, p->root_path, p->cgroup, container);
 }
 
 /* A stored core's details from the receiver (a receiver of before sends none): its expected length

@@ -117,7 +117,7 @@ static int listen_fd_from_manager(void) {
 }
 
 /* Binds and listens at path ourselves (tests, hosts without systemd). A stale socket there is
- * replaced: the kernel would skip every crash on one nobody listens to. */
+ * replaced (the kernel would skip every crash on one nobody listens to); a listened one is not. */
 static int listen_at(const char *path) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path))
@@ -126,6 +126,9 @@ static int listen_at(const char *path) {
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return negative_errno();
+        /* A live server there keeps its socket: two would split the crashes between them. */
+        if (unix_socket_listens(path) > 0)
+                return -EADDRINUSE;
         struct stat st;
         if (lstat(path, &st) >= 0 && S_ISSOCK(st.st_mode))
                 (void) unlink(path);
