@@ -45,7 +45,7 @@ start_receiver bl
 ROOT=$(ct_root bl)
 NAME=cpt-bl-$$
 
-kill -STOP "$SOCKET_SERVER_PID"
+kill -STOP -- "-$SOCKET_SERVER_PID"
 ct_storm_ready bl "$N" "$NAME"
 check "$N crashers wait" test "$(alive "$NAME")" -eq "$N"
 ct_storm_go bl
@@ -70,7 +70,7 @@ skipped=$(kernel_log | grep -c "Coredump socket $SHORT/kernel.socket receive que
 diag "the kernel logged $skipped of the $((N - queued)) skipped crashes (its log is rate limited)"
 check "the kernel says why it skipped them" test "$skipped" -ge 1
 
-kill -CONT "$SOCKET_SERVER_PID"
+kill -CONT -- "-$SOCKET_SERVER_PID"
 check "once the server goes on, every crash ends (30 s)" alive_at_most "$NAME" 0 30
 stored() {
         ls "$ROOT"/var/lib/core_pipe/core."$NAME".*.json 2>/dev/null | wc -l

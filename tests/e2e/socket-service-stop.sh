@@ -32,8 +32,7 @@ server_stopped_within() {
                 sleep 0.05
         done
         proc_alive "$SOCKET_SERVER_PID" && return 1
-        wait "$SOCKET_SERVER_PID"
-        STOP_RC=$?
+        STOP_RC=$(cat "$T/socket-server.status" 2>/dev/null)
         SOCKET_SERVER_PID=
 }
 

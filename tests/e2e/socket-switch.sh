@@ -13,7 +13,7 @@ socket_pattern
 check "both patterns known" test -n "$PIPE_PATTERN" -a "$SOCKET_PATTERN" = "@@$SHORT/kernel.socket"
 mkdir -p "$T/ctvar"
 CT_VAR=$T/ctvar container_start sw
-start_receiver sw
+start_receiver sw --max-cores-per-interval=0
 STORE=$T/ctvar/lib/core_pipe
 NAME=cpt-sw-$$
 
@@ -24,6 +24,7 @@ for i in 1 2 3; do
         ct_exec sw /bin/sh -c 'ulimit -c unlimited; end=$(($(date +%s) + $1))
                 while [ "$(date +%s)" -lt "$end" ]; do
                         /build/tests/crasher --name "$2" --size 4 >>"/run/pids.$3" 2>/dev/null
+                        sleep 0.05
                 done' sh "$SECONDS_OF_CRASHES" "$NAME" "$i" >/dev/null 2>&1 &
 done
 switches=0
@@ -36,7 +37,14 @@ while [ "$(date +%s)" -lt "$end" ]; do
         switches=$((switches + 2))
 done
 check "the pattern was switched $switches times" test "$switches" -ge 20
-check "the crash loops end (bounded: 60 s)" timeout 60 sh -c 'while pgrep -f "crasher --name '"$NAME"'" >/dev/null; do sleep 0.1; done'
+loops_end() {
+        for _ in $(seq 600); do
+                pgrep -f "crasher --name $NAME" >/dev/null || return 0
+                sleep 0.1
+        done
+        return 1
+}
+check "the crash loops end (bounded: 60 s)" loops_end
 wait
 cat "$(ct_root sw)"/run/pids.* | sort -n >"$T/pids"
 crashes=$(wc -l <"$T/pids")

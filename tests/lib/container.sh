@@ -114,8 +114,10 @@ write_pattern() {
 
 # ---- the host side on the kernel's coredump socket (CORE_PIPE_TRANSPORT=socket) ----------------
 
-# The server's pid (its own session: its workers are in its process group), and the socket the
-# kernel connects to ($SHORT/kernel.socket: the pattern's path must stay under 108 bytes).
+# The pid of the server's keeper (a session of its own: the server and its workers are in its
+# process group; the keeper passes SIGTERM on and leaves the server's exit status in
+# $T/socket-server.status), and the socket the kernel connects to ($SHORT/kernel.socket: the
+# pattern's path must stay under 108 bytes).
 SOCKET_SERVER_PID=
 
 # unix_listening PATH [PID]: true while a stream socket bound at PATH listens, in the network
@@ -165,19 +167,48 @@ socket_server_start() {
                 cmd=(unshare --net -- /bin/sh -c 'echo "$0" >/proc/sys/net/core/somaxconn && exec "$@"' \
                         "$SOCKET_SERVER_SOMAXCONN" "${cmd[@]}")
         fi
+        # A keeper process runs the server: it passes SIGTERM on, leaves the server's exit status
+        # in $T/socket-server.status, and is disowned, so that a test's bare `wait` (for its own
+        # background jobs) does not wait for the server.
+        rm -f "$T/socket-server.status"
         {
                 [ -z "$PATTERN_LOCK_FD" ] || exec {PATTERN_LOCK_FD}>&-
-                exec setpriv --pdeathsig TERM -- setsid -- "${cmd[@]}"
+                # shellcheck disable=SC2016 # expanded by the keeper's shell
+                exec setpriv --pdeathsig TERM -- setsid -- /bin/bash -c '
+                        status=$1
+                        shift
+                        setpriv --pdeathsig TERM -- "$@" &
+                        server=$!
+                        trap "kill -TERM \$server" TERM
+                        while :; do
+                                wait "$server"
+                                rc=$?
+                                kill -0 "$server" 2>/dev/null || break
+                        done
+                        echo "$rc" >"$status"
+                        exit "$rc"' keeper "$T/socket-server.status" "${cmd[@]}"
         } </dev/null >>"$T/socket-server.log" 2>&1 &
         SOCKET_SERVER_PID=$!
+        disown "$SOCKET_SERVER_PID"
         for ((i = 0; i < 200; i++)); do
-                unix_listening "$sock" "$SOCKET_SERVER_PID" && return 0
+                socket_server_listening && return 0
                 proc_alive "$SOCKET_SERVER_PID" || break
                 sleep 0.05
         done
         echo "socket server (${cmd[*]}) did not listen at $sock" >&2
         tail -n 20 "$T/socket-server.log" >&2
         socket_server_stop
+        return 1
+}
+
+# socket_server_listening: the server (any process of its group: it may run in a network
+# namespace of its own) listens at $SHORT/kernel.socket.
+socket_server_listening() {
+        local p
+        [ -n "$SOCKET_SERVER_PID" ] || return 1
+        for p in $(pgrep -g "$SOCKET_SERVER_PID"); do
+                unix_listening "$SHORT/kernel.socket" "$p" && return 0
+        done
         return 1
 }
 
@@ -197,7 +228,6 @@ socket_server_stop() {
                 echo "socket server $pid: still running 30 s after SIGTERM, killed" >&2
                 kill -KILL -- "-$pid" 2>/dev/null
         fi
-        wait "$pid" 2>/dev/null
         rm -f "$SHORT/kernel.socket"
         return 0
 }
