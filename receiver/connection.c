@@ -294,6 +294,28 @@ static void gather_store_facts(struct crash *c, struct store_facts *f) {
                 c->budget = sp.budget;
 }
 
+/* How long the receiver waits for the crashed process's end when neither the kernel nor the core's
+ * notes said its signal (a core cut before its notes, or no core at all). With the kernel's
+ * coredump socket the process ends as soon as the helper answered the kernel and every copy of
+ * the connection is closed. */
+#define SIGNAL_EXIT_WAIT_USEC (1000 * USEC_PER_MSEC)
+
+/* A crash accounted for without its core, whose request did not say the signal: the one that
+ * ended the process (the helper rejects the dump after our verdict, and the process ends). The
+ * pidfd is opened by pid, and is the crashed process's if /proc/<pid> (procfd, opened at the
+ * request) still names a live process after it: its pid cannot have been reused in between. */
+static void signal_from_end(struct crash *c) {
+        if (c->md.signal_source != SIGNAL_UNKNOWN || c->procfd < 0)
+                return;
+        _cleanup_close_ int pidfd = pidfd_open_pid(c->md.pid);
+        if (pidfd < 0 || pidfd_check_alive(c->procfd) < 0)
+                return;
+        int status = 0;
+        bool have_exit =
+                process_exit_status(pidfd, c->procfd, now_monotonic_usec() + SIGNAL_EXIT_WAIT_USEC, &status) >= 0;
+        c->md.signal = signal_resolve(0, have_exit, status, &c->md.signal_source);
+}
+
 /* A crash accounted for without storing its core: the helper hears the verdict first (the
  * crashed process need not wait for us), then the crash is logged with what /proc can tell. */
 static int account_without_core(struct crash *c, const struct verdict *v) {
@@ -303,8 +325,10 @@ static int account_without_core(struct crash *c, const struct verdict *v) {
                 return -EPERM;
         }
         (void) collect_metadata(c->procfd, &c->md);
-        report_crash(c, v->level, NULL, NULL, "Process %d (%s) of user %u crashed with signal %u; %s", (int) c->md.pid,
-                     c->comm, (unsigned) c->md.uid, c->md.signal, v->note);
+        signal_from_end(c);
+        report_crash(c, v->level, NULL, NULL, "Process %d (%s) of user %u crashed with signal %u%s; %s",
+                     (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal,
+                     c->md.signal == 0 ? " (unknown)" : "", v->note);
         return 0;
 }
 
@@ -488,11 +512,6 @@ static void judge_stream(struct crash *c) {
         short_stream_cause(&f, c->res.truncated_cause, sizeof(c->res.truncated_cause));
 }
 
-/* How long the receiver waits for the crashed process's end when neither the kernel nor the core's
- * notes said its signal (a core cut before its notes). With the kernel's coredump socket the
- * process ends as soon as every copy of the connection is closed, which ours are by then. */
-#define SIGNAL_EXIT_WAIT_USEC (1000 * USEC_PER_MSEC)
-
 /* A crash whose request did not say its signal (the kernel's coredump socket): from the core's
  * notes, else from how the process ended (metadata.h, signal_resolve()). Before the stream is
  * judged: a short stream's cause compares the signal that ended the process with this one. */
@@ -507,9 +526,9 @@ static void resolve_signal(struct crash *c) {
         }
         int status = 0;
         /* A copy we hold (hold_until_durable()) keeps the process: there is no end to wait for. */
-        bool have_exit = from_notes == 0 && c->hold_fd < 0 &&
-                         process_exit_status(c->pidfd, c->procfd, now_monotonic_usec() + SIGNAL_EXIT_WAIT_USEC,
-                                             &status) >= 0;
+        bool have_exit =
+                from_notes == 0 && c->hold_fd < 0 &&
+                process_exit_status(c->pidfd, c->procfd, now_monotonic_usec() + SIGNAL_EXIT_WAIT_USEC, &status) >= 0;
         c->md.signal = signal_resolve(from_notes, have_exit, status, &c->md.signal_source);
         if (c->md.signal == 0)
                 log_warning("Crash of pid %d (%s): its signal is unknown: the kernel did not say it, nor did the "
@@ -649,8 +668,7 @@ static void record(struct crash *c) {
                      "Process %d (%s) of user %u crashed with signal %u (SIG%s%s); core stored as %s/%s (%llu bytes, "
                      "%llu stored%s)",
                      (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?",
-                     signal_origin(&c->md),
-                     c->o->settings->store, c->name, (unsigned long long) c->res.core_size,
+                     signal_origin(&c->md), c->o->settings->store, c->name, (unsigned long long) c->res.core_size,
                      (unsigned long long) c->res.stored_size, cut);
 }
 
