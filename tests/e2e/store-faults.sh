@@ -31,8 +31,16 @@ check "ENOSPC: the next (small) crash is stored" wait_for_file "$R/var/lib/core_
 container_start kill
 start_receiver kill
 R=$(ct_root kill)
-# holds_core_pipe PID: the process holds the read end of a pipe (the core's).
+# holds_core_pipe PID: the process holds the read end of a pipe (the core's). Over the kernel's
+# socket (CORE_PIPE_TRANSPORT=socket) the core is a socket: a receiver other than the container's
+# daemon (the oldest) holding one.
 holds_core_pipe() {
+        if [ "${CORE_PIPE_TRANSPORT:-pipe}" = socket ]; then
+                [ "$1" != "$(ct_receivers "${HOLDER_CT:-kill}" | head -n1)" ] || return 1
+                # shellcheck disable=SC2010 # the names are descriptor numbers
+                ls -l "/proc/$1/fd" 2>/dev/null | grep -q ' socket:'
+                return
+        fi
         # shellcheck disable=SC2010 # the names are descriptor numbers; ls -l shows each one's access mode
         ls -l "/proc/$1/fd" 2>/dev/null | grep -q '^lr-x.* pipe:'
 }
@@ -51,6 +59,11 @@ core_holder() {
         return 1
 }
 helper_running() {
+        if [ "${CORE_PIPE_TRANSPORT:-pipe}" = socket ]; then
+                # The server's workers (its process group, but the server).
+                pgrep -g "$SOCKET_SERVER_PID" | grep -vqx "$SOCKET_SERVER_PID"
+                return
+        fi
         pgrep -a -x core_pipe | grep -q "e=$1"
 }
 # helper_gone NAME: the helper of that crash exits within 10 s.
@@ -93,6 +106,7 @@ start_receiver gone
 container_start other
 start_receiver other
 (timed_crash gone cpt-gone-$$ --size 512 &)
+HOLDER_CT=gone
 check "container gone: the core is flowing" core_holder gone
 sleep 0.3
 container_stop gone

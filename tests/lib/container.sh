@@ -51,7 +51,10 @@ save_kernel_settings() {
 
 restore_kernel_settings() {
         [ -n "$OLD_PATTERN" ] || return 0
+        # The pattern first: from then on the kernel no longer connects, and the server (socket
+        # mode) can stop without a crash meeting a socket that nobody accepts on.
         printf '%s\n' "$OLD_PATTERN" >/proc/sys/kernel/core_pattern
+        socket_server_stop
         echo "$OLD_PIPE_LIMIT" >/proc/sys/kernel/core_pipe_limit
         echo "$OLD_DEVKMSG" >/proc/sys/kernel/printk_devkmsg
         echo "$OLD_SUID_DUMPABLE" >/proc/sys/fs/suid_dumpable
@@ -62,6 +65,7 @@ restore_kernel_settings() {
 
 # install_pattern [EXTRA CONFIG LINES...]: points core_pattern at the built helper, with a config
 # whose fallback store is $T/hoststore and whose receiver is the built one.
+# CORE_PIPE_TRANSPORT=socket: the kernel's coredump socket instead of the pipe (socket_pattern).
 install_pattern() {
         local line
         [ -n "$OLD_PATTERN" ] || save_kernel_settings || return 1
@@ -75,6 +79,10 @@ install_pattern() {
                 echo "LogRateLimitBurst=0"
                 for line in "$@"; do echo "$line"; done
         } >"$SHORT/pipe.conf"
+        if [ "${CORE_PIPE_TRANSPORT:-pipe}" = socket ]; then
+                socket_pattern
+                return
+        fi
         # NO_PIDFD=1 leaves %F out, as on kernels before 6.16: the helper opens the pidfd itself.
         local pidfd="F=%F "
         [ "${NO_PIDFD:-0}" = 1 ] && pidfd=
@@ -83,6 +91,8 @@ install_pattern() {
                 echo "core_pattern too long (${#PATTERN} bytes)" >&2
                 return 1
         fi
+        # shellcheck disable=SC2034 # read by the tests that switch between the transports
+        PIPE_PATTERN=$PATTERN
         printf '%s\n' "$PATTERN" >/proc/sys/kernel/core_pattern
         # As the shipped sysctl.d drop-in sets it: enough for a storm of crashes.
         echo 64 >/proc/sys/kernel/core_pipe_limit
@@ -91,7 +101,178 @@ install_pattern() {
         echo on >/proc/sys/kernel/printk_devkmsg
 }
 
+# write_pattern PATTERN: for a test that switches core_pattern itself after install_pattern (which
+# took the lock and saved the settings): writes PATTERN and reads it back.
+write_pattern() {
+        if [ -z "$OLD_PATTERN" ]; then
+                echo "write_pattern: install_pattern first (it saves the settings under the lock)" >&2
+                return 1
+        fi
+        printf '%s\n' "$1" >/proc/sys/kernel/core_pattern
+        [ "$(cat /proc/sys/kernel/core_pattern)" = "$1" ]
+}
+
+# ---- the host side on the kernel's coredump socket (CORE_PIPE_TRANSPORT=socket) ----------------
+
+# The pid of the server's keeper (a session of its own: the server and its workers are in its
+# process group; the keeper passes SIGTERM on and leaves the server's exit status in
+# $T/socket-server.status), and the socket the kernel connects to ($SHORT/kernel.socket: the
+# pattern's path must stay under 108 bytes).
+SOCKET_SERVER_PID=
+
+# unix_listening PATH [PID]: true while a stream socket bound at PATH listens, in the network
+# namespace of PID (default: ours). Read from /proc/PID/net/unix (flags 00010000: accepting
+# connections), never by connecting: to the server every connection is a crash.
+unix_listening() {
+        awk -v path="$1" '$NF == path && $4 == "00010000" && $5 == "0001" { found = 1 }
+                END { exit !found }' "/proc/${2:-self}/net/unix" 2>/dev/null
+}
+
+# proc_alive PID: the process exists and is not a zombie.
+proc_alive() {
+        local state
+        state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+        [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# socket_server_start: the host side in socket mode, with $SHORT/pipe.conf, listening at
+# $SHORT/kernel.socket; returns once it listens (bounded: 10 s). CORE_PIPE_SOCKET_SERVICE picks
+# how: "resident" (default: core_pipe --serve binds the socket and forks a worker per crash, as
+# with Accept=no) or "activated" (systemd-socket-activate --accept execs core_pipe --socket per
+# connection, as systemd's Accept=yes does). A server of an earlier install_pattern is stopped
+# first. The server gets SIGTERM when the test's shell dies, even by SIGKILL (setpriv
+# --pdeathsig), and never holds the pattern lock (a server left behind would keep it).
+socket_server_start() {
+        local sock=$SHORT/kernel.socket cmd i env=()
+        socket_server_stop
+        rm -f "$sock"
+        case ${CORE_PIPE_SOCKET_SERVICE:-resident} in
+        resident) cmd=("$HELPER" --serve --listen "$sock" --config "$SHORT/pipe.conf") ;;
+        activated)
+                # systemd-socket-activate gives its child only the LISTEN_* variables and those
+                # named with -E: the sanitizers' settings must reach the helper.
+                for i in ASAN_OPTIONS UBSAN_OPTIONS MSAN_OPTIONS LSAN_OPTIONS; do
+                        [ -z "${!i:-}" ] || env+=(-E "$i")
+                done
+                cmd=(systemd-socket-activate --accept "${env[@]}" -l "$sock" -- "$HELPER" --socket --config "$SHORT/pipe.conf") ;;
+        *)
+                echo "CORE_PIPE_SOCKET_SERVICE=$CORE_PIPE_SOCKET_SERVICE: expected resident or activated" >&2
+                return 1 ;;
+        esac
+        # SOCKET_SERVER_SOMAXCONN=N: the server in a network namespace of its own whose
+        # net.core.somaxconn caps its listen backlog at N (socket-backlog). The kernel finds a
+        # socket bound to a path whatever network namespace it lives in.
+        if [ -n "${SOCKET_SERVER_SOMAXCONN:-}" ]; then
+                # shellcheck disable=SC2016 # expanded by the inner shell
+                cmd=(unshare --net -- /bin/sh -c 'echo "$0" >/proc/sys/net/core/somaxconn && exec "$@"' \
+                        "$SOCKET_SERVER_SOMAXCONN" "${cmd[@]}")
+        fi
+        # A keeper process runs the server: it passes SIGTERM on, leaves the server's exit status
+        # in $T/socket-server.status, and is disowned, so that a test's bare `wait` (for its own
+        # background jobs) does not wait for the server.
+        rm -f "$T/socket-server.status"
+        {
+                [ -z "$PATTERN_LOCK_FD" ] || exec {PATTERN_LOCK_FD}>&-
+                # shellcheck disable=SC2016 # expanded by the keeper's shell
+                exec setpriv --pdeathsig TERM -- setsid -- /bin/bash -c '
+                        status=$1
+                        shift
+                        setpriv --pdeathsig TERM -- "$@" &
+                        server=$!
+                        trap "kill -TERM \$server" TERM
+                        while :; do
+                                wait "$server"
+                                rc=$?
+                                kill -0 "$server" 2>/dev/null || break
+                        done
+                        echo "$rc" >"$status"
+                        exit "$rc"' keeper "$T/socket-server.status" "${cmd[@]}"
+        } </dev/null >>"$T/socket-server.log" 2>&1 &
+        SOCKET_SERVER_PID=$!
+        disown "$SOCKET_SERVER_PID"
+        for ((i = 0; i < 200; i++)); do
+                socket_server_listening && return 0
+                proc_alive "$SOCKET_SERVER_PID" || break
+                sleep 0.05
+        done
+        echo "socket server (${cmd[*]}) did not listen at $sock" >&2
+        tail -n 20 "$T/socket-server.log" >&2
+        socket_server_stop
+        return 1
+}
+
+# socket_server_listening: the server (any process of its group: it may run in a network
+# namespace of its own) listens at $SHORT/kernel.socket.
+socket_server_listening() {
+        local p
+        [ -n "$SOCKET_SERVER_PID" ] || return 1
+        for p in $(pgrep -g "$SOCKET_SERVER_PID"); do
+                unix_listening "$SHORT/kernel.socket" "$p" && return 0
+        done
+        return 1
+}
+
+# socket_server_stop: SIGTERM to the server; it finishes the crashes in flight within its
+# bounds. Whatever is left of its process group after 30 s (a worker the activated mode's
+# systemd-socket-activate left running, a server that did not stop) is killed. Returns 0.
+socket_server_stop() {
+        local pid=$SOCKET_SERVER_PID i
+        [ -n "$pid" ] || return 0
+        SOCKET_SERVER_PID=
+        kill -TERM "$pid" 2>/dev/null
+        for ((i = 0; i < 300; i++)); do
+                proc_alive "$pid" || pgrep -g "$pid" >/dev/null || break
+                sleep 0.1
+        done
+        if proc_alive "$pid" || pgrep -g "$pid" >/dev/null; then
+                echo "socket server $pid: still running 30 s after SIGTERM, killed" >&2
+                kill -KILL -- "-$pid" 2>/dev/null
+        fi
+        rm -f "$SHORT/kernel.socket"
+        return 0
+}
+
+# socket_pattern: starts the server (socket_server_start), then points core_pattern at its
+# socket ("@@": the kernel asks first, 6.17 and later) and reads it back: a kernel that does not
+# take the pattern may still accept the write.
+socket_pattern() {
+        socket_server_start || return 1
+        PATTERN="@@$SHORT/kernel.socket"
+        # shellcheck disable=SC2034 # read by the tests that switch between the transports
+        SOCKET_PATTERN=$PATTERN
+        printf '%s\n' "$PATTERN" >/proc/sys/kernel/core_pattern
+        if [ "$(cat /proc/sys/kernel/core_pattern)" != "$PATTERN" ]; then
+                echo "the kernel did not take core_pattern $PATTERN (before 6.17?)" >&2
+                return 1
+        fi
+        # Not used by the kernel in this mode; set as in pipe mode, restored alike.
+        echo 64 >/proc/sys/kernel/core_pipe_limit
+        echo on >/proc/sys/kernel/printk_devkmsg
+}
+
 # ---- containers ---------------------------------------------------------------------------------
+
+# ct_crash_status NAME RLIMIT_CORE CRASHER_ARGS...: the test crasher crashes in the container with
+# RLIMIT_CORE (bytes, or "unlimited"), under a parent that prints how it ended, as wait(2) says:
+# "signal=N core=0|1 ms=M" (core=1: the kernel wrote a core; M: fork to reaped). Bounded: 60 s.
+ct_crash_status() {
+        local name=$1 limit=$2
+        shift 2
+        CT_TIMEOUT=60 ct_exec "$name" python3 -c '
+import os, resource, sys, time
+lim = resource.RLIM_INFINITY if sys.argv[1] == "unlimited" else int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_CORE, (lim, lim))
+t0 = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    fd = os.open("/dev/null", os.O_WRONLY)
+    os.dup2(fd, 1)
+    os.execv("/build/tests/crasher", ["crasher"] + sys.argv[2:])
+_, st = os.waitpid(pid, 0)
+ms = int((time.monotonic() - t0) * 1000)
+sig = os.WTERMSIG(st) if os.WIFSIGNALED(st) else 0
+print(f"signal={sig} core={int(os.WCOREDUMP(st))} ms={ms}")' "$limit" "$@"
+}
 
 # ct_share: prints $T/share, a world-readable copy of the build's files that containers run
 # (made on first use), in the build tree's layout. The build tree itself may sit in a directory
