@@ -8,8 +8,11 @@
 tap_init
 require_root_kernel
 
-before=$(cat /proc/sys/kernel/core_pattern)
-limit_before=$(cat /proc/sys/kernel/core_pipe_limit)
+# The lock for the whole test (the tests it runs inherit it): nobody else changes the pattern
+# between the reading of "before" and the checks.
+save_kernel_settings
+before=$OLD_PATTERN
+limit_before=$OLD_PIPE_LIMIT
 lib=$(dirname "$0")/../lib/lib.sh
 
 # A test that installs the pattern and then fails.
@@ -39,11 +42,9 @@ if [ "${CORE_PIPE_TRANSPORT:-pipe}" = socket ]; then
         check "socket mode: nothing listens on the test socket any more" sh -c "! grep -q ' $SHORT/kernel.socket\$' /proc/net/unix"
 fi
 
-# A test killed by SIGKILL: no trap runs. This test takes the lock first (the victim inherits it,
-# as a script run by a test does) and restores the pattern itself; a server of the victim's
-# must go by itself.
-save_kernel_settings
-before=$OLD_PATTERN
+# A test killed by SIGKILL: no trap runs. This test holds the lock (the victim inherits it, as a
+# script run by a test does) and restores the pattern itself; a server of the victim's must go
+# by itself.
 bash -c ". '$lib'; tap_init; install_pattern; touch '$T/installed2'; sleep 60 & wait \$!" >/dev/null 2>&1 &
 victim=$!
 for _ in $(seq 100); do [ -e "$T/installed2" ] && break; sleep 0.05; done

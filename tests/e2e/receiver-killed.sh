@@ -27,13 +27,19 @@ crash_bg() {
 }
 
 # handler CT EXCLUDE: the host pid of the receiver process reading a core in the container (one
-# that has a pipe open), other than EXCLUDE; waits for it (bounded).
+# that has a pipe open; over the kernel's socket, CORE_PIPE_TRANSPORT=socket, a socket: the
+# daemon, the oldest receiver, is left out), other than EXCLUDE; waits for it (bounded).
 handler() {
-        local p i
+        local p i core='pipe:*' daemon=
+        if [ "${CORE_PIPE_TRANSPORT:-pipe}" = socket ]; then
+                core='socket:*'
+                daemon=$(ct_receivers "$1" | head -n1)
+        fi
         for ((i = 0; i < 600; i++)); do
                 for p in $(ct_receivers "$1"); do
                         [ "$p" = "$2" ] && continue
-                        if find "/proc/$p/fd" -lname 'pipe:*' 2>/dev/null | grep -q .; then
+                        [ "$p" = "$daemon" ] && continue
+                        if find "/proc/$p/fd" -lname "$core" 2>/dev/null | grep -q .; then
                                 echo "$p"
                                 return 0
                         fi

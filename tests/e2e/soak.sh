@@ -330,7 +330,9 @@ in_flight() {
                 done
         done
         pgrep -f -- "--fallback-root=$T/hoststore" | sed 's/^/fallback receiver /'
-        pgrep -x core_pipe | sed 's/^/helper /'
+        # Over the kernel's socket (CORE_PIPE_TRANSPORT=socket) the resident server is no crash's:
+        # its workers are.
+        pgrep -x core_pipe | grep -vx "$(pgrep -P "${SOCKET_SERVER_PID:-0}" || echo none)" | sed 's/^/helper /'
 }
 
 # crashed_unlogged NAMES_FILE: the names that crashed and have no host log line yet.

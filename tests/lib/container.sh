@@ -201,13 +201,17 @@ socket_server_start() {
         return 1
 }
 
-# socket_server_listening: the server (any process of its group: it may run in a network
-# namespace of its own) listens at $SHORT/kernel.socket.
+# socket_server_listening: our server (a process of its group: it may run in a network namespace
+# of its own) holds a socket listening at $SHORT/kernel.socket; a server left behind by another
+# run, listening there, does not count.
 socket_server_listening() {
-        local p
+        local p ino
         [ -n "$SOCKET_SERVER_PID" ] || return 1
         for p in $(pgrep -g "$SOCKET_SERVER_PID"); do
-                unix_listening "$SHORT/kernel.socket" "$p" && return 0
+                for ino in $(awk -v path="$SHORT/kernel.socket" '$NF == path && $4 == "00010000" && $5 == "0001" { print $7 }' \
+                        "/proc/$p/net/unix" 2>/dev/null); do
+                        find "/proc/$p/fd" -lname "socket:\[$ino\]" 2>/dev/null | grep -q . && return 0
+                done
         done
         return 1
 }
