@@ -18,8 +18,8 @@
 #define PRPSINFO_FNAME 40
 #define PRPSINFO_PSARGS 56
 #define PRSTATUS_CURSIG 12
-#define SIGINFO_HEAD 12 /* si_signo, si_errno, si_code: the fields every siginfo starts with */
-#define SIGNAL_MAX 64   /* _NSIG on x86_64 */
+#define SIGINFO_HEAD 12   /* si_signo, si_errno, si_code: the fields every siginfo starts with */
+#define SIGNAL_MAX 64     /* _NSIG on x86_64 */
 #define NT_FILE_HEADER 16 /* count, page size */
 #define NT_FILE_ENTRY 24  /* start, end, file offset in pages */
 

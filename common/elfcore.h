@@ -98,7 +98,7 @@ struct core_notes {
         uint32_t threads; /* NT_PRSTATUS notes */
         uint32_t signal;  /* pr_cursig of the first */
 
-        bool have_siginfo;    /* an NT_SIGINFO note: the siginfo of the signal that made it dump */
+        bool have_siginfo;     /* an NT_SIGINFO note: the siginfo of the signal that made it dump */
         int32_t siginfo_signo; /* its si_signo, as the core says (any value) */
         int32_t siginfo_code;  /* its si_code */
 

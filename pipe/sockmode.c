@@ -143,6 +143,11 @@ static void on_stop_signal(int sig) {
         stop_requested = 1;
 }
 
+/* Only to wake poll(): a worker that ended frees its place at once, not a second later. */
+static void on_child_signal(int sig) {
+        (void) sig;
+}
+
 struct server {
         int listen_fd;
         const char *config_path;
@@ -191,6 +196,7 @@ static void start_worker(struct server *s, int conn) {
         if (pid == 0) {
                 signal(SIGTERM, SIG_DFL);
                 signal(SIGINT, SIG_DFL);
+                signal(SIGCHLD, SIG_DFL);
                 safe_close(s->listen_fd);
                 _exit(socket_handle_connection(conn, s->config_path) < 0 ? 1 : 0);
         }
@@ -211,8 +217,12 @@ static void serve_loop(struct server *s) {
                 if (poll(&p, 1, 1000) <= 0)
                         continue;
                 int conn = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-                if (conn < 0)
+                if (conn < 0) {
+                        /* Out of descriptors or memory: no busy loop while it lasts. */
+                        if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+                                nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
                         continue;
+                }
                 if (s->running >= s->max) {
                         reject_over_cap(s, conn);
                         safe_close(conn);
@@ -250,6 +260,8 @@ static int serve(const char *config_path, const char *listen_path) {
         struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART: poll() returns */
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
+        sa.sa_handler = on_child_signal;
+        sigaction(SIGCHLD, &sa, NULL);
         serve_loop(&s);
         serve_stop(&s);
         if (listen_path)
@@ -257,7 +269,9 @@ static int serve(const char *config_path, const char *listen_path) {
         return 0;
 }
 
-/* core_pipe --socket: the connection the service manager accepted for us. */
+/* core_pipe --socket: the connection the service manager accepted for us. systemd accepts with
+ * SOCK_NONBLOCK; the receiver gets the connection blocking, as --serve accepts it (the helper's
+ * own reads and writes on it never block either way: each waits in poll() with a deadline). */
 static int socket_once(const char *config_path) {
         int conn = listen_fd_from_manager();
         if (conn < 0) {
@@ -265,6 +279,9 @@ static int socket_once(const char *config_path) {
                         strerror(-conn));
                 return 1;
         }
+        int flags = fcntl(conn, F_GETFL);
+        if (flags >= 0 && (flags & O_NONBLOCK))
+                (void) fcntl(conn, F_SETFL, flags & ~O_NONBLOCK);
         return socket_handle_connection(conn, config_path) < 0 ? 1 : 0;
 }
 

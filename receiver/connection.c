@@ -507,9 +507,9 @@ static void resolve_signal(struct crash *c) {
         }
         int status = 0;
         /* A copy we hold (hold_until_durable()) keeps the process: there is no end to wait for. */
-        bool have_exit = from_notes == 0 && c->hold_fd < 0 &&
-                         process_exit_status(c->pidfd, c->procfd, now_monotonic_usec() + SIGNAL_EXIT_WAIT_USEC,
-                                             &status) >= 0;
+        bool have_exit =
+                from_notes == 0 && c->hold_fd < 0 &&
+                process_exit_status(c->pidfd, c->procfd, now_monotonic_usec() + SIGNAL_EXIT_WAIT_USEC, &status) >= 0;
         c->md.signal = signal_resolve(from_notes, have_exit, status, &c->md.signal_source);
         if (c->md.signal == 0)
                 log_warning("Crash of pid %d (%s): its signal is unknown: the kernel did not say it, nor did the "
@@ -649,8 +649,7 @@ static void record(struct crash *c) {
                      "Process %d (%s) of user %u crashed with signal %u (SIG%s%s); core stored as %s/%s (%llu bytes, "
                      "%llu stored%s)",
                      (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?",
-                     signal_origin(&c->md),
-                     c->o->settings->store, c->name, (unsigned long long) c->res.core_size,
+                     signal_origin(&c->md), c->o->settings->store, c->name, (unsigned long long) c->res.core_size,
                      (unsigned long long) c->res.stored_size, cut);
 }
 

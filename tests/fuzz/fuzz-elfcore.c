@@ -44,13 +44,18 @@ static void check_notes(const struct core_notes *n) {
                 exe_found = exe_found || n->exe == n->files[i].path;
         }
         FUZZ_ASSERT(exe_found);
+        /* The crash's signal, when the kernel did not say it: a signal or none, from one of the two notes. */
+        uint32_t sig = core_notes_crash_signal(n);
+        FUZZ_ASSERT(sig <= 64);
+        FUZZ_ASSERT(sig == 0 || (n->have_siginfo && sig == (uint32_t) n->siginfo_signo) || sig == n->signal);
 }
 
 static bool same(const struct core_notes *a, const struct core_notes *b) {
         if (a->expected_size != b->expected_size || a->notes_complete != b->notes_complete ||
             a->threads != b->threads || a->signal != b->signal || a->n_files != b->n_files ||
-            a->at_entry != b->at_entry || strcmp(a->fname, b->fname) != 0 || strcmp(a->psargs, b->psargs) != 0 ||
-            (!a->exe) != (!b->exe) || (a->exe && strcmp(a->exe, b->exe) != 0))
+            a->have_siginfo != b->have_siginfo || a->siginfo_signo != b->siginfo_signo || a->at_entry != b->at_entry ||
+            strcmp(a->fname, b->fname) != 0 || strcmp(a->psargs, b->psargs) != 0 || (!a->exe) != (!b->exe) ||
+            (a->exe && strcmp(a->exe, b->exe) != 0))
                 return false;
         for (size_t i = 0; i < a->n_files; i++)
                 if (strcmp(a->files[i].path, b->files[i].path) != 0 || a->files[i].start != b->files[i].start)

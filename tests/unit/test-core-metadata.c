@@ -5,6 +5,7 @@
  * stay missing, and what the JSON record and the journal entry then carry.
  */
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,7 +230,74 @@ static void test_truncated(void) {
         core_metadata_done(&m);
 }
 
+/* The kernel's coredump socket does not say the signal: the notes', else the process's end. */
+static void test_signal_resolve(void) {
+        enum signal_source src = SIGNAL_FROM_KERNEL;
+        CHECK(signal_resolve(SIGSEGV, true, SIGKILL, &src) == SIGSEGV && src == SIGNAL_FROM_CORE,
+              "the notes' signal first, whatever ended the process");
+        CHECK(signal_resolve(0, true, SIGABRT | 0x80, &src) == SIGABRT && src == SIGNAL_FROM_EXIT,
+              "no notes: the signal that killed the process (core dumped)");
+        CHECK(signal_resolve(0, true, 3 << 8, &src) == 0 && src == SIGNAL_UNKNOWN,
+              "no notes and a process that exited: unknown, never its exit status");
+        CHECK(signal_resolve(0, false, 0, &src) == 0 && src == SIGNAL_UNKNOWN, "neither: unknown");
+        CHECK(signal_resolve(65, false, 0, &src) == 0 && src == SIGNAL_UNKNOWN, "a notes' signal out of range is none");
+        CHECK(str_is(signal_source_name(SIGNAL_FROM_KERNEL, 11), "kernel") &&
+                      str_is(signal_source_name(SIGNAL_FROM_CORE, 11), "core") &&
+                      str_is(signal_source_name(SIGNAL_FROM_EXIT, 11), "exit") &&
+                      str_is(signal_source_name(SIGNAL_FROM_KERNEL, 0), "unknown"),
+              "the sources' names; signal 0 is unknown whoever said it");
+}
+
+/* The record and the journal entry say where the signal came from; coredumpctl still lists it. */
+static void test_signal_source_out(void) {
+        struct core_metadata m;
+        struct core_notes n = notes();
+        struct journal_fields f;
+        struct store_result res = {.core_size = 1000, .stored_size = 100};
+        struct record_info info = {.core_file = "core.x.zst", .handled_by = "container", .result = &res};
+
+        unreadable_proc(&m, "0::/\n");
+        (void) metadata_fill_from_core(&m, &n);
+        m.signal_source = SIGNAL_FROM_CORE;
+        _cleanup_free_ char *text = record_to_json(&m, &info);
+        struct json_object *o = text ? json_tokener_parse(text) : NULL;
+        CHECK(o && str_is(json_str(o, "signal"), "11") && str_is(json_str(o, "signal_source"), "core"),
+              "record: the signal and its source, the core's notes");
+        json_object_put(o);
+        int r = journal_crash_fields(2, &m, "/var/lib/core_pipe/core.x.zst", &res, "crashed", &f);
+        CHECK(r == 0 && has_field(&f, "COREDUMP_SIGNAL=11") && has_field(&f, "CORE_PIPE_SIGNAL_SOURCE=core"),
+              "journal: COREDUMP_SIGNAL and where it came from");
+        if (r == 0)
+                journal_fields_done(&f);
+
+        m.signal = 0;
+        m.signal_source = SIGNAL_UNKNOWN;
+        r = journal_crash_fields(2, &m, "/var/lib/core_pipe/core.x.zst", &res, "crashed", &f);
+        CHECK(r == 0 && has_field(&f, "COREDUMP_SIGNAL=0") && has_field(&f, "CORE_PIPE_SIGNAL_SOURCE=unknown") &&
+                      has_prefix(&f, "COREDUMP_PID=") && has_prefix(&f, "COREDUMP_UID=") &&
+                      has_prefix(&f, "COREDUMP_GID=") && has_prefix(&f, "COREDUMP_COMM="),
+              "journal: an unknown signal is still there (coredumpctl lists no entry without COREDUMP_SIGNAL)");
+        if (r == 0)
+                journal_fields_done(&f);
+        _cleanup_free_ char *unknown = record_to_json(&m, &info);
+        o = unknown ? json_tokener_parse(unknown) : NULL;
+        CHECK(o && str_is(json_str(o, "signal"), "0") && str_is(json_str(o, "signal_source"), "unknown"),
+              "record: signal 0, source unknown");
+        json_object_put(o);
+
+        m.signal = 6;
+        m.signal_source = SIGNAL_FROM_KERNEL;
+        r = journal_crash_fields(2, &m, "/var/lib/core_pipe/core.x.zst", &res, "crashed", &f);
+        CHECK(r == 0 && has_field(&f, "COREDUMP_SIGNAL=6") && !has_prefix(&f, "CORE_PIPE_SIGNAL_SOURCE="),
+              "journal: the kernel's signal needs no word on its source");
+        if (r == 0)
+                journal_fields_done(&f);
+        core_metadata_done(&m);
+}
+
 int main(void) {
+        test_signal_resolve();
+        test_signal_source_out();
         test_fill();
         test_record();
         test_journal();

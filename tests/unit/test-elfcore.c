@@ -58,9 +58,9 @@ static bool same_notes(const struct core_notes *a, const struct core_notes *b) {
             a->have_prpsinfo != b->have_prpsinfo || strcmp(a->fname, b->fname) != 0 ||
             strcmp(a->psargs, b->psargs) != 0 || a->uid != b->uid || a->gid != b->gid || a->pid != b->pid ||
             a->ppid != b->ppid || a->threads != b->threads || a->signal != b->signal || a->at_entry != b->at_entry ||
-            a->at_phdr != b->at_phdr || a->at_pagesz != b->at_pagesz || a->at_execfn != b->at_execfn ||
-            a->page_size != b->page_size || a->n_files != b->n_files || (!a->exe) != (!b->exe) ||
-            (a->exe && strcmp(a->exe, b->exe) != 0))
+            a->have_siginfo != b->have_siginfo || a->siginfo_signo != b->siginfo_signo || a->at_phdr != b->at_phdr ||
+            a->at_pagesz != b->at_pagesz || a->at_execfn != b->at_execfn || a->page_size != b->page_size ||
+            a->n_files != b->n_files || (!a->exe) != (!b->exe) || (a->exe && strcmp(a->exe, b->exe) != 0))
                 return false;
         for (size_t i = 0; i < a->n_files; i++)
                 if (a->files[i].start != b->files[i].start || a->files[i].end != b->files[i].end ||
@@ -108,6 +108,8 @@ static void test_kernel_fixture(const char *path) {
         CHECK(n.uid == 0 && n.gid == 0 && n.pid > 0, "NT_PRPSINFO: uid %u gid %u pid %d", n.uid, n.gid, n.pid);
         CHECK(n.threads == 1 && n.signal == 6, "one NT_PRSTATUS, pr_cursig SIGABRT (%u threads, signal %u)", n.threads,
               n.signal);
+        CHECK(n.have_siginfo && n.siginfo_signo == 6 && core_notes_crash_signal(&n) == 6,
+              "NT_SIGINFO: si_signo SIGABRT, the crash's signal (%d)", n.siginfo_signo);
         CHECK(n.have_auxv && n.at_entry != 0 && n.at_pagesz == 4096, "NT_AUXV: AT_ENTRY %#llx, AT_PAGESZ %llu",
               (unsigned long long) n.at_entry, (unsigned long long) n.at_pagesz);
         CHECK(n.have_files && n.n_files >= 4 && n.page_size == 4096, "NT_FILE: %zu mappings, page size %llu", n.n_files,
@@ -156,6 +158,8 @@ struct syn_opts {
         uint64_t files_count; /* 0: the real count, 2 */
         bool path_without_nul;
         uint64_t pgoff;
+        int32_t siginfo_signo;   /* an NT_SIGINFO with this si_signo (0: none) */
+        uint32_t siginfo_descsz; /* its length (0: the kernel's, 128) */
 };
 
 /* PRPSINFO, PRSTATUS (SIGSEGV), AUXV (AT_ENTRY in /usr/bin/syn), NT_FILE (libc, then syn). */
@@ -173,6 +177,12 @@ static size_t make_notes(uint8_t *p, const struct syn_opts *o) {
         memset(d, 0, 336);
         d[12] = SIGSEGV_NUM;
         len += put_note(p + len, NT_PRSTATUS, "CORE", d, 336);
+        if (o->siginfo_signo) {
+                memset(d, 0, 128);
+                memcpy(d, &o->siginfo_signo, 4);
+                d[8] = 1; /* si_code SEGV_MAPERR */
+                len += put_note(p + len, NT_SIGINFO, "CORE", d, o->siginfo_descsz ? o->siginfo_descsz : 128);
+        }
         if (!o->no_auxv) {
                 uint64_t auxv[] = {AT_PAGESZ, 4096, AT_ENTRY, 0x401000, AT_NULL, 0};
                 len += put_note(p + len, NT_AUXV, "CORE", auxv, sizeof(auxv));
@@ -245,6 +255,43 @@ static int parse_result(size_t len, bool *ret_complete) {
                 core_notes_done(&n);
         }
         return r;
+}
+
+/* The signal of a crash the kernel did not name (its coredump socket): NT_SIGINFO's si_signo,
+ * else pr_cursig; never a value that is no signal. */
+static void test_crash_signal(void) {
+        struct core_notes n;
+        struct syn_opts o = {.siginfo_signo = 6};
+        int r = parse_syn(build(&o), 7, &n);
+        CHECK(r == 0 && n.have_siginfo && n.siginfo_signo == 6 && n.siginfo_code == 1 &&
+                      core_notes_crash_signal(&n) == 6,
+              "NT_SIGINFO's si_signo over pr_cursig (%u)", r == 0 ? core_notes_crash_signal(&n) : 0);
+        if (r == 0)
+                core_notes_done(&n);
+        o = (struct syn_opts){0};
+        r = parse_syn(build(&o), 0, &n);
+        CHECK(r == 0 && !n.have_siginfo && core_notes_crash_signal(&n) == SIGSEGV_NUM, "no NT_SIGINFO: pr_cursig");
+        if (r == 0)
+                core_notes_done(&n);
+        o = (struct syn_opts){.siginfo_signo = 6, .siginfo_descsz = 8};
+        r = parse_syn(build(&o), 0, &n);
+        CHECK(r == 0 && !n.have_siginfo && core_notes_crash_signal(&n) == SIGSEGV_NUM,
+              "an NT_SIGINFO too short for si_code is not taken");
+        if (r == 0)
+                core_notes_done(&n);
+        o = (struct syn_opts){.siginfo_signo = 200};
+        r = parse_syn(build(&o), 0, &n);
+        CHECK(r == 0 && n.have_siginfo && core_notes_crash_signal(&n) == SIGSEGV_NUM,
+              "an si_signo that is no signal: pr_cursig");
+        if (r == 0)
+                core_notes_done(&n);
+        o = (struct syn_opts){.siginfo_signo = -1};
+        r = parse_syn(build(&o), 0, &n);
+        CHECK(r == 0 && core_notes_crash_signal(&n) == SIGSEGV_NUM, "a negative si_signo: pr_cursig");
+        if (r == 0)
+                core_notes_done(&n);
+        struct core_notes none = {.signal = 11};
+        CHECK(core_notes_crash_signal(&none) == 0, "no NT_PRSTATUS seen: no signal, whatever the field holds");
 }
 
 static void test_good_synthetic(void) {
@@ -452,6 +499,7 @@ static void test_stream_order(void) {
 
 static void test_synthetic(void) {
         test_good_synthetic();
+        test_crash_signal();
         test_bad_headers();
         test_bad_notes();
         test_stream_order();
