@@ -22,7 +22,7 @@ check "no host server listens at $SOCK" sh -c "! grep -q ' $SOCK\$' /proc/net/un
 
 # The impostor: nobody (uid 65534), in a user and mount namespace of its own.
 setpriv --reuid=65534 --regid=65534 --clear-groups --pdeathsig KILL -- \
-        unshare -Urm -- sh -c 'mount -t tmpfs impostor "$1" && exec python3 -c "
+        unshare -Urm -- sh -c 'mount -t tmpfs impostor "$1" && exec /usr/bin/python3 -c "
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1]); s.listen(1); time.sleep(120)" "$1/kernel.socket"' sh "$SHORT" \
