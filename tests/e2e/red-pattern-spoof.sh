@@ -21,6 +21,7 @@ check "pipe mode to start with" test "$(cat /proc/sys/kernel/core_pattern)" = "$
 check "no host server listens at $SOCK" sh -c "! grep -q ' $SOCK\$' /proc/net/unix"
 
 # The impostor: nobody (uid 65534), in a user and mount namespace of its own.
+# shellcheck disable=SC2016 # expanded by the inner shell
 setpriv --reuid=65534 --regid=65534 --clear-groups --pdeathsig KILL -- \
         unshare -Urm -- sh -c 'mount -t tmpfs impostor "$1" && exec /usr/bin/python3 -c "
 import socket, sys, time

@@ -31,6 +31,7 @@ check "the hog's receiver holds two cores (the server at MaxConcurrentDumps=2)" 
 
 N=15
 for ((i = 0; i < N; i++)); do
+        # shellcheck disable=SC2016 # expanded by the inner shell
         ct_exec victim /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "victim-$i" >/dev/null 2>&1
 done
 wait_for_log "REJECTed" 10 >/dev/null
