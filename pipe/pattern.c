@@ -4,8 +4,8 @@
  * and the host's coredump socket. "@@PATH" is written only while a socket listens at PATH (the
  * kernel skips every crash on a socket nobody listens to), and read back: a kernel older than
  * 6.17 refuses it or, since 6.16.8, may take the write and keep another value; the pattern that
- * was there is then put back. Whether a socket listens is read from /proc/net/unix, never by
- * connecting: a connection to it is a crash to its server.
+ * was there is then put back. Whether a socket listens is asked of the kernel for the socket file
+ * at PATH itself (sockdiag.c), never by connecting: a connection to it is a crash to its server.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "fdio.h"
-#include "kernelsock.h"
 #include "macro.h"
+#include "sockdiag.h"
 #include "sockmode.h"
 
 #ifndef CORE_PIPE_PATTERN
@@ -42,10 +42,10 @@ static int write_pattern(const char *pattern) {
 
 static int switch_to_socket(const char *path) {
         char want[PATTERN_MAX], before[PATTERN_MAX], now[PATTERN_MAX];
-        int r = unix_socket_listens(path);
+        char why[256];
+        int r = unix_socket_listens(path, why, sizeof(why));
         if (r <= 0) {
-                fprintf(stderr, "core_pipe --pattern socket: %s: %s; kernel.core_pattern left as it is\n", path,
-                        r < 0 ? strerror(-r) : "no socket listens there");
+                fprintf(stderr, "core_pipe --pattern socket: %s; kernel.core_pattern left as it is\n", why);
                 return 1;
         }
         if (snprintf(want, sizeof(want), "@@%s", path) >= (int) sizeof(want) || read_pattern(before) < 0)

@@ -20,6 +20,7 @@
 #include "kernelsock.h"
 #include "macro.h"
 #include "parse.h"
+#include "sockdiag.h"
 
 #define LISTEN_FD 3
 #define LISTEN_BACKLOG 128
@@ -127,14 +128,31 @@ static int listen_at(const char *path) {
         if (fd < 0)
                 return negative_errno();
         /* A live server there keeps its socket: two would split the crashes between them. */
-        if (unix_socket_listens(path) > 0)
+        char why[256];
+        int r = unix_socket_listens(path, why, sizeof(why));
+        if (r > 0)
                 return -EADDRINUSE;
         struct stat st;
         if (lstat(path, &st) >= 0 && S_ISSOCK(st.st_mode))
                 (void) unlink(path);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, LISTEN_BACKLOG) < 0)
-                return negative_errno();
-        return TAKE_FD(fd);
+        mode_t mask = umask(0177); /* 0600 from its creation on: only root reaches it */
+        r = bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ? negative_errno() : 0;
+        umask(mask);
+        return r < 0 ? r : TAKE_FD(fd);
+}
+
+/* Anyone who can connect to the coredump socket can make connections that look like crashes: only
+ * root may reach it. The socket served (the listener, or the one an accepted connection came
+ * through) must be a root-owned 0600 socket file in directories only root can write. */
+static int check_served_socket(const char *mode, int fd) {
+        char why[256];
+        int r = served_socket_check(fd, why, sizeof(why));
+        if (r < 0)
+                fprintf(stderr,
+                        "core_pipe %s: not serving %s: only root may be able to reach the coredump socket (anyone "
+                        "who can connect to it can forge crashes)\n",
+                        mode, why);
+        return r;
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -253,6 +271,10 @@ static int serve(const char *config_path, const char *listen_path) {
                         strerror(-s.listen_fd));
                 return 1;
         }
+        if (check_served_socket("--serve", s.listen_fd) < 0) {
+                safe_close(s.listen_fd);
+                return 1;
+        }
         _cleanup_free_ pid_t *workers = calloc(s.max, sizeof(pid_t));
         if (!workers)
                 return 1;
@@ -277,6 +299,10 @@ static int socket_once(const char *config_path) {
         if (conn < 0) {
                 fprintf(stderr, "core_pipe --socket: no connection from the service manager (LISTEN_FDS): %s\n",
                         strerror(-conn));
+                return 1;
+        }
+        if (check_served_socket("--socket", conn) < 0) {
+                safe_close(conn);
                 return 1;
         }
         int flags = fcntl(conn, F_GETFL);

@@ -167,6 +167,7 @@ socket_server_start() {
         fi
         {
                 [ -z "$PATTERN_LOCK_FD" ] || exec {PATTERN_LOCK_FD}>&-
+                umask 0177 # the socket 0600: core_pipe serves no socket others can reach
                 exec setpriv --pdeathsig TERM -- setsid -- "${cmd[@]}"
         } </dev/null >>"$T/socket-server.log" 2>&1 &
         SOCKET_SERVER_PID=$!
