@@ -172,7 +172,9 @@ socket_server_start() {
         } </dev/null >>"$T/socket-server.log" 2>&1 &
         SOCKET_SERVER_PID=$!
         for ((i = 0; i < 200; i++)); do
-                unix_listening "$sock" "$SOCKET_SERVER_PID" && return 0
+                # systemd-socket-activate binds it 0666 whatever the umask: made root's alone
+                # before any crash goes there (core_pipe serves no socket others can reach).
+                unix_listening "$sock" "$SOCKET_SERVER_PID" && chmod 0600 "$sock" && return 0
                 proc_alive "$SOCKET_SERVER_PID" || break
                 sleep 0.05
         done
