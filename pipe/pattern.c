@@ -96,7 +96,7 @@ static int check_pipe_helper(const char *pattern, char *why, size_t why_size) {
 }
 
 /* Only a pattern of ours goes: another tool's pattern written since is left alone. */
-static int switch_to_pipe(const char *path) {
+int pattern_restore_pipe(const char *path) {
         char ours[PATTERN_MAX], now[PATTERN_MAX];
         if (read_pattern(now) < 0)
                 return 1;
@@ -125,7 +125,7 @@ int pattern_main(const char *which, const char *path) {
         if (strcmp(which, "socket") == 0)
                 return switch_to_socket(path);
         if (strcmp(which, "pipe") == 0)
-                return switch_to_pipe(path);
+                return pattern_restore_pipe(path);
         fprintf(stderr, "core_pipe --pattern: \"socket\" or \"pipe\", not \"%s\"\n", which);
         return 2;
 }

@@ -285,6 +285,9 @@ static int serve(const char *config_path, const char *listen_path) {
         sa.sa_handler = on_child_signal;
         sigaction(SIGCHLD, &sa, NULL);
         serve_loop(&s);
+        /* Before the socket closes: a crash meanwhile goes to the pipe helper, not to nobody. */
+        if (listen_path)
+                (void) pattern_restore_pipe(listen_path);
         serve_stop(&s);
         if (listen_path)
                 (void) unlink(listen_path);
