@@ -79,6 +79,26 @@ static int identify_peer(int conn, struct crash *c, uint64_t accepted_at, const 
         return kcore_request_read(conn, now_monotonic_usec() + c->cfg.timeout_usec, &c->kernel->req);
 }
 
+/* "pid=N comm=\"...\"" of the task at the other end of conn, for a line about a crash that is
+ * not handled (SO_PEERCRED, then its /proc comm while it is still there). */
+static void describe_peer(int conn, char *out, size_t size) {
+        struct ucred cred = {0};
+        socklen_t len = sizeof(cred);
+        char path[32], comm[KERNEL_COMM_MAX + 2], esc[4 * KERNEL_COMM_MAX + 8];
+        size_t n;
+        if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0) {
+                snprintf(out, size, "pid=unknown");
+                return;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int) cred.pid);
+        if (read_small_file_at(AT_FDCWD, path, comm, sizeof(comm), &n) < 0) {
+                snprintf(out, size, "pid=%d", (int) cred.pid);
+                return;
+        }
+        escape_for_log(comm, strcspn(comm, "\n"), esc, sizeof(esc));
+        snprintf(out, size, "pid=%d comm=\"%s\"", (int) cred.pid, esc);
+}
+
 int socket_handle_connection(int conn, const char *config_path) {
         struct crash c = CRASH_NULL;
         struct kcore_conn kernel = {0};
@@ -91,8 +111,11 @@ int socket_handle_connection(int conn, const char *config_path) {
         c.after_pin = socket_after_pin;
         int r = identify_peer(conn, &c, accepted_at, &step);
         if (r < 0) {
-                log_helper_problem(LOG_ERR, "a connection on the coredump socket: %s: %s; closed without a core", step,
-                                   strerror(-r));
+                char who[128];
+                describe_peer(conn, who, sizeof(who));
+                log_crash_problem(&c.cfg, LOG_ERR,
+                                  "%s: a connection on the coredump socket: %s: %s; closed without a core", who, step,
+                                  strerror(-r));
                 if (c.args.have_pidfd)
                         safe_close(c.args.pidfd);
                 safe_close(conn);
@@ -167,6 +190,7 @@ static void on_child_signal(int sig) {
 }
 
 struct server {
+        struct pipe_config cfg;
         int listen_fd;
         const char *config_path;
         unsigned max;
@@ -197,12 +221,11 @@ static void reap_workers(struct server *s, uint64_t deadline_usec) {
  * until a worker is free, or skip it silently once the backlog is full), and said. */
 static void reject_over_cap(const struct server *s, int conn) {
         struct kcore_conn k = {0};
-        struct ucred cred = {0};
-        socklen_t len = sizeof(cred);
-        (void) getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+        char who[128];
+        describe_peer(conn, who, sizeof(who));
         (void) kcore_conn_reject(&k, conn, now_monotonic_usec() + 100 * USEC_PER_MSEC);
-        log_helper_problem(LOG_WARNING, "pid=%d: MaxConcurrentDumps=%u crashes in progress: REJECTed, no core",
-                           (int) cred.pid, s->max);
+        log_crash_problem(&s->cfg, LOG_WARNING, "%s: MaxConcurrentDumps=%u crashes in progress: REJECTed, no core", who,
+                          s->max);
 }
 
 /* A worker per connection, in the same code as --socket. */
@@ -261,9 +284,9 @@ static void serve_stop(struct server *s) {
 }
 
 static int serve(const char *config_path, const char *listen_path) {
-        struct pipe_config cfg;
-        crash_load_config(config_path, &cfg);
-        struct server s = {.config_path = config_path, .max = cfg.max_concurrent_dumps};
+        struct server s = {.config_path = config_path};
+        crash_load_config(config_path, &s.cfg);
+        s.max = s.cfg.max_concurrent_dumps;
         s.listen_fd = listen_path ? listen_at(listen_path) : listen_fd_from_manager();
         if (s.listen_fd < 0) {
                 fprintf(stderr, "core_pipe --serve: %s: %s\n",
