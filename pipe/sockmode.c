@@ -189,12 +189,18 @@ static void on_child_signal(int sig) {
         (void) sig;
 }
 
+/* A worker and the crashing process it handles (the inode of its pidfd: one per process). */
+struct worker {
+        pid_t pid;
+        ino_t crash;
+};
+
 struct server {
         struct pipe_config cfg;
         int listen_fd;
         const char *config_path;
         unsigned max;
-        pid_t *workers; /* max slots, 0 = free */
+        struct worker *workers; /* max slots, pid 0 = free */
         unsigned running;
 };
 
@@ -204,8 +210,8 @@ static void reap_workers(struct server *s, uint64_t deadline_usec) {
                 pid_t pid = waitpid(-1, NULL, WNOHANG);
                 if (pid > 0) {
                         for (unsigned i = 0; i < s->max; i++)
-                                if (s->workers[i] == pid) {
-                                        s->workers[i] = 0;
+                                if (s->workers[i].pid == pid) {
+                                        s->workers[i] = (struct worker){0};
                                         s->running--;
                                 }
                         continue;
@@ -217,21 +223,48 @@ static void reap_workers(struct server *s, uint64_t deadline_usec) {
         }
 }
 
-/* A crash over MaxConcurrentDumps=: REJECTed at once (the kernel would otherwise hold the task
+/* A connection that is not handled: REJECTed at once (the kernel would otherwise hold the task
  * until a worker is free, or skip it silently once the backlog is full), and said. */
-static void reject_over_cap(const struct server *s, int conn) {
+static void reject_connection(const struct server *s, int conn, const char *why) {
         struct kcore_conn k = {0};
         char who[128];
         describe_peer(conn, who, sizeof(who));
         (void) kcore_conn_reject(&k, conn, now_monotonic_usec() + 100 * USEC_PER_MSEC);
-        log_crash_problem(&s->cfg, LOG_WARNING, "%s: MaxConcurrentDumps=%u crashes in progress: REJECTed, no core", who,
-                          s->max);
+        log_crash_problem(&s->cfg, LOG_WARNING, "%s: %s: REJECTed, no core", who, why);
+}
+
+static void reject_over_cap(const struct server *s, int conn) {
+        char why[96];
+        snprintf(why, sizeof(why), "MaxConcurrentDumps=%u crashes in progress", s->max);
+        reject_connection(s, conn, why);
+}
+
+/* The inode of the connecting task's pidfd (pidfs: the same for every pidfd of one process), or 0
+ * when it has none (then the worker refuses the connection itself). */
+static ino_t peer_crash_inode(int conn) {
+        int pidfd;
+        pid_t pid;
+        struct stat st;
+        if (kcore_peer_pidfd(conn, &pidfd, &pid) < 0)
+                return 0;
+        ino_t ino = fstat(pidfd, &st) < 0 ? 0 : st.st_ino;
+        safe_close(pidfd);
+        return ino;
+}
+
+/* The kernel makes one connection per crash: a second one from a process whose crash a worker is
+ * handling was made by someone else (a process that connected before crashing). */
+static bool crash_in_progress(const struct server *s, ino_t crash) {
+        for (unsigned i = 0; crash != 0 && i < s->max; i++)
+                if (s->workers[i].pid != 0 && s->workers[i].crash == crash)
+                        return true;
+        return false;
 }
 
 /* A worker per connection, in the same code as --socket. */
-static void start_worker(struct server *s, int conn) {
+static void start_worker(struct server *s, int conn, ino_t crash) {
         unsigned slot = 0;
-        while (slot < s->max && s->workers[slot] != 0)
+        while (slot < s->max && s->workers[slot].pid != 0)
                 slot++;
         pid_t pid = slot < s->max ? fork() : -1;
         if (pid == 0) {
@@ -245,7 +278,7 @@ static void start_worker(struct server *s, int conn) {
                 log_helper_problem(LOG_ERR, "cannot start a worker for a crash: %s", strerror(errno));
                 reject_over_cap(s, conn);
         } else {
-                s->workers[slot] = pid;
+                s->workers[slot] = (struct worker){.pid = pid, .crash = crash};
                 s->running++;
         }
         safe_close(conn);
@@ -264,12 +297,18 @@ static void serve_loop(struct server *s) {
                                 nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
                         continue;
                 }
-                if (s->running >= s->max) {
+                ino_t crash = peer_crash_inode(conn);
+                if (s->running >= s->max)
                         reject_over_cap(s, conn);
-                        safe_close(conn);
+                else if (crash_in_progress(s, crash))
+                        reject_connection(
+                                s, conn,
+                                "a second connection from a crash in progress: not the kernel's (it makes one)");
+                else {
+                        start_worker(s, conn, crash);
                         continue;
                 }
-                start_worker(s, conn);
+                safe_close(conn);
         }
 }
 
@@ -278,8 +317,8 @@ static void serve_stop(struct server *s) {
         s->listen_fd = safe_close(s->listen_fd);
         reap_workers(s, now_monotonic_usec() + SERVE_STOP_SEC * USEC_PER_SEC);
         for (unsigned i = 0; i < s->max; i++)
-                if (s->workers[i] > 0)
-                        (void) kill(s->workers[i], SIGKILL);
+                if (s->workers[i].pid > 0)
+                        (void) kill(s->workers[i].pid, SIGKILL);
         reap_workers(s, now_monotonic_usec() + 5 * USEC_PER_SEC);
 }
 
@@ -298,7 +337,7 @@ static int serve(const char *config_path, const char *listen_path) {
                 safe_close(s.listen_fd);
                 return 1;
         }
-        _cleanup_free_ pid_t *workers = calloc(s.max, sizeof(pid_t));
+        _cleanup_free_ struct worker *workers = calloc(s.max, sizeof(struct worker));
         if (!workers)
                 return 1;
         s.workers = workers;
