@@ -168,7 +168,7 @@ int unix_socket_listens(const char *path, char *why, size_t why_size) {
         ino_t ino;
         int r = socket_file_check(path, &dev, &ino, why, why_size);
         if (r == -ENOENT) {
-                snprintf(why, why_size, "%s: no socket there", path);
+                snprintf(why, why_size, "%s: no socket listens there (no socket file)", path);
                 return 0;
         }
         if (r < 0)
