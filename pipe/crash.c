@@ -40,14 +40,27 @@
 /* Problems of the helper itself rather than of one crash (its config, its arguments, a process
  * it cannot pin): one key of their own, limited like a container with the default limits (the
  * config may not be read yet), so a flood of crashes cannot repeat them without bound. */
+static void vlog_helper(const struct lograte_limits *limits, int priority, const char *fmt, va_list ap) {
+        char msg[1536];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        (void) lograte_send(LOGRATE_DIR, limits, "helper", priority, IDENT, msg);
+}
+
 void log_helper_problem(int priority, const char *fmt, ...) {
         static const struct lograte_limits defaults = {.burst = 10, .interval_usec = 60 * USEC_PER_SEC};
-        char msg[1536];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        vlog_helper(&defaults, priority, fmt, ap);
         va_end(ap);
-        (void) lograte_send(LOGRATE_DIR, &defaults, "helper", priority, IDENT, msg);
+}
+
+void log_crash_problem(const struct pipe_config *cfg, int priority, const char *fmt, ...) {
+        const struct lograte_limits limits = {.burst = cfg->log_rate_burst,
+                                              .interval_usec = cfg->log_rate_interval_usec};
+        va_list ap;
+        va_start(ap, fmt);
+        vlog_helper(&limits, priority, fmt, ap);
+        va_end(ap);
 }
 
 static void report_config_problem(const char *path, unsigned line, const char *message) {

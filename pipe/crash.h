@@ -72,6 +72,10 @@ struct crash {
  * log share of their own. */
 void log_helper_problem(int priority, const char *fmt, ...) _printf_(2, 3);
 
+/* The same key ("helper"), limited by the config's LogRateLimitBurst=/IntervalSec= (0 = no
+ * limit): lines the server writes about crashes it cannot handle (REJECTed, not identified). */
+void log_crash_problem(const struct pipe_config *cfg, int priority, const char *fmt, ...) _printf_(3, 4);
+
 /* Loads the config at path ("" or NULL: the built-in path) over the defaults; problems are
  * logged and leave the defaults. */
 void crash_load_config(const char *path, struct pipe_config *cfg);

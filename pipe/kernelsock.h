@@ -108,11 +108,3 @@ int kcore_peer_info(int pidfd, struct kcore_peer *ret);
 
 /* The pidfd and pid of the peer of a connected AF_UNIX socket (SO_PEERPIDFD, SO_PEERCRED). */
 int kcore_peer_pidfd(int conn, int *ret_pidfd, pid_t *ret_pid);
-
-/* Whether /proc/net/unix text lists a listening stream socket bound at path. */
-bool unix_listening_at(const char *proc_net_unix, const char *path);
-
-/* 1 when /proc/net/unix (of the caller's network namespace) lists a listening stream socket bound
- * at path, 0 when not, or a negative errno. Never connects: a connection to the kernel's coredump
- * socket is a crash to its server. */
-int unix_socket_listens(const char *path);

@@ -4,18 +4,22 @@
  * and the host's coredump socket. "@@PATH" is written only while a socket listens at PATH (the
  * kernel skips every crash on a socket nobody listens to), and read back: a kernel older than
  * 6.17 refuses it or, since 6.16.8, may take the write and keep another value; the pattern that
- * was there is then put back. Whether a socket listens is read from /proc/net/unix, never by
- * connecting: a connection to it is a crash to its server.
+ * was there is then put back. Whether a socket listens is asked of the kernel for the socket file
+ * at PATH itself (sockdiag.c), never by connecting: a connection to it is a crash to its server.
+ * Only core_pipe's own patterns are replaced (this build's pipe pattern, its own "@@PATH"), and a
+ * pipe pattern is written only while its helper is there (an executable regular file of root's).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fdio.h"
-#include "kernelsock.h"
 #include "macro.h"
+#include "sockdiag.h"
 #include "sockmode.h"
 
 #ifndef CORE_PIPE_PATTERN
@@ -40,16 +44,28 @@ static int write_pattern(const char *pattern) {
         return write_full(fd, pattern, strlen(pattern));
 }
 
+/* The patterns --pattern socket may replace: this build's pipe pattern or its own "@@PATH". Any
+ * other was set by someone else (an operator, another tool) and is theirs to change. */
+static bool pattern_is_ours(const char *now, const char *want) {
+        return strcmp(now, CORE_PIPE_PATTERN) == 0 || strcmp(now, want) == 0;
+}
+
 static int switch_to_socket(const char *path) {
-        char want[PATTERN_MAX], before[PATTERN_MAX], now[PATTERN_MAX];
-        int r = unix_socket_listens(path);
+        char want[PATTERN_MAX], before[PATTERN_MAX], now[PATTERN_MAX], why[256];
+        int r = unix_socket_listens(path, why, sizeof(why));
         if (r <= 0) {
-                fprintf(stderr, "core_pipe --pattern socket: %s: %s; kernel.core_pattern left as it is\n", path,
-                        r < 0 ? strerror(-r) : "no socket listens there");
+                fprintf(stderr, "core_pipe --pattern socket: %s; kernel.core_pattern left as it is\n", why);
                 return 1;
         }
         if (snprintf(want, sizeof(want), "@@%s", path) >= (int) sizeof(want) || read_pattern(before) < 0)
                 return 1;
+        if (!pattern_is_ours(before, want)) {
+                fprintf(stderr,
+                        "core_pipe --pattern socket: kernel.core_pattern is \"%s\", not core_pipe's pipe pattern: "
+                        "left as it is (set it to %s first to switch)\n",
+                        before, CORE_PIPE_PATTERN);
+                return 1;
+        }
         r = write_pattern(want);
         if (r >= 0)
                 r = read_pattern(now);
@@ -62,8 +78,25 @@ static int switch_to_socket(const char *path) {
         return 0;
 }
 
+/* The pipe pattern's helper (its first word after '|') must be there for the kernel to run: an
+ * executable regular file owned by root. Else every crash would fail in the kernel. */
+static int check_pipe_helper(const char *pattern, char *why, size_t why_size) {
+        char helper[PATTERN_MAX];
+        struct stat st;
+        snprintf(helper, sizeof(helper), "%.*s", (int) strcspn(pattern + 1, " "), pattern + 1);
+        if (pattern[0] != '|' || stat(helper, &st) < 0) {
+                snprintf(why, why_size, "%s: %s", helper, pattern[0] != '|' ? "not a pipe pattern" : strerror(errno));
+                return -ENOENT;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_uid != 0 || !(st.st_mode & S_IXUSR)) {
+                snprintf(why, why_size, "%s: not an executable regular file owned by root", helper);
+                return -EPERM;
+        }
+        return 0;
+}
+
 /* Only a pattern of ours goes: another tool's pattern written since is left alone. */
-static int switch_to_pipe(const char *path) {
+int pattern_restore_pipe(const char *path) {
         char ours[PATTERN_MAX], now[PATTERN_MAX];
         if (read_pattern(now) < 0)
                 return 1;
@@ -72,7 +105,14 @@ static int switch_to_pipe(const char *path) {
                 printf("kernel.core_pattern is %s, not %s: left as it is\n", now, ours);
                 return 0;
         }
-        int r = write_pattern(CORE_PIPE_PATTERN);
+        char why[PATTERN_MAX + 64];
+        int r = check_pipe_helper(CORE_PIPE_PATTERN, why, sizeof(why));
+        if (r < 0) {
+                fprintf(stderr, "core_pipe --pattern pipe: not writing %s: %s; kernel.core_pattern stays %s\n",
+                        CORE_PIPE_PATTERN, why, now);
+                return 1;
+        }
+        r = write_pattern(CORE_PIPE_PATTERN);
         if (r < 0) {
                 fprintf(stderr, "core_pipe --pattern pipe: %s: %s\n", CORE_PATTERN_FILE, strerror(-r));
                 return 1;
@@ -85,7 +125,7 @@ int pattern_main(const char *which, const char *path) {
         if (strcmp(which, "socket") == 0)
                 return switch_to_socket(path);
         if (strcmp(which, "pipe") == 0)
-                return switch_to_pipe(path);
+                return pattern_restore_pipe(path);
         fprintf(stderr, "core_pipe --pattern: \"socket\" or \"pipe\", not \"%s\"\n", which);
         return 2;
 }

@@ -20,6 +20,7 @@
 #include "kernelsock.h"
 #include "macro.h"
 #include "parse.h"
+#include "sockdiag.h"
 
 #define LISTEN_FD 3
 #define LISTEN_BACKLOG 512 /* as core_pipe.socket: a full backlog makes the kernel skip a core */
@@ -78,6 +79,26 @@ static int identify_peer(int conn, struct crash *c, uint64_t accepted_at, const 
         return kcore_request_read(conn, now_monotonic_usec() + c->cfg.timeout_usec, &c->kernel->req);
 }
 
+/* "pid=N comm=\"...\"" of the task at the other end of conn, for a line about a crash that is
+ * not handled (SO_PEERCRED, then its /proc comm while it is still there). */
+static void describe_peer(int conn, char *out, size_t size) {
+        struct ucred cred = {0};
+        socklen_t len = sizeof(cred);
+        char path[32], comm[KERNEL_COMM_MAX + 2], esc[4 * KERNEL_COMM_MAX + 8];
+        size_t n;
+        if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0) {
+                snprintf(out, size, "pid=unknown");
+                return;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int) cred.pid);
+        if (read_small_file_at(AT_FDCWD, path, comm, sizeof(comm), &n) < 0) {
+                snprintf(out, size, "pid=%d", (int) cred.pid);
+                return;
+        }
+        escape_for_log(comm, strcspn(comm, "\n"), esc, sizeof(esc));
+        snprintf(out, size, "pid=%d comm=\"%s\"", (int) cred.pid, esc);
+}
+
 int socket_handle_connection(int conn, const char *config_path) {
         struct crash c = CRASH_NULL;
         struct kcore_conn kernel = {0};
@@ -90,8 +111,11 @@ int socket_handle_connection(int conn, const char *config_path) {
         c.after_pin = socket_after_pin;
         int r = identify_peer(conn, &c, accepted_at, &step);
         if (r < 0) {
-                log_helper_problem(LOG_ERR, "a connection on the coredump socket: %s: %s; closed without a core", step,
-                                   strerror(-r));
+                char who[128];
+                describe_peer(conn, who, sizeof(who));
+                log_crash_problem(&c.cfg, LOG_ERR,
+                                  "%s: a connection on the coredump socket: %s: %s; closed without a core", who, step,
+                                  strerror(-r));
                 if (c.args.have_pidfd)
                         safe_close(c.args.pidfd);
                 safe_close(conn);
@@ -127,14 +151,31 @@ static int listen_at(const char *path) {
         if (fd < 0)
                 return negative_errno();
         /* A live server there keeps its socket: two would split the crashes between them. */
-        if (unix_socket_listens(path) > 0)
+        char why[256];
+        int r = unix_socket_listens(path, why, sizeof(why));
+        if (r > 0)
                 return -EADDRINUSE;
         struct stat st;
         if (lstat(path, &st) >= 0 && S_ISSOCK(st.st_mode))
                 (void) unlink(path);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, LISTEN_BACKLOG) < 0)
-                return negative_errno();
-        return TAKE_FD(fd);
+        mode_t mask = umask(0177); /* 0600 from its creation on: only root reaches it */
+        r = bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ? negative_errno() : 0;
+        umask(mask);
+        return r < 0 ? r : TAKE_FD(fd);
+}
+
+/* Anyone who can connect to the coredump socket can make connections that look like crashes: only
+ * root may reach it. The socket served (the listener, or the one an accepted connection came
+ * through) must be a root-owned 0600 socket file in directories only root can write. */
+static int check_served_socket(const char *mode, int fd) {
+        char why[256];
+        int r = served_socket_check(fd, why, sizeof(why));
+        if (r < 0)
+                fprintf(stderr,
+                        "core_pipe %s: not serving %s: only root may be able to reach the coredump socket (anyone "
+                        "who can connect to it can forge crashes)\n",
+                        mode, why);
+        return r;
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -148,11 +189,18 @@ static void on_child_signal(int sig) {
         (void) sig;
 }
 
+/* A worker and the crashing process it handles (the inode of its pidfd: one per process). */
+struct worker {
+        pid_t pid;
+        ino_t crash;
+};
+
 struct server {
+        struct pipe_config cfg;
         int listen_fd;
         const char *config_path;
         unsigned max;
-        pid_t *workers; /* max slots, 0 = free */
+        struct worker *workers; /* max slots, pid 0 = free */
         unsigned running;
 };
 
@@ -162,8 +210,8 @@ static void reap_workers(struct server *s, uint64_t deadline_usec) {
                 pid_t pid = waitpid(-1, NULL, WNOHANG);
                 if (pid > 0) {
                         for (unsigned i = 0; i < s->max; i++)
-                                if (s->workers[i] == pid) {
-                                        s->workers[i] = 0;
+                                if (s->workers[i].pid == pid) {
+                                        s->workers[i] = (struct worker){0};
                                         s->running--;
                                 }
                         continue;
@@ -175,22 +223,48 @@ static void reap_workers(struct server *s, uint64_t deadline_usec) {
         }
 }
 
-/* A crash over MaxConcurrentDumps=: REJECTed at once (the kernel would otherwise hold the task
+/* A connection that is not handled: REJECTed at once (the kernel would otherwise hold the task
  * until a worker is free, or skip it silently once the backlog is full), and said. */
-static void reject_over_cap(const struct server *s, int conn) {
+static void reject_connection(const struct server *s, int conn, const char *why) {
         struct kcore_conn k = {0};
-        struct ucred cred = {0};
-        socklen_t len = sizeof(cred);
-        (void) getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+        char who[128];
+        describe_peer(conn, who, sizeof(who));
         (void) kcore_conn_reject(&k, conn, now_monotonic_usec() + 100 * USEC_PER_MSEC);
-        log_helper_problem(LOG_WARNING, "pid=%d: MaxConcurrentDumps=%u crashes in progress: REJECTed, no core",
-                           (int) cred.pid, s->max);
+        log_crash_problem(&s->cfg, LOG_WARNING, "%s: %s: REJECTed, no core", who, why);
+}
+
+static void reject_over_cap(const struct server *s, int conn) {
+        char why[96];
+        snprintf(why, sizeof(why), "MaxConcurrentDumps=%u crashes in progress", s->max);
+        reject_connection(s, conn, why);
+}
+
+/* The inode of the connecting task's pidfd (pidfs: the same for every pidfd of one process), or 0
+ * when it has none (then the worker refuses the connection itself). */
+static ino_t peer_crash_inode(int conn) {
+        int pidfd;
+        pid_t pid;
+        struct stat st;
+        if (kcore_peer_pidfd(conn, &pidfd, &pid) < 0)
+                return 0;
+        ino_t ino = fstat(pidfd, &st) < 0 ? 0 : st.st_ino;
+        safe_close(pidfd);
+        return ino;
+}
+
+/* The kernel makes one connection per crash: a second one from a process whose crash a worker is
+ * handling was made by someone else (a process that connected before crashing). */
+static bool crash_in_progress(const struct server *s, ino_t crash) {
+        for (unsigned i = 0; crash != 0 && i < s->max; i++)
+                if (s->workers[i].pid != 0 && s->workers[i].crash == crash)
+                        return true;
+        return false;
 }
 
 /* A worker per connection, in the same code as --socket. */
-static void start_worker(struct server *s, int conn) {
+static void start_worker(struct server *s, int conn, ino_t crash) {
         unsigned slot = 0;
-        while (slot < s->max && s->workers[slot] != 0)
+        while (slot < s->max && s->workers[slot].pid != 0)
                 slot++;
         pid_t pid = slot < s->max ? fork() : -1;
         if (pid == 0) {
@@ -204,7 +278,7 @@ static void start_worker(struct server *s, int conn) {
                 log_helper_problem(LOG_ERR, "cannot start a worker for a crash: %s", strerror(errno));
                 reject_over_cap(s, conn);
         } else {
-                s->workers[slot] = pid;
+                s->workers[slot] = (struct worker){.pid = pid, .crash = crash};
                 s->running++;
         }
         safe_close(conn);
@@ -223,12 +297,18 @@ static void serve_loop(struct server *s) {
                                 nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
                         continue;
                 }
-                if (s->running >= s->max) {
+                ino_t crash = peer_crash_inode(conn);
+                if (s->running >= s->max)
                         reject_over_cap(s, conn);
-                        safe_close(conn);
+                else if (crash_in_progress(s, crash))
+                        reject_connection(
+                                s, conn,
+                                "a second connection from a crash in progress: not the kernel's (it makes one)");
+                else {
+                        start_worker(s, conn, crash);
                         continue;
                 }
-                start_worker(s, conn);
+                safe_close(conn);
         }
 }
 
@@ -237,15 +317,15 @@ static void serve_stop(struct server *s) {
         s->listen_fd = safe_close(s->listen_fd);
         reap_workers(s, now_monotonic_usec() + SERVE_STOP_SEC * USEC_PER_SEC);
         for (unsigned i = 0; i < s->max; i++)
-                if (s->workers[i] > 0)
-                        (void) kill(s->workers[i], SIGKILL);
+                if (s->workers[i].pid > 0)
+                        (void) kill(s->workers[i].pid, SIGKILL);
         reap_workers(s, now_monotonic_usec() + 5 * USEC_PER_SEC);
 }
 
 static int serve(const char *config_path, const char *listen_path) {
-        struct pipe_config cfg;
-        crash_load_config(config_path, &cfg);
-        struct server s = {.config_path = config_path, .max = cfg.max_concurrent_dumps};
+        struct server s = {.config_path = config_path};
+        crash_load_config(config_path, &s.cfg);
+        s.max = s.cfg.max_concurrent_dumps;
         s.listen_fd = listen_path ? listen_at(listen_path) : listen_fd_from_manager();
         if (s.listen_fd < 0) {
                 fprintf(stderr, "core_pipe --serve: %s: %s\n",
@@ -253,7 +333,11 @@ static int serve(const char *config_path, const char *listen_path) {
                         strerror(-s.listen_fd));
                 return 1;
         }
-        _cleanup_free_ pid_t *workers = calloc(s.max, sizeof(pid_t));
+        if (check_served_socket("--serve", s.listen_fd) < 0) {
+                safe_close(s.listen_fd);
+                return 1;
+        }
+        _cleanup_free_ struct worker *workers = calloc(s.max, sizeof(struct worker));
         if (!workers)
                 return 1;
         s.workers = workers;
@@ -263,6 +347,9 @@ static int serve(const char *config_path, const char *listen_path) {
         sa.sa_handler = on_child_signal;
         sigaction(SIGCHLD, &sa, NULL);
         serve_loop(&s);
+        /* Before the socket closes: a crash meanwhile goes to the pipe helper, not to nobody. */
+        if (listen_path)
+                (void) pattern_restore_pipe(listen_path);
         serve_stop(&s);
         if (listen_path)
                 (void) unlink(listen_path);
@@ -277,6 +364,10 @@ static int socket_once(const char *config_path) {
         if (conn < 0) {
                 fprintf(stderr, "core_pipe --socket: no connection from the service manager (LISTEN_FDS): %s\n",
                         strerror(-conn));
+                return 1;
+        }
+        if (check_served_socket("--socket", conn) < 0) {
+                safe_close(conn);
                 return 1;
         }
         int flags = fcntl(conn, F_GETFL);

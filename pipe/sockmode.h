@@ -11,7 +11,9 @@
  *       resident: the listening socket from the service manager (Accept=no, LISTEN_FDS=1) or bound
  *       at PATH by itself; a forked worker per connection, at most MaxConcurrentDumps= at once
  *       (a crash over that is REJECTed and logged); SIGTERM stops accepting, gives the workers
- *       SERVE_STOP_SEC to finish, then ends them, and exits 0.
+ *       SERVE_STOP_SEC to finish, then ends them, and exits 0. With --listen (no service manager:
+ *       nobody else restores it) the pipe pattern is put back first when the pattern is its own
+ *       "@@PATH", as --pattern pipe does; with systemd's socket core_pipe-pattern.service does it.
  *   core_pipe --pattern socket|pipe [--listen PATH]
  *       switches kernel.core_pattern (pattern.c).
  */
@@ -29,3 +31,8 @@ int socket_handle_connection(int conn, const char *config_path);
 /* core_pipe --pattern: writes "@@" + path while a socket listens there, or restores the pipe
  * pattern when the current one is ours. Returns the exit status. */
 int pattern_main(const char *which, const char *path);
+
+/* core_pipe --pattern pipe: puts the pipe pattern back when the current one is "@@" + path and the
+ * pipe pattern's helper is there (said on stdout/stderr). Returns the exit status (0, or 1 when
+ * ours stays for want of a helper or the write failed). */
+int pattern_restore_pipe(const char *path);

@@ -173,6 +173,7 @@ socket_server_start() {
         rm -f "$T/socket-server.status"
         {
                 [ -z "$PATTERN_LOCK_FD" ] || exec {PATTERN_LOCK_FD}>&-
+                umask 0177 # the socket 0600: core_pipe serves no socket others can reach
                 # shellcheck disable=SC2016 # expanded by the keeper's shell
                 exec setpriv --pdeathsig TERM -- setsid -- /bin/bash -c '
                         status=$1
@@ -191,7 +192,9 @@ socket_server_start() {
         SOCKET_SERVER_PID=$!
         disown "$SOCKET_SERVER_PID"
         for ((i = 0; i < 200; i++)); do
-                socket_server_listening && return 0
+                # systemd-socket-activate binds it 0666 whatever the umask: made root's alone
+                # before any crash goes there (core_pipe serves no socket others can reach).
+                socket_server_listening && chmod 0600 "$sock" && return 0
                 proc_alive "$SOCKET_SERVER_PID" || break
                 sleep 0.05
         done

@@ -169,22 +169,6 @@ static void test_limits(void) {
         CHECK(parse_limits_core("xMax core file size 5 5 bytes\n", &v) == -EBADMSG, "only at a line's start");
 }
 
-static void test_listening(void) {
-        static const char text[] =
-                "Num       RefCount Protocol Flags    Type St Inode Path\n"
-                "0000000088d326f8: 00000002 00000000 00010000 0001 01 9522209 /run/core_pipe/kernel.socket\n"
-                "0000000088d326f9: 00000003 00000000 00000000 0001 03 9522210 /run/core_pipe/kernel.socket\n"
-                "0000000088d32700: 00000002 00000000 00010000 0005 01 9522211 /run/seq.socket\n"
-                "0000000088d32701: 00000002 00000000 00000000 0001 01 9522212 /run/bound-only.socket\n"
-                "0000000088d32702: 00000002 00000000 00010000 0001 01 9522213 @abstract\n";
-        CHECK(unix_listening_at(text, "/run/core_pipe/kernel.socket"), "a listening stream socket is found");
-        CHECK(!unix_listening_at(text, "/run/core_pipe/kernel.sock"), "a prefix of its path is not");
-        CHECK(!unix_listening_at(text, "/run/seq.socket"), "a SOCK_SEQPACKET listener is not a coredump socket");
-        CHECK(!unix_listening_at(text, "/run/bound-only.socket"), "a socket bound but not listening is not");
-        CHECK(!unix_listening_at(text, "@abstract"), "an abstract name is never a coredump socket");
-        CHECK(!unix_listening_at("", "/run/x"), "an empty table");
-}
-
 static void ignore_problem(const char *path, unsigned line, const char *message) {
         (void) path, (void) line, (void) message;
 }
@@ -217,7 +201,6 @@ int main(void) {
         test_kernel_gone();
         test_reject();
         test_limits();
-        test_listening();
         test_config();
         test_config_bad();
         return tap_done();
