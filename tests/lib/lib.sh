@@ -114,6 +114,18 @@ wait_for_log() {
         return 1
 }
 
+# wait_for_grep FILE PATTERN [SECONDS]: waits until FILE has a line with the fixed string PATTERN
+# (a line another process writes a little after the event the test waited for).
+wait_for_grep() {
+        local i
+        for ((i = 0; i < ${3:-10} * 10; i++)); do
+                grep -qF -- "$2" "$1" 2>/dev/null && return 0
+                sleep 0.1
+        done
+        echo "$1: no line with: $2" >&2
+        return 1
+}
+
 # wait_for_file GLOB [SECONDS]: waits until a file matching GLOB exists.
 wait_for_file() {
         local i f
