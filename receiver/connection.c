@@ -300,15 +300,23 @@ static void gather_store_facts(struct crash *c, struct store_facts *f) {
  * the connection is closed. */
 #define SIGNAL_EXIT_WAIT_USEC (1000 * USEC_PER_MSEC)
 
-/* A crash accounted for without its core, whose request did not say the signal: the one that
- * ended the process (the helper rejects the dump after our verdict, and the process ends). The
- * pidfd is opened by pid, and is the crashed process's if /proc/<pid> (procfd, opened at the
+/* For a crash accounted for without its core whose request did not say the signal: a pidfd of
+ * the crashed process, opened before the verdict (the kernel holds the process until the helper
+ * answers it). Opened by pid, it is the crashed process's if /proc/<pid> (procfd, opened at the
  * request) still names a live process after it: its pid cannot have been reused in between. */
-static void signal_from_end(struct crash *c) {
+static int pidfd_before_verdict(const struct crash *c) {
         if (c->md.signal_source != SIGNAL_UNKNOWN || c->procfd < 0)
-                return;
-        _cleanup_close_ int pidfd = pidfd_open_pid(c->md.pid);
-        if (pidfd < 0 || pidfd_check_alive(c->procfd) < 0)
+                return -EBADF;
+        int pidfd = pidfd_open_pid(c->md.pid);
+        if (pidfd >= 0 && pidfd_check_alive(c->procfd) < 0)
+                return safe_close(pidfd);
+        return pidfd;
+}
+
+/* The signal that ended the process (the helper rejects the dump after our verdict, and the
+ * process ends), bounded. */
+static void signal_from_end(struct crash *c, int pidfd) {
+        if (pidfd < 0)
                 return;
         int status = 0;
         bool have_exit =
@@ -319,13 +327,14 @@ static void signal_from_end(struct crash *c) {
 /* A crash accounted for without storing its core: the helper hears the verdict first (the
  * crashed process need not wait for us), then the crash is logged with what /proc can tell. */
 static int account_without_core(struct crash *c, const struct verdict *v) {
+        _cleanup_close_ int pidfd = v->verdict == CP_VERDICT_SKIP ? pidfd_before_verdict(c) : -EBADF;
         (void) reply_verdict(c, v->verdict, v->reason);
         if (v->verdict == CP_VERDICT_REFUSE) {
                 log_msg(v->level, "%s pid %d (%s): %s", v->verb, (int) c->md.pid, c->comm, v->note);
                 return -EPERM;
         }
         (void) collect_metadata(c->procfd, &c->md);
-        signal_from_end(c);
+        signal_from_end(c, pidfd);
         report_crash(c, v->level, NULL, NULL, "Process %d (%s) of user %u crashed with signal %u%s; %s",
                      (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal,
                      c->md.signal == 0 ? " (unknown)" : "", v->note);
