@@ -15,7 +15,7 @@ pid=$(ct_exec cz /bin/sh -c 'ulimit -c 0; exec /build/tests/crasher --name "$1"'
 check "host log: skipped by the container's receiver, RLIMIT_CORE 0" \
         wait_for_log "comm=\"$NAME\" .*outcome=skipped receiver=container reason=\"RLIMIT_CORE is 0"
 check "receiver log in the container says why" \
-        grep -q "Process $pid ($NAME) of user 0 crashed with signal 11; RLIMIT_CORE is 0 (ulimit -c 0), so no core was stored" "$ROOT/run/receiver.log"
+        wait_for_text "$ROOT/run/receiver.log" "Process $pid \($NAME\) of user 0 crashed with signal 11; RLIMIT_CORE is 0 \(ulimit -c 0\), so no core was stored"
 check "nothing stored in the container" sh -c "! ls '$ROOT'/var/lib/core_pipe 2>/dev/null | grep -q '$NAME'"
 check "nothing stored on the host" test ! -e "$T/hoststore"
 
