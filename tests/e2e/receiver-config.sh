@@ -46,7 +46,7 @@ start_receiver cfg --storage=none
 NAME=cpt-none-$$
 ct_exec cfg /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1"' sh "$NAME" >/dev/null 2>&1
 check "Storage=none: the helper logs a skip" wait_for_log "comm=\"$NAME\" .*outcome=skipped receiver=container reason=\"Storage=none"
-check "Storage=none: the receiver logged the crash" grep -q "($NAME) of user 0 crashed with signal 11; Storage=none" "$R/run/receiver.log"
+check "Storage=none: the receiver logged the crash" wait_for_text "$R/run/receiver.log" "\($NAME\) of user 0 crashed with signal 11; Storage=none"
 check "Storage=none: nothing stored" sh -c "! ls '$STORE' | grep -q '$NAME'"
 check "Storage=none: nothing in the host's fallback" test ! -e "$T/hoststore"
 

@@ -298,6 +298,8 @@ kill_handler_later() {
         return 0
 }
 
+CORE_FD_KIND='pipe:*'
+[ "${CORE_PIPE_TRANSPORT:-pipe}" = socket ] && CORE_FD_KIND='socket:*'
 # handler_killer: a third of the handlers seen (receivers whose parent is a receiver, holding a
 # pipe) are SIGKILLed 0 to 300 ms later.
 handler_killer() {
@@ -308,8 +310,8 @@ handler_killer() {
                         pp=$(awk '/^PPid:/ {print $2}' "/proc/$h/status" 2>/dev/null)
                         [ "$(cat "/proc/$pp/comm" 2>/dev/null)" = core_pipe-recei ] || continue
                         # One that holds a core's pipe (not a child the daemon forks for
-                        # anything else).
-                        find "/proc/$h/fd" -mindepth 1 -maxdepth 1 -lname 'pipe:*' 2>/dev/null | grep -q . || continue
+                        # anything else); over the kernel's socket, the core is a socket.
+                        find "/proc/$h/fd" -mindepth 1 -maxdepth 1 -lname "$CORE_FD_KIND" 2>/dev/null | grep -q . || continue
                         seen="$seen$h "
                         ((RANDOM % 3 == 0)) && kill_handler_later "$h" $((RANDOM % 300)) &
                 done

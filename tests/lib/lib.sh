@@ -114,15 +114,16 @@ wait_for_log() {
         return 1
 }
 
-# wait_for_grep FILE PATTERN [SECONDS]: waits until FILE has a line with the fixed string PATTERN
-# (a line another process writes a little after the event the test waited for).
-wait_for_grep() {
+# wait_for_text FILE TEXT [SECONDS]: waits until FILE holds a line matching TEXT (grep -E). Over
+# the kernel's socket a receiver logs a crash it skipped once the process has ended (that is where
+# the signal comes from), after the host's line.
+wait_for_text() {
         local i
         for ((i = 0; i < ${3:-10} * 10; i++)); do
-                grep -qF -- "$2" "$1" 2>/dev/null && return 0
+                grep -Eq -- "$2" "$1" 2>/dev/null && return 0
                 sleep 0.1
         done
-        echo "$1: no line with: $2" >&2
+        echo "$1: no line matches: $2" >&2
         return 1
 }
 
