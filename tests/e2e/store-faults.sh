@@ -60,8 +60,8 @@ core_holder() {
 }
 helper_running() {
         if [ "${CORE_PIPE_TRANSPORT:-pipe}" = socket ]; then
-                # The server's workers (its process group, but the server).
-                pgrep -g "$SOCKET_SERVER_PID" | grep -vqx "$SOCKET_SERVER_PID"
+                # The server's workers (socket_server_workers).
+                socket_server_workers | grep -q .
                 return
         fi
         pgrep -a -x core_pipe | grep -q "e=$1"

@@ -204,6 +204,16 @@ socket_server_start() {
         return 1
 }
 
+# socket_server_workers: the pids of what the socket server runs for crashes (its workers, or the
+# per-crash `core_pipe --socket` of systemd-socket-activate, and what they start): its process
+# group but the keeper and the server itself.
+socket_server_workers() {
+        local server
+        [ -n "$SOCKET_SERVER_PID" ] || return 0
+        server=$(pgrep -P "$SOCKET_SERVER_PID" | head -n1)
+        pgrep -g "$SOCKET_SERVER_PID" | grep -vx -e "$SOCKET_SERVER_PID" -e "${server:-0}"
+}
+
 # socket_server_listening: our server (a process of its group: it may run in a network namespace
 # of its own) holds a socket listening at $SHORT/kernel.socket; a server left behind by another
 # run, listening there, does not count.
