@@ -193,6 +193,7 @@ static void on_child_signal(int sig) {
 struct worker {
         pid_t pid;
         ino_t crash;
+        char who[128]; /* the crashed process, for a line if the worker must be ended */
 };
 
 struct server {
@@ -262,7 +263,7 @@ static bool crash_in_progress(const struct server *s, ino_t crash) {
 }
 
 /* A worker per connection, in the same code as --socket. */
-static void start_worker(struct server *s, int conn, ino_t crash) {
+static void start_worker(struct server *s, int conn, ino_t crash, const char *who) {
         unsigned slot = 0;
         while (slot < s->max && s->workers[slot].pid != 0)
                 slot++;
@@ -279,6 +280,7 @@ static void start_worker(struct server *s, int conn, ino_t crash) {
                 reject_over_cap(s, conn);
         } else {
                 s->workers[slot] = (struct worker){.pid = pid, .crash = crash};
+                snprintf(s->workers[slot].who, sizeof(s->workers[slot].who), "%s", who);
                 s->running++;
         }
         safe_close(conn);
@@ -305,7 +307,9 @@ static void serve_loop(struct server *s) {
                                 s, conn,
                                 "a second connection from a crash in progress: not the kernel's (it makes one)");
                 else {
-                        start_worker(s, conn, crash);
+                        char who[128];
+                        describe_peer(conn, who, sizeof(who));
+                        start_worker(s, conn, crash, who);
                         continue;
                 }
                 safe_close(conn);
@@ -317,8 +321,12 @@ static void serve_stop(struct server *s) {
         s->listen_fd = safe_close(s->listen_fd);
         reap_workers(s, now_monotonic_usec() + SERVE_STOP_SEC * USEC_PER_SEC);
         for (unsigned i = 0; i < s->max; i++)
-                if (s->workers[i].pid > 0)
-                        (void) kill(s->workers[i].pid, SIGKILL);
+                if (s->workers[i].pid > 0 && kill(s->workers[i].pid, SIGKILL) >= 0)
+                        /* Its worker's line will never come: the crash gets this one. */
+                        log_crash_problem(&s->cfg, LOG_ERR,
+                                          "%s transport=socket outcome=dropped reason=\"the service stopped: its "
+                                          "worker was still at the crash after %d s and was ended\"",
+                                          s->workers[i].who, SERVE_STOP_SEC);
         reap_workers(s, now_monotonic_usec() + 5 * USEC_PER_SEC);
 }
 
