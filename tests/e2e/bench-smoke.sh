@@ -13,6 +13,7 @@ before=$(cat /proc/sys/kernel/core_pattern)
 rc=$?
 sed 's/^/# /' "$T/table.md"
 check "bench/run exits 0" test "$rc" = 0
+[ "$rc" = 0 ] || tail -n 20 "$T/bench.log" | sed 's/^/# bench.log: /'
 for h in sink file zstd pigz systemd-coredump core_pipe core_pipe-activated; do
         check "a row for $h" grep -q "^| 4 MiB | $h |" "$T/table.md"
 done
