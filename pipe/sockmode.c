@@ -140,6 +140,18 @@ static int listen_fd_from_manager(void) {
         return LISTEN_FD;
 }
 
+/* Its directory (/run/core_pipe on a host without systemd's tmpfiles), made 0700 when missing; one
+ * that is there is judged by the socket file's checks after, never changed here. */
+static void make_parent_directory(const char *path) {
+        char dir[sizeof(((struct sockaddr_un *) NULL)->sun_path)];
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                (void) mkdir(dir, 0700);
+        }
+}
+
 /* Binds and listens at path ourselves (tests, hosts without systemd). A stale socket there is
  * replaced (the kernel would skip every crash on one nobody listens to); a listened one is not. */
 static int listen_at(const char *path) {
@@ -158,6 +170,7 @@ static int listen_at(const char *path) {
         struct stat st;
         if (lstat(path, &st) >= 0 && S_ISSOCK(st.st_mode))
                 (void) unlink(path);
+        make_parent_directory(path);
         mode_t mask = umask(0177); /* 0600 from its creation on: only root reaches it */
         r = bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ? negative_errno() : 0;
         umask(mask);
