@@ -254,14 +254,16 @@ static void reject_over_cap(const struct server *s, int conn) {
 }
 
 /* The inode of the connecting task's pidfd (pidfs: the same for every pidfd of one process), or 0
- * when it has none (then the worker refuses the connection itself). */
+ * when it has none or is not dumping core (then the worker refuses the connection itself, and it
+ * never holds the place of the crash the kernel connects for later). */
 static ino_t peer_crash_inode(int conn) {
         int pidfd;
         pid_t pid;
         struct stat st;
+        struct kcore_peer peer;
         if (kcore_peer_pidfd(conn, &pidfd, &pid) < 0)
                 return 0;
-        ino_t ino = fstat(pidfd, &st) < 0 ? 0 : st.st_ino;
+        ino_t ino = kcore_peer_info(pidfd, &peer) < 0 || fstat(pidfd, &st) < 0 ? 0 : st.st_ino;
         safe_close(pidfd);
         return ino;
 }

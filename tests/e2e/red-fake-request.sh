@@ -68,7 +68,9 @@ rm -f "$OPENSOCK"
 # the core whatever it likes anyway), the second must get nothing: REJECTed as not the kernel's.
 ATT=$T/attacker
 mkdir -p "$ATT"
-kill -STOP "$SOCKET_SERVER_PID"
+# The server itself (the library's keeper runs it): stopped, it accepts nothing meanwhile.
+SERVER=$(pgrep -P "$SOCKET_SERVER_PID" | head -n1)
+kill -STOP "$SERVER"
 /usr/bin/python3 -c '
 import os, resource, signal, socket, struct, sys, time
 resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
@@ -100,7 +102,7 @@ for ((i = 0; i < 100; i++)); do
                 grep -q "CoreDumping:.*1" /proc/"$(cat "$ATT/pid")"/status 2>/dev/null && break
         sleep 0.05
 done
-kill -CONT "$SOCKET_SERVER_PID"
+kill -CONT "$SERVER"
 wait "$FORGER" 2>/dev/null
 APID=$(cat "$ATT/pid")
 diag "forger pid $APID"
