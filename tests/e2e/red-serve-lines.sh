@@ -13,10 +13,7 @@ install_pattern "MaxConcurrentDumps=2" "StallTimeoutSec=20" "TimeoutSec=20"
 container_start hog
 container_start victim
 ct_exec hog /bin/sh -c 'exec /build/tests/evil-receiver hold /run/core_pipe.socket /run/evil.log </dev/null >/dev/null 2>&1 &'
-for ((i = 0; i < 100; i++)); do
-        [ -S "$(ct_root hog)/run/core_pipe.socket" ] && break
-        sleep 0.05
-done
+wait_receiver_socket hog
 start_receiver victim
 
 for i in 1 2; do

@@ -471,16 +471,22 @@ container_stop() {
 # start_receiver NAME [ARGS...]: the resident receiver inside the container, logging to
 # /run/receiver.log there; waits for its socket. $CT_RECEIVER is its path in the container.
 start_receiver() {
-        local name=$1 i
+        local name=$1
         shift
         # In a subshell, so that it is nobody's job: no "Killed" when the container stops.
         (ct_exec "$name" /bin/sh -c 'exec "$0" --listen "$@" >>/run/receiver.log 2>&1' \
                 "${CT_RECEIVER:-/build/receiver/core_pipe-receiver}" "$@" &) 2>/dev/null
+        wait_receiver_socket "$name"
+}
+
+# wait_receiver_socket NAME: waits (5 s at most) until a receiver's socket is in container NAME.
+wait_receiver_socket() {
+        local i
         for ((i = 0; i < 100; i++)); do
-                [ -S "$(ct_root "$name")/run/core_pipe.socket" ] && return 0
+                [ -S "$(ct_root "$1")/run/core_pipe.socket" ] && return 0
                 sleep 0.05
         done
-        echo "receiver in $name did not start" >&2
+        echo "receiver in $1 did not start" >&2
         return 1
 }
 
