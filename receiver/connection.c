@@ -561,6 +561,20 @@ static char *partial_marker(const struct crash *c) {
         return c->o->fallback ? NULL : recover_marker_new(&c->md, &info);
 }
 
+/* A stream that ended before its first byte: no core, no record; the receiver's log line and
+ * the helper's say so, with how the process ended. */
+static int no_core(struct crash *c) {
+        char why[CP_TEXT_MAX];
+        c->res = (struct store_result){0};
+        resolve_signal(c);
+        judge_stream(c);
+        snprintf(why, sizeof(why), "no core: the stream ended before its first byte%s%s",
+                 c->res.truncated_cause[0] ? ": " : "", c->res.truncated_cause);
+        reply_outcome(c, -ENODATA, NULL, why);
+        log_warning("Crash of pid %d (%s): %s", (int) c->md.pid, c->comm, why);
+        return -ENODATA;
+}
+
 /* Step 5: the core, from the pipe to a durable file; its notes read on the way. */
 static int store(struct crash *c) {
         const struct receiver_settings *s = c->o->settings;
@@ -585,6 +599,8 @@ static int store(struct crash *c) {
         /* The smaller of the process's RLIMIT_CORE and our ProcessSizeMax=. */
         uint64_t limit = MIN(c->req.core_limit, s->process_size_max);
         int r = store_core(c->dirfd, c->name, &c->core_fd, limit, c->budget, &so, &c->res);
+        if (r == -ENODATA)
+                return no_core(c);
         if (r < 0) {
                 reply_outcome(c, r, NULL, "storing the core failed");
                 return log_error_errno(r, "Failed to store the core of pid %d (%s) in %s", (int) c->md.pid, c->comm,

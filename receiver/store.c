@@ -690,6 +690,8 @@ static int store_stream(struct core_reader *rd, struct output *out, const struct
         reader_release(rd);
         if (r < 0 && !out->cut)
                 return r;
+        if (rd->offset == 0)
+                return -ENODATA; /* the stream ended before its first byte: no core to keep */
         r = output_finish(out);
         if (r < 0 && !out->cut)
                 return r;

@@ -153,6 +153,9 @@ int store_room(int dirfd, const struct receiver_settings *s, struct store_space 
  * even one frame fits, the result is -ENOSPC and nothing is linked. With a budget, frames are
  * made small enough (budget / 8, at least 64 KiB) that a cut loses little.
  *
+ * A stream that ends before its first byte (a process killed as its dump began) gives -ENODATA:
+ * an empty file is no core, and nothing is linked.
+ *
  * *core_fd is closed as soon as the last byte is read (or reading stops), before compression
  * finishes and before syncing, so the crashed process is released as early as possible; it is
  * set to -EBADF. On success the file is durable and linked as name; on failure nothing is

@@ -749,6 +749,19 @@ static void many_containers(void) {
         (void) system(path);
 }
 
+/* A stream that ends before its first byte (a process killed as its dump began) is no core:
+ * -ENODATA and nothing linked, compressed or not (an empty .zst file does not decompress). */
+static void empty_stream(int dirfd, const uint8_t *in) {
+        const struct store_options *opts[] = {&zstd_opts, &raw_opts};
+        for (size_t i = 0; i < 2; i++) {
+                struct run run = store_fed(dirfd, in, 0, false, UINT64_MAX, UINT64_MAX, *opts[i]);
+                CHECK(run.r == -ENODATA && !run.file && count_entries(dirfd) == 0,
+                      "empty stream (%s): ENODATA, nothing linked (%d, %s)", i == 0 ? "compressed" : "uncompressed",
+                      run.r, run.file ? "a file was linked" : "no file");
+                free(run.file);
+        }
+}
+
 int main(void) {
         size_t size = 12u << 20;
         setvbuf(stdout, NULL, _IOLBF, 0); /* every line out, even if a hang ends the test */
@@ -764,6 +777,7 @@ int main(void) {
         int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         read_error(dirfd, in);
+        empty_stream(dirfd, in);
         compressor_faults();
         store_faults(dirfd, in);
         failing_frame(dirfd, in);
