@@ -336,3 +336,180 @@ http_start() {
         server_wait http "$HTTP_PORT" "$d/http.log" || return 1
         HTTP_URL=http://127.0.0.1:$HTTP_PORT/cores
 }
+
+# ---- the receiver's side of the upload tests ---------------------------------------------------
+
+# upload_conf CT LINES...: the container's /run/receiver.conf, [Receiver] and LINES.
+upload_conf() {
+        local ct=$1 line
+        shift
+        {
+                echo "[Receiver]"
+                for line in "$@"; do echo "$line"; done
+        } >"$(ct_root "$ct")/run/receiver.conf"
+}
+
+# upload_creds CT LINES...: the container's /run/upload.cred (root's, 0600), KEY=VALUE LINES.
+upload_creds() {
+        local ct=$1 f
+        shift
+        f=$(ct_root "$ct")/run/upload.cred
+        (umask 077 && printf '%s\n' "$@" >"$f.new")
+        mv -f "$f.new" "$f"
+}
+
+# upload_crash CT NAME [CRASHER ARGS...]: the crasher, named NAME, crashes as root in the container
+# (bounded by 120 s).
+upload_crash() {
+        local ct=$1 name=$2
+        shift 2
+        CT_TIMEOUT=120 ct_exec "$ct" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$@"' sh "$name" "$@" \
+                >/dev/null 2>&1
+        return 0
+}
+
+# store_record CT NAME: the path of the record of crash NAME in the container's store.
+store_record() {
+        find "$(ct_root "$1")/var/lib/core_pipe" -maxdepth 1 -name "core.$2.*.json" 2>/dev/null | sort | head -n1
+}
+
+# store_core CT NAME: the path of the stored core of crash NAME (the record's name, .zst).
+store_core() {
+        local j
+        j=$(store_record "$1" "$2")
+        [ -n "$j" ] && echo "${j%.json}.zst"
+}
+
+# pending_entries CT: the pending upload entries in the container's store, one a line.
+pending_entries() {
+        find "$(ct_root "$1")/var/lib/core_pipe/.upload" -mindepth 1 -maxdepth 1 -not -name '.*' -printf '%f\n' 2>/dev/null | sort
+}
+
+# pending_for CT NAME: true while an entry for crash NAME is pending.
+pending_for() {
+        pending_entries "$1" | grep -q "core\.$2\."
+}
+
+# record_has JSON PYTHON_EXPR: true when PYTHON_EXPR (over r, the record) holds; the record is
+# reread on every call (the receiver replaces it when an upload ends).
+record_has() {
+        python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null
+}
+
+# wait_record JSON PYTHON_EXPR [SECONDS]: waits (default 60 s) until record_has holds.
+wait_record() {
+        local i
+        for ((i = 0; i < ${3:-60} * 10; i++)); do
+                record_has "$1" "$2" && return 0
+                sleep 0.1
+        done
+        echo "$1: never true: $2" >&2
+        cat "$1" >&2
+        return 1
+}
+
+# wait_uploaded JSON N [SECONDS]: waits until the record lists N targets in uploaded_to.
+wait_uploaded() {
+        wait_record "$1" "len(r.get('uploaded_to') or []) >= $2" "${3:-60}"
+}
+
+# wait_upload_error JSON [SECONDS]: waits until the record carries an upload_error.
+wait_upload_error() {
+        wait_record "$1" "bool(r.get('upload_error'))" "${2:-60}"
+}
+
+# uploaded_file DIR BASENAME: the one file named BASENAME under DIR (any depth), or fails.
+uploaded_file() {
+        local f n
+        f=$(find "$1" -type f -name "$2" 2>/dev/null)
+        n=$(printf '%s' "$f" | grep -c .)
+        if [ "$n" != 1 ]; then
+                echo "$1: $n files named $2" >&2
+                return 1
+        fi
+        echo "$f"
+}
+
+# same_record_but_upload LOCAL UPLOADED: the two records hold the same fields and values, but
+# the fields that say where the core went (the local copy gets them after the upload).
+same_record_but_upload() {
+        python3 -c 'import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for r in (a, b):
+    for k in ("uploaded_to", "upload_error", "upload_attempts"):
+        r.pop(k, None)
+if a != b:
+    print("records differ:", {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)})
+    sys.exit(1)' "$1" "$2"
+}
+
+# uploaded_to_matches JSON URL_REGEX FILE: the record's uploaded_to has an entry whose url matches
+# URL_REGEX, with FILE's size and SHA-256, and a time.
+uploaded_to_matches() {
+        python3 -c 'import json, re, sys, hashlib, os
+r = json.load(open(sys.argv[1]))
+data = open(sys.argv[3], "rb").read()
+want = (len(data), hashlib.sha256(data).hexdigest())
+for u in r.get("uploaded_to") or []:
+    if re.search(sys.argv[2], u.get("url", "")) and (u.get("bytes"), u.get("sha256")) == want and u.get("time"):
+        sys.exit(0)
+print("no uploaded_to entry matches", sys.argv[2], want, r.get("uploaded_to"))
+sys.exit(1)' "$1" "$2" "$3"
+}
+
+# ct_journald CT: systemd-journald in the container (its /run/systemd/journal, a volatile journal
+# in its /run/log/journal), so that the receiver writes journal entries there; waits for it.
+# It ends with the container. ct_journal CT prints the entries in journalctl's export format.
+ct_journald() {
+        (ct_exec "$1" /bin/sh -c 'exec /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1' &) 2>/dev/null
+        wait_for_file "$(ct_root "$1")/run/systemd/journal/socket" 10
+}
+
+ct_journal() {
+        journalctl -q -D "$(ct_root "$1")/run/log/journal" -o export 2>/dev/null
+}
+
+# secret_absent SECRET FILE...: no FILE holds SECRET (fixed string; a missing file holds nothing).
+# Names the files that do.
+secret_absent() {
+        local secret=$1 f found=0
+        shift
+        for f in "$@"; do
+                [ -e "$f" ] || continue
+                if grep -qaF -- "$secret" "$f"; then
+                        echo "the secret is in $f" >&2
+                        found=1
+                fi
+        done
+        return "$found"
+}
+
+# no_pending CT NAME: no entry is pending for crash NAME.
+no_pending() {
+        ! pending_for "$1" "$2"
+}
+
+# wait_no_pending CT NAME [SECONDS]: waits (default 30 s) until no entry is pending for NAME.
+wait_no_pending() {
+        local i
+        for ((i = 0; i < ${3:-30} * 10; i++)); do
+                no_pending "$1" "$2" && return 0
+                sleep 0.1
+        done
+        echo "still pending for $2: $(pending_entries "$1" | tr '\n' ' ')" >&2
+        return 1
+}
+
+# wait_for_gone FILE [SECONDS]: waits (default 30 s) until FILE no longer exists.
+wait_for_gone() {
+        local i
+        [ -n "$1" ] || return 1
+        for ((i = 0; i < ${2:-30} * 10; i++)); do
+                [ -e "$1" ] || return 0
+                sleep 0.1
+        done
+        echo "$1 is still there" >&2
+        return 1
+}
