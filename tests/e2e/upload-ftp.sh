@@ -59,3 +59,4 @@ UP_CORE2=$(uploaded_file "$FTP_ROOT/incoming" "$(basename "${JSON2%.json}.zst")"
 check "KeepAfterUpload=no: the core is on the server" test -s "$UP_CORE2"
 check "KeepAfterUpload=no: the local core is deleted" wait_for_gone "${JSON2%.json}.zst"
 check "KeepAfterUpload=no: the server's copy opens in gdb at crash_here" shows_crash_here "$UP_CORE2"
+diag_receiver_log up

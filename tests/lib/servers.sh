@@ -513,3 +513,13 @@ wait_for_gone() {
         echo "$1 is still there" >&2
         return 1
 }
+
+# server_forget NAME: server NAME ended by itself (a fault the test injected): nothing to stop.
+server_forget() {
+        eval "SERVER_PID_$1="
+}
+
+# diag_receiver_log CT: the end of the container's receiver log, as TAP comments.
+diag_receiver_log() {
+        diag "$(tail -n "${2:-15}" "$(ct_root "$1")/run/receiver.log" 2>/dev/null | sed 's/^/receiver: /')"
+}

@@ -40,6 +40,7 @@ server.middleware.unshift(async (ctx, next) => {
   }
   if (ctx.method === 'PUT' && 'uploadId' in ctx.query && 'partNumber' in ctx.query) {
     parts++;
+    console.log(`s3.js: part ${ctx.query.partNumber} of ${ctx.path}`);
     if (dieAt > 0 && parts >= dieAt) {
       console.error(`s3.js: part ${parts} arrived: dying as S3_TEST_DIE_AT_PART=${dieAt} asks`);
       process.kill(process.pid, 'SIGKILL');

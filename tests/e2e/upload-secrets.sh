@@ -1,0 +1,116 @@
+#!/bin/bash
+# Credentials never leak: uploads to S3 (a secret access key) and HTTP (a password) that succeed,
+# that are refused (wrong secret: a password the server rejects) and that find no server, with the
+# credentials from UploadCredentials=, from the environment and from $CREDENTIALS_DIRECTORY. Then
+# every log (the receiver's, the host's, --upload-pending's output), every record and pending
+# entry in the store, every record uploaded, every journal entry (journald runs in the container)
+# and every receiver's command line is searched for the secrets: absent.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$(dirname "$0")/../lib/servers.sh"
+tap_init
+servers_init
+require_root_kernel
+
+KEY=CPTS3KEY$RANDOM
+S3_SECRET=cpt-s3-secret-$RANDOM$RANDOM$RANDOM
+PASSWORD=cpt-http-pw-$RANDOM$RANDOM$RANDOM
+check "s3rver listens on 127.0.0.1" s3_start "$KEY" "$S3_SECRET"
+check "the HTTP PUT server listens on 127.0.0.1" http_start "cptuser:$PASSWORD"
+
+install_pattern
+container_start sec
+R=$(ct_root sec)
+check "journald runs in the container" ct_journald sec
+upload_creds sec "AWS_ACCESS_KEY_ID=$KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET" "UPLOAD_USER=cptuser" "UPLOAD_PASSWORD=$PASSWORD"
+CONF=("Upload=$S3_URL/sec" "Upload=$HTTP_URL" "S3Endpoint=$S3_ENDPOINT")
+upload_conf sec "${CONF[@]}" "UploadCredentials=/run/upload.cred"
+start_receiver sec --config=/run/receiver.conf
+ARGV_LOG=$T/argv.log
+# note_argv: every receiver's command line and environment's names, now.
+note_argv() {
+        local p
+        for p in $(ct_receivers sec); do
+                tr '\0' ' ' <"/proc/$p/cmdline" >>"$ARGV_LOG" 2>/dev/null
+                echo >>"$ARGV_LOG"
+        done
+}
+note_argv
+
+# 1. Both targets take the core.
+N_OK=cpt-upsec-ok-$RANDOM
+upload_crash sec "$N_OK" --size 8
+J_OK=$(store_record sec "$N_OK")
+check "credentials file: both targets in uploaded_to" wait_uploaded "$J_OK" 2
+note_argv
+
+# 2. The HTTP password is wrong (refused: 401), S3 still takes it.
+upload_creds sec "AWS_ACCESS_KEY_ID=$KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET" "UPLOAD_USER=cptuser" "UPLOAD_PASSWORD=x$PASSWORD"
+N_401=cpt-upsec-401-$RANDOM
+upload_crash sec "$N_401" --size 8
+J_401=$(store_record sec "$N_401")
+check "a wrong password: the record carries the error" wait_upload_error "$J_401"
+check "a wrong password: the server refused it" grep -q "core\\.$N_401\\..* 401" "$(server_dir http)/http.log"
+note_argv
+
+# 3. No server at all.
+server_stop s3
+server_stop http
+upload_creds sec "AWS_ACCESS_KEY_ID=$KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET" "UPLOAD_USER=cptuser" "UPLOAD_PASSWORD=$PASSWORD"
+N_DOWN=cpt-upsec-down-$RANDOM
+upload_crash sec "$N_DOWN" --size 8
+J_DOWN=$(store_record sec "$N_DOWN")
+check "servers down: the record carries the error" wait_upload_error "$J_DOWN"
+ct_exec sec /build/receiver/core_pipe-receiver --upload-pending --config=/run/receiver.conf >"$T/pending1.out" 2>&1
+check "servers down: --upload-pending exits 1" test "$?" = 1
+note_argv
+
+# 4. The same from the environment, and then from $CREDENTIALS_DIRECTORY, servers up again.
+stop_receiver sec
+check "s3rver is back" s3_start "$KEY" "$S3_SECRET"
+check "the HTTP server is back" http_start "cptuser:$PASSWORD"
+upload_conf sec "${CONF[@]}"
+rm -f "$R/run/upload.cred"
+(ct_exec sec /usr/bin/env "AWS_ACCESS_KEY_ID=$KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET" UPLOAD_USER=cptuser \
+        "UPLOAD_PASSWORD=$PASSWORD" /bin/sh -c 'exec /build/receiver/core_pipe-receiver --listen --config=/run/receiver.conf >>/run/receiver.log 2>&1' &) 2>/dev/null
+wait_receiver_socket sec
+note_argv
+N_ENV=cpt-upsec-env-$RANDOM
+upload_crash sec "$N_ENV" --size 8
+J_ENV=$(store_record sec "$N_ENV")
+check "environment: both targets in uploaded_to" wait_uploaded "$J_ENV" 2
+note_argv
+ct_exec sec /usr/bin/env "AWS_ACCESS_KEY_ID=$KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET" UPLOAD_USER=cptuser \
+        "UPLOAD_PASSWORD=$PASSWORD" /build/receiver/core_pipe-receiver --upload-pending --config=/run/receiver.conf >"$T/pending2.out" 2>&1
+check "environment: --upload-pending uploads what was left (exit 0)" test "$?" = 0
+check "environment: the core of the crash while the servers were down is uploaded" wait_uploaded "$J_DOWN" 2 10
+stop_receiver sec
+mkdir -p "$R/run/creds"
+(umask 077 && printf '%s\n' "AWS_ACCESS_KEY_ID=$KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET" UPLOAD_USER=cptuser \
+        "UPLOAD_PASSWORD=$PASSWORD" >"$R/run/creds/core_pipe-upload")
+(ct_exec sec /usr/bin/env CREDENTIALS_DIRECTORY=/run/creds \
+        /bin/sh -c 'exec /build/receiver/core_pipe-receiver --listen --config=/run/receiver.conf >>/run/receiver.log 2>&1' &) 2>/dev/null
+wait_receiver_socket sec
+N_CRED=cpt-upsec-cred-$RANDOM
+upload_crash sec "$N_CRED" --size 8
+J_CRED=$(store_record sec "$N_CRED")
+check "\$CREDENTIALS_DIRECTORY: both targets in uploaded_to" wait_uploaded "$J_CRED" 2
+note_argv
+
+# Everything written about these crashes.
+host_log >"$T/host.log"
+ct_journal sec >"$T/journal.export"
+check "the journal holds the crashes' entries" grep -q "core\\.$N_OK\\." "$T/journal.export"
+check "a journal entry says where the core went (COREDUMP_UPLOADED_TO=)" grep -q "^COREDUMP_UPLOADED_TO=" "$T/journal.export"
+FILES=("$R/run/receiver.log" "$T/host.log" "$T/journal.export" "$T/pending1.out" "$T/pending2.out" "$ARGV_LOG")
+while IFS= read -r f; do FILES+=("$f"); done < <(find "$R/var/lib/core_pipe" -type f -not -name '*.zst')
+while IFS= read -r f; do FILES+=("$f"); done < <(find "$S3_DATA" "$HTTP_ROOT" -type f -name '*.json*')
+diag "searched: ${#FILES[@]} files, $(find "$R/var/lib/core_pipe" -type f -name '*.json' | wc -l) records, $(find "$R/var/lib/core_pipe" -type f -path '*.upload*' | wc -l) pending entries"
+# The search finds a secret where it is (a check of the check).
+secret_present() { ! secret_absent "$@" 2>/dev/null; }
+check "the search finds the secret where it is (the credentials file)" secret_present "$S3_SECRET" "$R/run/creds/core_pipe-upload"
+check "the S3 secret key is in no log, record, pending entry, journal entry or command line" secret_absent "$S3_SECRET" "${FILES[@]}"
+check "the HTTP password is in none of them" secret_absent "$PASSWORD" "${FILES[@]}"
+check "the HTTP password (as the wrong one was) is in none of them" secret_absent "x$PASSWORD" "${FILES[@]}"
+check "no basic-authentication header (base64 of user:password) either" \
+        secret_absent "$(printf '%s' "cptuser:$PASSWORD" | base64 -w0)" "${FILES[@]}"
+diag_receiver_log sec
