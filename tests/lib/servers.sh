@@ -523,3 +523,24 @@ server_forget() {
 diag_receiver_log() {
         diag "$(tail -n "${2:-15}" "$(ct_root "$1")/run/receiver.log" 2>/dev/null | sed 's/^/receiver: /')"
 }
+
+# upload_pending CT OUT: `core_pipe-receiver --upload-pending` in the container with its
+# /run/receiver.conf, its output appended to OUT; returns its exit status.
+upload_pending() {
+        CT_TIMEOUT=120 ct_exec "$1" /build/receiver/core_pipe-receiver --upload-pending --config=/run/receiver.conf >>"$2" 2>&1
+}
+
+# upload_pending_until_done CT OUT [SECONDS]: runs the pending run again (every half second,
+# default 20 s at most) until it exits 0: an entry that just failed waits for its retry delay
+# (UploadRetryDelay=, 1 s in the tests) before a run takes it again.
+upload_pending_until_done() {
+        local i rc
+        for ((i = 0; i < ${3:-20} * 2; i++)); do
+                upload_pending "$1" "$2"
+                rc=$?
+                [ "$rc" = 0 ] && return 0
+                sleep 0.5
+        done
+        echo "--upload-pending still exits $rc" >&2
+        return 1
+}
