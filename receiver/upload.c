@@ -159,13 +159,14 @@ static int file_plain(const struct upload_ctx *ctx, int fd, uint64_t size, const
                 .url = url, .shown = ret->url, .body = &body, .body_size = (int64_t) size, .headers = headers};
         struct upload_response *resp = malloc(sizeof(*resp));
         r = resp && (headers || !http) ? upload_perform(ctx, &rq, resp, ret->error, sizeof(ret->error)) : -ENOMEM;
+        bool sent_some = resp && resp->sent > 0;
         curl_slist_free_all(headers);
         free(resp);
         if (r >= 0 && !http)
                 r = upload_hash_final(&h, NULL, sha);
         upload_hash_done(&h);
         if (r < 0) {
-                if (!http)
+                if (!http && sent_some)
                         remote_delete(ctx, name);
                 return r;
         }
@@ -339,9 +340,10 @@ static int stream_plain(struct stream_target *t) {
                                        : -ENOMEM;
         if (r >= 0)
                 t->result.bytes = t->fed; /* resp->sent counts HTTP's chunk framing too */
+        bool sent_some = resp && resp->sent > 0;
         free(resp);
         curl_slist_free_all(headers);
-        if (r < 0 && !http)
+        if (r < 0 && !http && sent_some)
                 remote_delete(&t->ctx, t->stream->name);
         return r;
 }
