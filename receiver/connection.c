@@ -29,6 +29,7 @@
 #include "record.h"
 #include "recover.h"
 #include "store.h"
+#include "uploader.h"
 #include "vacuum.h"
 
 /*
@@ -704,6 +705,10 @@ static void finish(struct crash *c) {
                 (void) fallback_finish(&c->fb, c->dirfd, c->stem,
                                        file_blocks(c->dirfd, c->name) + file_blocks(c->dirfd, json_name));
         }
+        /* Upload=: queued now that core and record are durable and the process is gone; sent
+         * by whoever drains the queue (uploader.h), never while a crash waits on us. */
+        if (upload_wanted(c->o->settings))
+                (void) uploader_queue_core(c->dirfd, c->o->settings->store, c->stem, c->name, c->o->settings);
 }
 
 static int serve_crash(struct crash *c) {

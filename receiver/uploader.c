@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -485,5 +487,40 @@ int uploader_drain_now(int dirfd, const char *store, const struct receiver_setti
                 if (r < 0 || stats->busy || !uploader_has_due(dirfd, s))
                         return r;
         }
+        return 0;
+}
+
+uint64_t uploader_period_usec(const struct receiver_settings *s) {
+        return MIN(MAX(s->upload.retry_delay_usec, USEC_PER_SEC), 60 * USEC_PER_SEC);
+}
+
+static _Noreturn void uploader_child(const struct receiver_settings *s) {
+        char note[512];
+        struct uploader_stats st = {0};
+        /* Crashes keep priority: the uploader takes the CPU and the disk they leave. */
+        (void) setpriority(PRIO_PROCESS, 0, 10);
+        (void) syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 3 << 13 /* IOPRIO_CLASS_IDLE */);
+        int dirfd = open_store_dir(s->store, note, sizeof(note));
+        if (dirfd < 0) {
+                log_error_errno(dirfd, "Cannot open the store %s to upload its cores%s%s", s->store,
+                                note[0] ? ": " : "", note);
+                _exit(1);
+        }
+        int r = uploader_drain(dirfd, s->store, s, true, false, &st);
+        _exit(r < 0 || st.waiting > 0 ? 1 : 0);
+}
+
+int uploader_fork(const struct receiver_settings *s, const int *close_fds, size_t n_close, const sigset_t *mask,
+                  pid_t *ret_pid) {
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(negative_errno(), "Cannot fork the uploader; trying again later");
+        if (pid == 0) {
+                for (size_t i = 0; i < n_close; i++)
+                        safe_close(close_fds[i]);
+                sigprocmask(SIG_SETMASK, mask, NULL);
+                uploader_child(s);
+        }
+        *ret_pid = pid;
         return 0;
 }

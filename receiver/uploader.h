@@ -24,7 +24,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "settings.h"
 #include "upload.h"
@@ -76,3 +78,37 @@ int uploader_drain_now(int dirfd, const char *store, const struct receiver_setti
 
 /* Whether the queue of dirfd holds an entry due now (a cheap look, no lock). */
 bool uploader_has_due(int dirfd, const struct receiver_settings *s);
+
+/*
+ * Starts the resident receiver's uploader: a child that closes close_fds, restores mask, drains
+ * the store's queue once (waiting for its lock) and exits 0 when nothing is left waiting, 1
+ * otherwise. Returns 0 with *ret_pid, or a negative errno (logged).
+ */
+int uploader_fork(const struct receiver_settings *s, const int *close_fds, size_t n_close, const sigset_t *mask,
+                  pid_t *ret_pid);
+
+/* How often a resident receiver looks at its queue without a new core: UploadRetryDelay=, at
+ * most a minute. */
+uint64_t uploader_period_usec(const struct receiver_settings *s);
+
+struct receiver_options;
+
+/*
+ * `core_pipe-receiver --upload-pending`: one pass over the store's queue (with fallback_root,
+ * over every directory of the host's fallback store), a line per core. Returns the exit status:
+ * 0 when nothing is left to upload, 1 when some cores wait for a retry, 2 on a setup error.
+ */
+int uploader_run_pending(const struct receiver_settings *s, const char *fallback_root);
+
+/*
+ * A receiver that served its one connection (socket activation with Accept=yes, the host's
+ * fallback) and is about to exit: the connection is closed (the helper stops waiting) and, for
+ * the fallback, its slot claims (fds 4 and 5) are let go, then the queue is drained
+ * (uploader_drain_now()). The host's fallback runs at most one such uploader at a time over its
+ * whole store (FALLBACK_ROOT/.upload.lock); a core it leaves waits for the next run.
+ */
+void uploader_after_connection(const struct receiver_options *o, int conn_fd);
+
+/* At start: the credentials the targets would use, checked (an error is logged, never fatal:
+ * cores are kept and queued all the same). */
+void uploader_check_setup(const struct receiver_settings *s);
