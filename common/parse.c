@@ -60,7 +60,6 @@ int parse_timespan_usec(const char *s, uint64_t *ret) {
         } units[] = {
                 {"", USEC_PER_SEC},      {"s", USEC_PER_SEC}, {"sec", USEC_PER_SEC},      {"ms", USEC_PER_MSEC},
                 {"msec", USEC_PER_MSEC}, {"us", 1},           {"min", 60 * USEC_PER_SEC},
-                {"h", 3600 * USEC_PER_SEC}, {"d", 86400 * USEC_PER_SEC},
         };
         char num[32];
         size_t i = 0;

@@ -11,7 +11,7 @@
 int parse_uint64(const char *s, uint64_t *ret);
 int parse_uint32(const char *s, uint32_t *ret);
 int parse_int64(const char *s, int64_t *ret);
-/* "5", "5s", "250ms", "2min", "1h", "7d" → microseconds. */
+/* "5", "5s", "250ms", "2min" → microseconds. */
 int parse_timespan_usec(const char *s, uint64_t *ret);
 /* A boolean in the usual spellings (yes/no, true/false, on/off, 1/0). */
 int parse_boolean(const char *s);

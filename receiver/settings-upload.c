@@ -88,14 +88,26 @@ static int set_target_key(struct upload_settings *u, const char *key, const char
         return -ENOKEY;
 }
 
-/* A time span, or "infinity" (USEC_INFINITY) where that is allowed. */
+/* A time span (parse_timespan_usec(), and hours "h" or days "d" for the retry keys), or
+ * "infinity" (USEC_INFINITY) where that is allowed. */
 static int parse_span(const char *value, bool infinity_ok, uint64_t min, uint64_t max, uint64_t *ret) {
-        uint64_t v;
+        uint64_t v, unit = 0;
+        size_t n = strlen(value);
+        char num[32];
         if (infinity_ok && strcmp(value, "infinity") == 0) {
                 *ret = USEC_INFINITY;
                 return 0;
         }
-        if (parse_timespan_usec(value, &v) < 0 || v < min || v > max)
+        if (n > 1 && n < sizeof(num) && (value[n - 1] == 'h' || value[n - 1] == 'd')) {
+                unit = (value[n - 1] == 'h' ? 3600 : 86400) * USEC_PER_SEC;
+                memcpy(num, value, n - 1);
+                num[n - 1] = '\0';
+                if (parse_uint64(num, &v) < 0 || v > max / unit)
+                        return -EINVAL;
+                v *= unit;
+        } else if (parse_timespan_usec(value, &v) < 0)
+                return -EINVAL;
+        if (v < min || v > max)
                 return -EINVAL;
         *ret = v;
         return 0;

@@ -25,16 +25,16 @@
 struct upload_settings {
         char urls[UPLOAD_URLS_MAX][UPLOAD_URL_MAX]; /* Upload= (repeatable; "" clears the list) */
         size_t n_urls;
-        char s3_endpoint[256];       /* S3Endpoint= ("" = AWS by region) */
-        char s3_region[64];          /* S3Region= ("" = us-east-1) */
-        char name_template[256];     /* UploadName= ("" = the engine's default) */
-        char credentials[256];       /* UploadCredentials= (a file readable only by root, "" = none) */
-        uint64_t part_size;          /* UploadPartSize= (0 = the engine's default, 16M) */
-        uint64_t timeout_usec;       /* UploadTimeout= per transfer (0 = only the stall rule) */
-        bool keep_after_upload;      /* KeepAfterUpload= (default yes) */
-        uint64_t retry_for_usec;     /* UploadRetryFor= (default 7 days; USEC_INFINITY = forever) */
-        uint32_t retry_attempts;     /* UploadRetryAttempts= (0 = no bound but UploadRetryFor=) */
-        uint64_t retry_delay_usec;   /* UploadRetryDelay= (the first retry's wait, default 1 min) */
+        char s3_endpoint[256];         /* S3Endpoint= ("" = AWS by region) */
+        char s3_region[64];            /* S3Region= ("" = us-east-1) */
+        char name_template[256];       /* UploadName= ("" = the engine's default) */
+        char credentials[256];         /* UploadCredentials= (a file readable only by root, "" = none) */
+        uint64_t part_size;            /* UploadPartSize= (0 = the engine's default, 16M) */
+        uint64_t timeout_usec;         /* UploadTimeout= per transfer (0 = only the stall rule) */
+        bool keep_after_upload;        /* KeepAfterUpload= (default yes) */
+        uint64_t retry_for_usec;       /* UploadRetryFor= (default 7 days; USEC_INFINITY = forever) */
+        uint32_t retry_attempts;       /* UploadRetryAttempts= (0 = no bound but UploadRetryFor=) */
+        uint64_t retry_delay_usec;     /* UploadRetryDelay= (the first retry's wait, default 1 min) */
         uint64_t retry_delay_max_usec; /* UploadRetryDelayMax= (the backoff's bound, default 1 h) */
 };
 

@@ -131,7 +131,8 @@ int upload_record_update(struct json_object *rec, const struct upload_record_tar
         else
                 json_object_object_del(rec, "upload_error");
         /* As record.c writes a record: pretty, slashes as they are. */
-        const char *text = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *text =
+                json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         char *copy = text ? strdup(text) : NULL;
         if (!copy)
                 return -ENOMEM;

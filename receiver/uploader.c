@@ -186,8 +186,8 @@ static int send_core(struct attempt *a) {
                 return r;
         if (r < 0) {
                 for (size_t i = 0; i < a->todo.config.n_urls; i++)
-                        snprintf(a->core_res[i].error, sizeof(a->core_res[i].error), "cannot read %s/%s: %s",
-                                 a->store, a->e->core, strerror(-r));
+                        snprintf(a->core_res[i].error, sizeof(a->core_res[i].error), "cannot read %s/%s: %s", a->store,
+                                 a->e->core, strerror(-r));
                 return 0;
         }
         (void) upload_file(&a->todo.config, fd, (uint64_t) st.st_size, a->core_object,
@@ -305,8 +305,8 @@ static void attempt_failed(struct attempt *a) {
                 log_warning_errno(r, "Cannot update the upload entry of %s", what);
         char err[600];
         escape_for_log(a->error, strlen(a->error), err, sizeof(err));
-        report(a, LOG_WARNING, false, "%s upload_error=\"%s\" (attempt %u, next in %llus; the core is kept)", what,
-               err, a->e->attempts, (unsigned long long) ((a->e->next_usec - a->now) / USEC_PER_SEC));
+        report(a, LOG_WARNING, false, "%s upload_error=\"%s\" (attempt %u, next in %llus; the core is kept)", what, err,
+               a->e->attempts, (unsigned long long) ((a->e->next_usec - a->now) / USEC_PER_SEC));
 }
 
 /* Marks each target that took both files; writes the record to keep. */
@@ -457,8 +457,7 @@ int uploader_drain(int dirfd, const char *store, const struct receiver_settings 
         if (!e)
                 return log_error_errno(-ENOMEM, "Cannot drain the upload queue %s/%s", store, PENDING_DIR);
         for (size_t i = 0; i < n; i++) {
-                struct attempt a = {
-                        .dirfd = dirfd, .qfd = qfd, .store = store, .s = s, .host_log = host_log, .e = e};
+                struct attempt a = {.dirfd = dirfd, .qfd = qfd, .store = store, .s = s, .host_log = host_log, .e = e};
                 drain_entry(&a, names[i], stats);
                 attempt_done(&a);
         }

@@ -50,11 +50,11 @@ int uploader_queue_core(int dirfd, const char *store, const char *stem, const ch
                         const struct receiver_settings *s);
 
 struct uploader_stats {
-        unsigned uploaded; /* cores every target confirmed */
-        unsigned failed;   /* attempts that failed (entries kept for a retry) */
-        unsigned waiting;  /* entries whose next attempt is later */
-        unsigned given_up; /* entries dropped by UploadRetryFor=/UploadRetryAttempts= (cores kept) */
-        unsigned dropped;  /* entries of cores no longer there, or unreadable entries */
+        unsigned uploaded;  /* cores every target confirmed */
+        unsigned failed;    /* attempts that failed (entries kept for a retry) */
+        unsigned waiting;   /* entries whose next attempt is later */
+        unsigned given_up;  /* entries dropped by UploadRetryFor=/UploadRetryAttempts= (cores kept) */
+        unsigned dropped;   /* entries of cores no longer there, or unreadable entries */
         uint64_t next_usec; /* CLOCK_REALTIME of the earliest waiting entry (0: none) */
         bool busy;          /* another holds the queue's lock (nothing done) */
 };
