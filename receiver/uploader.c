@@ -196,7 +196,16 @@ static int send_core(struct attempt *a) {
         return 0;
 }
 
-/* The first failure among the targets to do ("URL: error"), into a->error; false if none. */
+void upload_failure_text(const struct upload_result *r, const char *target, char *out, size_t size) {
+        const char *url = r->url[0] ? r->url : target, *reason = r->error;
+        size_t n = strlen(url);
+        /* The engine's error names the URL first: said once. */
+        if (strncmp(reason, url, n) == 0 && reason[n] == ':' && reason[n + 1] == ' ')
+                reason += n + 2;
+        snprintf(out, size, "%s failed: %s", url, reason[0] ? reason : "not confirmed by the server");
+}
+
+/* The first failure among the targets to do ("URL failed: REASON"), into a->error; false if none. */
 static bool first_failure(struct attempt *a, bool with_record) {
         for (size_t i = 0; i < a->todo.config.n_urls; i++) {
                 const struct upload_result *r = &a->core_res[i];
@@ -204,8 +213,7 @@ static bool first_failure(struct attempt *a, bool with_record) {
                         r = &a->rec_res[i];
                 if (r->confirmed)
                         continue;
-                snprintf(a->error, sizeof(a->error), "%s: %s", a->todo.urls[i],
-                         r->error[0] ? r->error : "not confirmed by the server");
+                upload_failure_text(r, a->todo.urls[i], a->error, sizeof(a->error));
                 return true;
         }
         a->error[0] = '\0';

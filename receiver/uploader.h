@@ -41,6 +41,10 @@ struct upload_targets {
 };
 void upload_targets_init(struct upload_targets *t, const struct upload_settings *u);
 
+/* "URL failed: REASON" for a target that did not confirm (target: the Upload= URL, when the
+ * engine did not say the object's). */
+void upload_failure_text(const struct upload_result *r, const char *target, char *out, size_t size);
+
 static inline bool upload_wanted(const struct receiver_settings *s) {
         return s->upload.n_urls > 0;
 }

@@ -127,8 +127,7 @@ static void note_results(struct upstream *u) {
                 }
                 u->all_confirmed = false;
                 if (!u->error[0])
-                        snprintf(u->error, sizeof(u->error), "%s failed: %s", u->t.urls[i],
-                                 u->res[i].error[0] ? u->res[i].error : "not confirmed by the server");
+                        upload_failure_text(&u->res[i], u->t.urls[i], u->error, sizeof(u->error));
         }
 }
 
