@@ -223,7 +223,7 @@ int pending_open_dir(int store_dirfd) {
 }
 
 int pending_lock(int qfd, bool wait) {
-        _cleanup_close_ int fd = openat(qfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd = openat(qfd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
         struct stat st;

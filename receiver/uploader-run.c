@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,12 +114,24 @@ static int lock_fallback_uploads(const char *root) {
         _cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return negative_errno();
-        _cleanup_close_ int fd = openat(rootfd, ".upload.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd = openat(rootfd, ".upload.lock", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
         if (flock(fd, LOCK_EX | LOCK_NB) < 0)
                 return negative_errno();
         return TAKE_FD(fd);
+}
+
+/* A sandbox without IP (the units' RestrictAddressFamilies=AF_UNIX): an attempt would only fail
+ * and push the core's first try back by a backoff; core_pipe-upload.service sends it instead. */
+static bool network_usable(void) {
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return false;
+        safe_close(fd);
+        return true;
 }
 
 void uploader_after_connection(const struct receiver_options *o, int conn_fd) {
@@ -128,6 +141,11 @@ void uploader_after_connection(const struct receiver_options *o, int conn_fd) {
         if (!upload_wanted(s) || s->storage != STORAGE_EXTERNAL)
                 return;
         safe_close(conn_fd);
+        if (!network_usable()) {
+                log_info("No network in this sandbox: the cores queued in %s go with core_pipe-upload.service",
+                         s->store);
+                return;
+        }
         _cleanup_close_ int tree_lock = -EBADF;
         if (o->fallback) {
                 /* The crash's slots go to the next crash: an upload holds none. */
