@@ -21,7 +21,7 @@ start_receiver st --config=/run/receiver.conf
 # Every file of the container's writable trees before the crash: nothing may be added.
 list_files() { find "$R/var" "$R/tmp" "$R/run" -xdev -type f -not -name receiver.log 2>/dev/null | sort; }
 list_files >"$T/before"
-NAME=cpt-upstream-$RANDOM
+NAME=cpt-ust-$RANDOM
 upload_crash st "$NAME" --size 64
 UP_CORE=
 for _ in $(seq 300); do
@@ -43,7 +43,7 @@ check "the host's log line says the receiver took it" wait_for_log "comm=\"$NAME
 # The server is down: the core cannot go anywhere. It is lost, and the logs say so.
 server_stop ftp
 check "the FTP server is down" sh -c "! curl -sS -m 5 -T '$T/before' '$FTP_URL/x'"
-NAME2=cpt-uplost-$RANDOM
+NAME2=cpt-ulo-$RANDOM
 upload_crash st "$NAME2" --size 8
 check "the receiver's log says the core is lost, naming the URL and the reason" \
         wait_for_text "$R/run/receiver.log" "$NAME2.*lost: upload to ftp://127\\.0\\.0\\.1:$FTP_PORT/incoming.* failed: ." 60

@@ -50,7 +50,7 @@ check "the receiver logged the upload" wait_for_text "$R/run/receiver.log" "$NAM
 stop_receiver up
 upload_conf up "Upload=$FTP_URL" "KeepAfterUpload=no"
 start_receiver up --config=/run/receiver.conf
-NAME2=cpt-upftp-del-$RANDOM
+NAME2=cpt-udel-$RANDOM
 upload_crash up "$NAME2" --size 8
 JSON2=$(store_record up "$NAME2")
 check "KeepAfterUpload=no: the record is kept" test -n "$JSON2"

@@ -23,7 +23,7 @@ container_start h
 upload_creds h "UPLOAD_USER=cptuser" "UPLOAD_PASSWORD=$PASSWORD"
 upload_conf h "Upload=$HTTP_URL" "UploadCredentials=/run/upload.cred" "UploadRetryDelay=1s" "UploadRetryDelayMax=2s"
 start_receiver h --config=/run/receiver.conf
-NAME=cpt-uphttp-$RANDOM
+NAME=cpt-uht-$RANDOM
 upload_crash h "$NAME" --size 8
 JSON=$(store_record h "$NAME")
 CORE=${JSON%.json}.zst
@@ -39,7 +39,7 @@ check "nothing left pending" wait_no_pending h "$NAME"
 
 # A wrong password: refused, kept, pending; right again: uploaded by the pending run.
 upload_creds h "UPLOAD_USER=cptuser" "UPLOAD_PASSWORD=not-$PASSWORD"
-NAME=cpt-uphttp-401-$RANDOM
+NAME=cpt-u401-$RANDOM
 upload_crash h "$NAME" --size 8
 JSON=$(store_record h "$NAME")
 CORE=${JSON%.json}.zst

@@ -20,7 +20,7 @@ container_start p
 upload_creds p "AWS_ACCESS_KEY_ID=$KEY" "AWS_SECRET_ACCESS_KEY=$SECRET"
 upload_conf p "Upload=s3://cores/later" "S3Endpoint=$S3_ENDPOINT" "UploadCredentials=/run/upload.cred" "KeepAfterUpload=no" "UploadRetryDelay=1s" "UploadRetryDelayMax=2s"
 start_receiver p --config=/run/receiver.conf
-NAME=cpt-uppend-$RANDOM
+NAME=cpt-upen-$RANDOM
 upload_crash p "$NAME" --size 8
 JSON=$(store_record p "$NAME")
 CORE=${JSON%.json}.zst

@@ -48,7 +48,7 @@ check "small core: uploaded_to names s3://cores/ci/..., the size and SHA-256" \
 check "small core: nothing left pending" wait_no_pending s3 "$NAME"
 
 # 1 GiB: a multipart upload. The process is a quarter random: its core is about 260 MiB stored.
-NAME=cpt-ups3-big-$RANDOM
+NAME=cpt-ubig-$RANDOM
 t0=$(date +%s)
 upload_crash s3 "$NAME" --size 1024
 JSON=$(store_record s3 "$NAME")

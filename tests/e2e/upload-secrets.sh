@@ -37,7 +37,7 @@ note_argv() {
 note_argv
 
 # 1. Both targets take the core.
-N_OK=cpt-upsec-ok-$RANDOM
+N_OK=cpt-xok-$RANDOM
 upload_crash sec "$N_OK" --size 8
 J_OK=$(store_record sec "$N_OK")
 check "credentials file: both targets in uploaded_to" wait_uploaded "$J_OK" 2
@@ -45,7 +45,7 @@ note_argv
 
 # 2. The HTTP password is wrong (refused: 401), S3 still takes it.
 upload_creds sec "AWS_ACCESS_KEY_ID=$KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET" "UPLOAD_USER=cptuser" "UPLOAD_PASSWORD=x$PASSWORD"
-N_401=cpt-upsec-401-$RANDOM
+N_401=cpt-x401-$RANDOM
 upload_crash sec "$N_401" --size 8
 J_401=$(store_record sec "$N_401")
 check "a wrong password: the record carries the error" wait_upload_error "$J_401"
@@ -56,7 +56,7 @@ note_argv
 server_stop s3
 server_stop http
 upload_creds sec "AWS_ACCESS_KEY_ID=$KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET" "UPLOAD_USER=cptuser" "UPLOAD_PASSWORD=$PASSWORD"
-N_DOWN=cpt-upsec-down-$RANDOM
+N_DOWN=cpt-xdown-$RANDOM
 upload_crash sec "$N_DOWN" --size 8
 J_DOWN=$(store_record sec "$N_DOWN")
 check "servers down: the record carries the error" wait_upload_error "$J_DOWN"
@@ -74,7 +74,7 @@ rm -f "$R/run/upload.cred"
         "UPLOAD_PASSWORD=$PASSWORD" /bin/sh -c 'exec /build/receiver/core_pipe-receiver --listen --config=/run/receiver.conf >>/run/receiver.log 2>&1' &) 2>/dev/null
 wait_receiver_socket sec
 note_argv
-N_ENV=cpt-upsec-env-$RANDOM
+N_ENV=cpt-xenv-$RANDOM
 upload_crash sec "$N_ENV" --size 8
 J_ENV=$(store_record sec "$N_ENV")
 check "environment: both targets in uploaded_to" wait_uploaded "$J_ENV" 2
@@ -91,7 +91,7 @@ mkdir -p "$R/run/creds"
 (ct_exec sec /usr/bin/env CREDENTIALS_DIRECTORY=/run/creds \
         /bin/sh -c 'exec /build/receiver/core_pipe-receiver --listen --config=/run/receiver.conf >>/run/receiver.log 2>&1' &) 2>/dev/null
 wait_receiver_socket sec
-N_CRED=cpt-upsec-cred-$RANDOM
+N_CRED=cpt-xcred-$RANDOM
 upload_crash sec "$N_CRED" --size 8
 J_CRED=$(store_record sec "$N_CRED")
 check "\$CREDENTIALS_DIRECTORY: both targets in uploaded_to" wait_uploaded "$J_CRED" 2

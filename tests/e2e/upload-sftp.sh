@@ -29,7 +29,7 @@ start_receiver sf --config=/run/receiver.conf
 # sftp_crash LABEL: a crash, and its core and record on the server.
 sftp_crash() {
         local label=$1 name json core up
-        name=cpt-upsftp-$label-$RANDOM
+        name=cpt-s${label:0:3}-$RANDOM
         upload_crash sf "$name" --size 8
         json=$(store_record sf "$name")
         core=${json%.json}.zst
@@ -58,7 +58,7 @@ check "sshd is back with another host key" sftp_start "$PASSWORD"
 cp "$T/known_hosts.pinned" "$R/run/known_hosts"
 check "the pinned key is not the server's any more" sh -c "! cmp -s '$T/known_hosts.pinned' '$SFTP_KNOWN_HOSTS'"
 upload_creds sf "UPLOAD_USER=root" "UPLOAD_PASSWORD=$PASSWORD" "UPLOAD_SSH_KNOWN_HOSTS=/run/known_hosts"
-NAME=cpt-upsftp-mitm-$RANDOM
+NAME=cpt-smitm-$RANDOM
 LOGINS=$(grep -c "Accepted .* for root" "$(server_dir sftp)/sshd.log")
 upload_crash sf "$NAME" --size 8
 JSON=$(store_record sf "$NAME")
