@@ -47,7 +47,7 @@ NAME2=cpt-ulo-$RANDOM
 upload_crash st "$NAME2" --size 8
 check "the receiver's log says the core is lost, naming the URL and the reason" \
         wait_for_text "$R/run/receiver.log" "$NAME2.*lost: upload to ftp://127\\.0\\.0\\.1:$FTP_PORT/incoming.* failed: ." 60
-check "the host's log line for the crash names it" wait_for_log "comm=\"$NAME2\" " 30
+check "the host's log line for the crash says it is lost" wait_for_log "comm=\"$NAME2\" .*lost" 30
 host_log | grep "comm=\"$NAME2\"" | while read -r l; do diag "host: $l"; done
 grep "$NAME2" "$R/run/receiver.log" | while read -r l; do diag "receiver: $l"; done
 list_files >"$T/after2"
