@@ -105,7 +105,7 @@ check "a journal entry says where the core went (COREDUMP_UPLOADED_TO=)" grep -q
 FILES=("$R/run/receiver.log" "$T/host.log" "$T/journal.export" "$T/pending1.out" "$T/pending2.out" "$ARGV_LOG")
 while IFS= read -r f; do FILES+=("$f"); done < <(find "$R/var/lib/core_pipe" -type f -not -name '*.zst')
 while IFS= read -r f; do FILES+=("$f"); done < <(find "$S3_DATA" "$HTTP_ROOT" -type f -name '*.json*')
-diag "searched: ${#FILES[@]} files, $(find "$R/var/lib/core_pipe" -type f -name '*.json' | wc -l) records, $(find "$R/var/lib/core_pipe" -type f -path '*.upload*' | wc -l) pending entries"
+diag "searched: ${#FILES[@]} files, $(find "$R/var/lib/core_pipe" -type f -name '*.json' | wc -l) records, $(find "$R/var/lib/core_pipe" -type f -name '*.pending' | wc -l) pending entries"
 # The search finds a secret where it is (a check of the check).
 secret_present() { ! secret_absent "$@" 2>/dev/null; }
 check "the search finds the secret where it is (the credentials file)" secret_present "$S3_SECRET" "$R/run/creds/core_pipe-upload"

@@ -462,9 +462,12 @@ sys.exit(1)' "$1" "$2" "$3"
 # ct_journald CT: systemd-journald in the container (its /run/systemd/journal, a volatile journal
 # in its /run/log/journal), so that the receiver writes journal entries there; waits for it.
 # It ends with the container. ct_journal CT prints the entries in journalctl's export format.
+# journald wants its cgroup: the container gets a /sys and the unified cgroup hierarchy first.
 ct_journald() {
+        nsenter -t "$(ct_pid "$1")" -m -- /bin/sh -c 'mount -t sysfs sysfs /sys && mount -t cgroup2 cgroup2 /sys/fs/cgroup' ||
+                return 1
         (ct_exec "$1" /bin/sh -c 'exec /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1' &) 2>/dev/null
-        wait_for_file "$(ct_root "$1")/run/systemd/journal/socket" 10
+        wait_for_file "$(ct_root "$1")/run/log/journal/*/system.journal" 10
 }
 
 ct_journal() {
