@@ -401,6 +401,10 @@ sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null
 # wait_record JSON PYTHON_EXPR [SECONDS]: waits (default 60 s) until record_has holds.
 wait_record() {
         local i
+        if [ -z "$1" ]; then
+                echo "no record to wait for" >&2
+                return 1
+        fi
         for ((i = 0; i < ${3:-60} * 10; i++)); do
                 record_has "$1" "$2" && return 0
                 sleep 0.1
