@@ -57,6 +57,6 @@ check "KeepAfterUpload=no: the record is kept" test -n "$JSON2"
 check "KeepAfterUpload=no: the record says where the core went" wait_uploaded "$JSON2" 1
 UP_CORE2=$(uploaded_file "$FTP_ROOT/incoming" "$(basename "${JSON2%.json}.zst")")
 check "KeepAfterUpload=no: the core is on the server" test -s "$UP_CORE2"
-check "KeepAfterUpload=no: the local core is deleted" wait_for_gone "${JSON2%.json}.zst"
+check "KeepAfterUpload=no: the local core is deleted, the record kept" wait_core_deleted "$JSON2"
 check "KeepAfterUpload=no: the server's copy opens in gdb at crash_here" shows_crash_here "$UP_CORE2"
 diag_receiver_log up

@@ -55,7 +55,7 @@ check "the core is on the server, byte-identical to the one stored" cmp "$T/core
 check "the record is on the server too" test -n "$(s3_objects | grep "/$(basename "$JSON")\$")"
 check "uploaded_to has the core's size and SHA-256" uploaded_to_matches "$JSON" "^s3://cores/later/" "$T/core.copy"
 check "nothing pending any more" wait_no_pending p "$NAME" 10
-check "KeepAfterUpload=no: the local core is deleted now" wait_for_gone "$CORE" 10
+check "KeepAfterUpload=no: the local core is deleted now, the record kept" wait_core_deleted "$JSON" 10
 check "the record stays, saying where the core is" test -s "$JSON"
 upload_pending p "$T/pending3.out"
 check "--upload-pending with nothing pending: exit 0" test "$?" = 0

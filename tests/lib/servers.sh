@@ -551,3 +551,13 @@ upload_pending_until_done() {
         echo "--upload-pending still exits $rc" >&2
         return 1
 }
+
+# wait_core_deleted JSON [SECONDS]: the record JSON is there and its core (.zst beside it) goes
+# (KeepAfterUpload=no), within SECONDS (default 30).
+wait_core_deleted() {
+        if [ -z "$1" ] || [ ! -s "$1" ]; then
+                echo "no record ${1:-}" >&2
+                return 1
+        fi
+        wait_for_gone "${1%.json}.zst" "${2:-30}"
+}
