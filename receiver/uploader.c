@@ -47,6 +47,8 @@ int uploader_queue_core(int dirfd, const char *store, const char *stem, const ch
                                        PENDING_DIR);
         (void) s;
         r = pending_add(qfd, e);
+        if (r == -EEXIST)
+                return 0; /* queued already */
         if (r < 0)
                 return log_error_errno(r, "Cannot queue %s/%s for upload in %s/%s", store, core_name, store,
                                        PENDING_DIR);
