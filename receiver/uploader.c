@@ -301,9 +301,12 @@ static void attempt_succeeded(struct attempt *a) {
                         log_warning_errno(negative_errno(), "Cannot remove %s/%s after its upload", a->store,
                                           a->e->core);
         }
-        report(a, LOG_INFO, true, "%s uploaded=%s (%llu bytes, sha256 %s)%s", what, where,
-               (unsigned long long) a->core_res[0].bytes, a->core_res[0].sha256,
-               removed ? "; local copy removed (KeepAfterUpload=no)" : "");
+        const char *kept = removed ? "; local copy removed (KeepAfterUpload=no)" : "";
+        if (a->todo.config.n_urls == 0)
+                report(a, LOG_INFO, true, "%s is on every Upload= target (confirmed before)%s", what, kept);
+        else
+                report(a, LOG_INFO, true, "%s uploaded=%s (%llu bytes, sha256 %s)%s", what, where,
+                       (unsigned long long) a->core_res[0].bytes, a->core_res[0].sha256, kept);
 }
 
 static void attempt_failed(struct attempt *a) {
