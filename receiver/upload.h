@@ -110,10 +110,10 @@ struct upload_result {
 /*
  * Uploads the file open at fd (from offset 0, size bytes; read with pread, the offset of fd is
  * not used) as object name (under each URL's path) to every target, one after the other.
- * S3: a single PUT up to part_size, multipart above (memory: one part buffer), each request with
- * Content-MD5 and x-amz-checksum-sha256 and signed with the payload's SHA-256; a multipart that
- * fails is aborted (nothing half-visible). HTTP(S): PUT with Content-MD5 and
- * Digest: sha-256=... (the file is read twice: once for the sums). FTP(S)/SFTP: STOR / write of
+ * S3: a single PUT up to part_size, multipart above (memory: one part buffer), each request
+ * signed with its payload's SHA-256 (x-amz-content-sha256, which S3 verifies) and carrying
+ * x-amz-checksum-sha256; a multipart that fails is aborted (nothing half-visible). HTTP(S): PUT
+ * with Digest: sha-256=... (the file is read twice: once for the checksum). FTP(S)/SFTP: STOR / write of
  * NAME; after a failed transfer a delete of NAME is tried (an upload-only server may refuse it).
  * ret is an array of c->n_urls results, each written (success or not). Returns 0 when every
  * target confirmed, -EINVAL when there is no target, else the first target's negative errno.

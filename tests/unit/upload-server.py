@@ -14,7 +14,8 @@ first line of stdout, and serves until killed (or for --lifetime seconds, 120 by
             complete / abort. Objects appear under DIR/BUCKET/KEY only when complete; pending
             multipart parts live in DIR/.uploads/ID/. --fail-part=N answers 500 to part N.
   stall     Accepts connections and never reads from them nor answers.
-Every request is logged to DIR/requests.log as "METHOD PATH STATUS" lines.
+Every request is logged to DIR/requests.log as "METHOD PATH STATUS SUMS" lines, SUMS naming the
+checksum headers it carried (Content-MD5, Digest, x-amz-checksum-sha256) or "-".
 """
 import base64
 import hashlib
@@ -103,7 +104,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(int(self.headers.get("Content-Length", "0")))
 
     def answer(self, status, text=b""):
-        log("%s %s %d" % (self.command, self.path, status))
+        sums = [n for n in ("Content-MD5", "Digest", "x-amz-checksum-sha256") if self.headers.get(n)]
+        log("%s %s %d %s" % (self.command, self.path, status, ",".join(sums) or "-"))
         self.send_response(status)
         self.send_header("Content-Length", str(len(text)))
         if self.etag:
