@@ -772,6 +772,8 @@ static void stream_done(struct crash *c) {
                          c->up.res[0].confirmed ? c->up.res[0].url : c->up.t.urls[0],
                          (unsigned long long) c->res.core_size, (unsigned long long) c->res.stored_size, cut,
                          err[0] ? "; upload_error=" : "", err);
+        else if (c->res.read_size == 0)
+                snprintf(msg + n, sizeof(msg) - (size_t) n, "%s", err);
         else
                 snprintf(msg + n, sizeof(msg) - (size_t) n, "core lost: upload to %s", err);
         int level = c->up.confirmed ? LOG_INFO : LOG_ERR;

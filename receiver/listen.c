@@ -229,10 +229,14 @@ static bool connection_pending(int listen_fd) {
 /* Starts the uploader when cores may be waiting and none runs. Stopping, only the init's last
  * look (the container's store may not outlive it): a resident receiver's queue waits for its
  * next run. */
+static bool uploads_here(const struct server *s) {
+        const struct receiver_settings *set = s->o->settings;
+        return upload_wanted(set) && set->storage == STORAGE_EXTERNAL && !s->o->fallback;
+}
+
 static void maybe_upload(struct server *s) {
         const struct receiver_settings *set = s->o->settings;
-        if (!upload_wanted(set) || set->storage != STORAGE_EXTERNAL || s->o->fallback || s->uploader > 0 ||
-            s->n_handlers > 0 || (s->stopping && !s->init_mode))
+        if (!uploads_here(s) || s->uploader > 0 || s->n_handlers > 0 || (s->stopping && !s->init_mode))
                 return;
         uint64_t now = now_monotonic_usec();
         if (!s->upload_wanted && now < s->upload_next)
@@ -243,9 +247,10 @@ static void maybe_upload(struct server *s) {
         s->upload_next = now + uploader_period_usec(set);
 }
 
-/* Milliseconds poll() may sleep: until the uploader's next look, else for ever. */
+/* Milliseconds poll() may sleep: until the uploader's next look, else for ever (an uploader or
+ * a handler that ends wakes us with SIGCHLD). */
 static int server_timeout_ms(const struct server *s) {
-        if (!upload_wanted(s->o->settings) || s->uploader > 0 || s->stopping)
+        if (!uploads_here(s) || s->uploader > 0 || s->n_handlers > 0 || s->stopping)
                 return -1;
         uint64_t now = now_monotonic_usec();
         return s->upload_next <= now ? 0 : (int) MIN((s->upload_next - now + 999) / 1000, 60000);

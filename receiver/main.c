@@ -482,6 +482,7 @@ int main(int argc, char *argv[]) {
         }
         if (a.mode == MODE_LISTEN || a.mode == MODE_INIT)
                 uploader_check_setup(&settings);
+        uploader_queue_finalised(&settings);
         switch (a.mode) {
         case MODE_LISTEN:
                 return run_listen(&a, &o);

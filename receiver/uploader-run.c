@@ -14,7 +14,19 @@
 #include "fdio.h"
 #include "log.h"
 #include "macro.h"
+#include "recover.h"
 #include "uploader.h"
+
+static const struct receiver_settings *recover_settings;
+
+static void queue_finalised(int dirfd, const char *store_path, const char *stem, const char *core_name) {
+        (void) uploader_queue_core(dirfd, store_path, stem, core_name, recover_settings);
+}
+
+void uploader_queue_finalised(const struct receiver_settings *s) {
+        recover_settings = s;
+        recover_finalised_hook = upload_wanted(s) && s->storage == STORAGE_EXTERNAL ? queue_finalised : NULL;
+}
 
 void uploader_check_setup(const struct receiver_settings *s) {
         struct upload_targets t;

@@ -36,17 +36,19 @@ void upload_targets_init(struct upload_targets *t, const struct upload_settings 
 
 int uploader_queue_core(int dirfd, const char *store, const char *stem, const char *core_name,
                         const struct receiver_settings *s) {
-        struct pending_entry *e = calloc(1, sizeof(*e));
-        _cleanup_free_ struct pending_entry *owned = e;
+        _cleanup_free_ struct pending_entry *e = calloc(1, sizeof(*e));
         if (!e)
                 return log_error_errno(-ENOMEM, "Cannot queue %s/%s for upload", store, core_name);
         int r = pending_entry_init(e, core_name, stem, now_realtime_usec());
-        _cleanup_close_ int qfd = r < 0 ? r : pending_open_dir(dirfd);
+        if (r < 0)
+                return log_error_errno(r, "Cannot queue %s/%s for upload: not a core's name", store, core_name);
+        _cleanup_close_ int qfd = pending_open_dir(dirfd);
         if (qfd < 0)
                 return log_error_errno(qfd, "Cannot queue %s/%s for upload: %s/%s unusable", store, core_name, store,
                                        PENDING_DIR);
-        (void) s;
         r = pending_add(qfd, e);
+        if (r == -EEXIST)
+                return 0; /* queued already */
         if (r < 0)
                 return log_error_errno(r, "Cannot queue %s/%s for upload in %s/%s", store, core_name, store,
                                        PENDING_DIR);
@@ -62,7 +64,6 @@ struct attempt {
         struct pending_entry *e;
         struct json_object *rec; /* its record, NULL if unreadable */
         struct upload_targets todo;
-        size_t todo_index[UPLOAD_URLS_MAX]; /* index in Upload= of each target to do */
         struct upload_result core_res[UPLOAD_URLS_MAX], rec_res[UPLOAD_URLS_MAX];
         char core_object[1024], record_object[1024];
         char record_urls[UPLOAD_URLS_MAX][1024];
@@ -145,7 +146,6 @@ static void plan_targets(struct attempt *a) {
         for (size_t i = 0; i < u->n_urls; i++) {
                 if (pending_entry_done(a->e, u->urls[i]))
                         continue;
-                a->todo_index[a->todo.config.n_urls] = i;
                 a->todo.urls[a->todo.config.n_urls++] = (char *) u->urls[i];
         }
 }
@@ -299,9 +299,12 @@ static void attempt_succeeded(struct attempt *a) {
                         log_warning_errno(negative_errno(), "Cannot remove %s/%s after its upload", a->store,
                                           a->e->core);
         }
-        report(a, LOG_INFO, true, "%s uploaded=%s (%llu bytes, sha256 %s)%s", what, where,
-               (unsigned long long) a->core_res[0].bytes, a->core_res[0].sha256,
-               removed ? "; local copy removed (KeepAfterUpload=no)" : "");
+        const char *kept = removed ? "; local copy removed (KeepAfterUpload=no)" : "";
+        if (a->todo.config.n_urls == 0)
+                report(a, LOG_INFO, true, "%s is on every Upload= target (confirmed before)%s", what, kept);
+        else
+                report(a, LOG_INFO, true, "%s uploaded=%s (%llu bytes, sha256 %s)%s", what, where,
+                       (unsigned long long) a->core_res[0].bytes, a->core_res[0].sha256, kept);
 }
 
 static void attempt_failed(struct attempt *a) {

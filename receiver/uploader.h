@@ -116,3 +116,7 @@ void uploader_after_connection(const struct receiver_options *o, int conn_fd);
 /* At start: the credentials the targets would use, checked (an error is logged, never fatal:
  * cores are kept and queued all the same). */
 void uploader_check_setup(const struct receiver_settings *s);
+
+/* Cores finalised for receivers that died (recover.h, --recover and the resident finaliser) are
+ * queued like any other: call once at start, s staying valid. */
+void uploader_queue_finalised(const struct receiver_settings *s);

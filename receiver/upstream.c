@@ -168,6 +168,14 @@ int upstream_core(struct upstream *u, const struct receiver_settings *s, const s
         }
         r = so->compress ? pump_compressed(&rd, &snd, so) : pump_raw(&rd, &snd, so->chunk_size);
         *core_fd = safe_close(*core_fd);
+        if (r >= 0 && rd.offset == 0) {
+                /* An empty stream is no core (the process was killed as its dump began): no empty
+                 * object on the server. */
+                upload_stream_abort(snd.stream);
+                snprintf(u->error, sizeof(u->error), "no core: the stream ended before its first byte");
+                *ret = (struct store_result){.released_usec = now_monotonic_usec()};
+                return -ENODATA;
+        }
         if (r < 0 && !snd.failed) {
                 /* The core could not be read whole: nothing of it may look complete. */
                 upload_stream_abort(snd.stream);

@@ -9,9 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "macro.h"
 #include "pending.h"
+#include "recover.h"
 #include "tap.h"
+#include "uploader.h"
 
 #define STEM "core.sleep.0.0123456789abcdef0123456789abcdef.42.1700000000000000"
 #define MIN_USEC (60 * USEC_PER_SEC)
@@ -173,6 +176,43 @@ static void test_files(void) {
         close(store);
 }
 
+/* A core finalised for a receiver that died is queued, as its receiver would have queued it. */
+static void test_finalised_queued(void) {
+        const char *stem = "core.raw.0.b00t.7.9";
+        struct core_metadata md = {.pid = 7, .signal = 11, .core_limit = UINT64_MAX};
+        struct store_result none = {0};
+        struct record_info info = {.core_file = "x", .handled_by = "container", .result = &none};
+        struct receiver_settings set;
+        struct recover_writer w = RECOVER_WRITER_INIT;
+        struct recover_stats st;
+        const char *expect;
+        settings_defaults(&set);
+        (void) settings_set(&set, "Upload", "http://127.0.0.1:1/cores", &expect);
+        uploader_queue_finalised(&set);
+        int store = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char *marker = recover_marker_new(&md, &info);
+        int r = marker ? recover_begin(store, stem, marker, &w) : -ENOMEM;
+        if (r == 0)
+                r = write_full(w.core_fd, "\177ELF and some", 13);
+        safe_close(w.core_fd);
+        safe_close(w.marker_fd);
+        free(marker);
+        r = r < 0 ? r : recover_store(store, dir, NULL, 0, &st);
+        int q = pending_open_dir(store);
+        CHECK(r == 0 && st.finalised == 1 && q >= 0 && pending_load(q, "core.raw.0.b00t.7.9.pending", &back) == 0 &&
+                      strcmp(back.core, stem) == 0,
+              "a core finalised for a dead receiver is queued for upload");
+        (void) pending_remove(q, stem);
+        (void) unlinkat(q, "lock", 0);
+        close(q);
+        (void) unlinkat(store, PENDING_DIR, AT_REMOVEDIR);
+        (void) unlinkat(store, stem, 0);
+        (void) unlinkat(store, "core.raw.0.b00t.7.9.json", 0);
+        (void) unlinkat(store, ".lock", 0);
+        close(store);
+        uploader_queue_finalised(&(struct receiver_settings){.storage = STORAGE_EXTERNAL});
+}
+
 int main(void) {
         if (!mkdtemp(dir))
                 return 1;
@@ -181,6 +221,8 @@ int main(void) {
         test_hostile_entries();
         test_backoff();
         test_files();
-        rmdir(dir);
+        test_finalised_queued();
+        if (rmdir(dir) < 0)
+                printf("# %s left behind\n", dir);
         return tap_done();
 }
