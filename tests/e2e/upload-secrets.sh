@@ -4,7 +4,8 @@
 # credentials from UploadCredentials=, from the environment and from $CREDENTIALS_DIRECTORY. Then
 # every log (the receiver's, the host's, --upload-pending's output), every record and pending
 # entry in the store, every record uploaded, every journal entry (journald runs in the container)
-# and every receiver's command line is searched for the secrets: absent.
+# and every receiver's command line is searched for the secrets: absent. A password written into
+# an Upload= URL is refused without being repeated.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/servers.sh"
 tap_init
@@ -97,21 +98,35 @@ J_CRED=$(store_record sec "$N_CRED")
 check "\$CREDENTIALS_DIRECTORY: both targets in uploaded_to" wait_uploaded "$J_CRED" 2
 note_argv
 
+# A password written into an Upload= URL is refused, and the refusal does not repeat it (the
+# message goes to the journal or the console). In the settings file, and on the command line.
+printf '[Receiver]\nUpload=http://cptuser:%s@127.0.0.1:%s/cores\n' "$PASSWORD" "$HTTP_PORT" >"$T/pw-in-url.conf"
+"$RECEIVER" --listen "$T/pw.sock" --config="$T/pw-in-url.conf" >"$T/pw-in-url.out" 2>&1
+rc=$?
+diag "$(cat "$T/pw-in-url.out")"
+check "a password in an Upload= URL (settings file): refused (exit 1), not listening" test "$rc" = 1 -a ! -S "$T/pw.sock"
+"$RECEIVER" --listen "$T/pw.sock" "--upload=ftp://cptuser:$PASSWORD@127.0.0.1:$HTTP_PORT/cores" >"$T/pw-in-arg.out" 2>&1
+rc=$?
+check "a password in --upload=: refused (exit 2), not listening" test "$rc" = 2 -a ! -S "$T/pw.sock"
+check "the refusals do not repeat the password" secret_absent "$PASSWORD" "$T/pw-in-url.out" "$T/pw-in-arg.out"
+
 # Everything written about these crashes.
 host_log >"$T/host.log"
 ct_journal sec >"$T/journal.export"
 check "the journal holds the crashes' entries" grep -q "core\\.$N_OK\\." "$T/journal.export"
 check "a journal entry says where the core went (COREDUMP_UPLOADED_TO=)" grep -q "^COREDUMP_UPLOADED_TO=" "$T/journal.export"
-FILES=("$R/run/receiver.log" "$T/host.log" "$T/journal.export" "$T/pending1.out" "$T/pending2.out" "$ARGV_LOG")
+FILES=("$R/run/receiver.log" "$T/host.log" "$T/journal.export" "$T/pending1.out" "$T/pending2.out" "$ARGV_LOG"
+        "$T/pw-in-url.out" "$T/pw-in-arg.out")
 while IFS= read -r f; do FILES+=("$f"); done < <(find "$R/var/lib/core_pipe" -type f -not -name '*.zst')
 while IFS= read -r f; do FILES+=("$f"); done < <(find "$S3_DATA" "$HTTP_ROOT" -type f -name '*.json*')
+printf '%s\n' "${FILES[@]}" >"$T/searched.list"
 diag "searched: ${#FILES[@]} files, $(find "$R/var/lib/core_pipe" -type f -name '*.json' | wc -l) records, $(find "$R/var/lib/core_pipe" -type f -name '*.pending' | wc -l) pending entries"
 # The search finds a secret where it is (a check of the check).
 secret_present() { ! secret_absent "$@" 2>/dev/null; }
 check "the search finds the secret where it is (the credentials file)" secret_present "$S3_SECRET" "$R/run/creds/core_pipe-upload"
-check "the S3 secret key is in no log, record, pending entry, journal entry or command line" secret_absent "$S3_SECRET" "${FILES[@]}"
-check "the HTTP password is in none of them" secret_absent "$PASSWORD" "${FILES[@]}"
-check "the HTTP password (as the wrong one was) is in none of them" secret_absent "x$PASSWORD" "${FILES[@]}"
+check "the S3 secret key is in no log, record, pending entry, journal entry or command line" secret_absent_list "$S3_SECRET" "$T/searched.list"
+check "the HTTP password is in none of them" secret_absent_list "$PASSWORD" "$T/searched.list"
+check "the HTTP password (as the wrong one was) is in none of them" secret_absent_list "x$PASSWORD" "$T/searched.list"
 check "no basic-authentication header (base64 of user:password) either" \
-        secret_absent "$(printf '%s' "cptuser:$PASSWORD" | base64 -w0)" "${FILES[@]}"
+        secret_absent_list "$(printf '%s' "cptuser:$PASSWORD" | base64 -w0)" "$T/searched.list"
 diag_receiver_log sec

@@ -561,3 +561,10 @@ wait_core_deleted() {
         fi
         wait_for_gone "${1%.json}.zst" "${2:-30}"
 }
+
+# secret_absent_list SECRET LIST: secret_absent over the files LIST names, one a line.
+secret_absent_list() {
+        local files=()
+        mapfile -t files <"$2"
+        secret_absent "$1" "${files[@]}"
+}
