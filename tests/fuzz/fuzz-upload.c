@@ -19,7 +19,12 @@ static void fuzz_url(const char *text) {
                 FUZZ_ASSERT(expect && expect[0]);
                 return;
         }
-        FUZZ_ASSERT(strlen(t.host) > 0 && t.path[0] != '/' && !strstr(t.path, "//") && !strstr(t.path, ".."));
+        FUZZ_ASSERT(strlen(t.host) > 0 && t.path[0] != '/' && !strstr(t.path, "//"));
+        for (const char *p = t.path; *p;) {
+                size_t seg = strcspn(p, "/");
+                FUZZ_ASSERT(seg > 0 && !(seg == 1 && p[0] == '.') && !(seg == 2 && p[0] == '.' && p[1] == '.'));
+                p += seg + (p[seg] == '/');
+        }
         FUZZ_ASSERT(!strchr(t.user, ':') && !strchr(t.user, '@'));
         if (upload_target_object_url(&t, "n", url, sizeof(url)) == 0)
                 FUZZ_ASSERT(!strchr(url, '@')); /* no user in what the record shows */
@@ -59,7 +64,8 @@ static void fuzz_credentials(const uint8_t *data, size_t size) {
 static void fuzz_xml(const uint8_t *data, size_t size) {
         char out[256];
         if (upload_xml_value((const char *) data, size, "UploadId", out, sizeof(out)) == 0)
-                FUZZ_ASSERT(strlen(out) < sizeof(out) && !strchr(out, '<'));
+                for (const char *p = out; *p; p++) /* one line: no control characters */
+                        FUZZ_ASSERT((unsigned char) *p >= 0x20 && *p != 0x7f);
         (void) upload_xml_value((const char *) data, size, "Code", out, 8);
         (void) upload_xml_is_error((const char *) data, size);
 }

@@ -39,9 +39,13 @@ static size_t n_servers;
 static char all_errors[64][256];
 static size_t n_errors;
 
+static void show_servers(void);
+
 static void keep_error(const char *e) {
         if (e[0] && n_errors < ELEMENTSOF(all_errors))
                 snprintf(all_errors[n_errors++], sizeof(all_errors[0]), "%s", e);
+        if (strstr(e, "stalled") && !strstr(e, "/x/")) /* only the stalling server is meant to stall */
+                show_servers();
 }
 
 static double now_sec(void) {
@@ -71,6 +75,22 @@ static pid_t spawn(char *const argv[], int *ret_out) {
         else
                 close(p[0]);
         return pid;
+}
+
+/* For a failure's log: what state the servers are in (a stopped or vanished one explains a stall). */
+static void show_servers(void) {
+        for (size_t i = 0; i < n_servers; i++) {
+                char path[64], line[128] = "gone";
+                snprintf(path, sizeof(path), "/proc/%d/stat", (int) servers[i]);
+                FILE *f = fopen(path, "r");
+                if (f && !fgets(line, sizeof(line), f))
+                        snprintf(line, sizeof(line), "unreadable");
+                if (f)
+                        fclose(f);
+                printf("# server %d: %s", (int) servers[i], line);
+                if (!strchr(line, '\n'))
+                        printf("\n");
+        }
 }
 
 static void stop_servers(void) {
@@ -391,6 +411,13 @@ static void test_http(void) {
         snprintf(got, sizeof(got), "%s/put/c/h/streamed", dir);
         CHECK(r == 0 && res.confirmed && res.bytes == 3 << 20 && same_file(src, got) && strcmp(res.sha256, sha) == 0,
               "http streamed (chunked, size unknown): byte-identical, bytes and sha256 right (%s)", res.error);
+        snprintf(url, sizeof(url), "http://bob@127.0.0.1:%d/echo", port);
+        setenv("UPLOAD_PASSWORD", FTP_SECRET, 1);
+        r = upload_file(&c, fd, 1000, "x", NULL, &res);
+        keep_error(res.error);
+        unsetenv("UPLOAD_PASSWORD");
+        CHECK(r == -EACCES && strstr(res.error, "HTTP 403 Denied: you sent bob:") && !strstr(res.error, FTP_SECRET),
+              "a server that repeats the password in its refusal: the error has it scrubbed: %s", res.error);
         close(fd);
 }
 

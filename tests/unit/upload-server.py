@@ -5,7 +5,9 @@
 upload-server.py MODE DIR [OPTIONS]: listens on 127.0.0.1 at a free port, prints the port on its
 first line of stdout, and serves until killed (or for --lifetime seconds, 120 by default).
 
-  http      PUT stores the body (Content-Length or chunked) under DIR/PATH, written to a temporary
+  http      (A PUT to a path with /echo/ and Basic credentials is refused with them repeated in
+            the reply, as a careless server would.)
+            PUT stores the body (Content-Length or chunked) under DIR/PATH, written to a temporary
             file and renamed only when complete; a Content-MD5 or Digest: sha-256= that does not
             match the body is refused with 400 and nothing stored.
   s3        A small S3 that checks what a real one checks and s3rver does not: the SigV4
@@ -129,6 +131,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not self.sums_ok(data):
             return self.answer(400, b"<Error><Code>BadDigest</Code></Error>")
         if MODE == "http":
+            auth = self.headers.get("Authorization", "")
+            if "/echo/" in self.path and auth.startswith("Basic "):
+                # A server that repeats the credentials it was sent in its refusal.
+                said = base64.b64decode(auth[6:]).decode(errors="replace")
+                return self.answer(403, ("<Error><Code>Denied</Code><Message>you sent %s</Message></Error>"
+                                         % said).encode())
             if self.command != "PUT":
                 return self.answer(405)
             store(urllib.parse.unquote(self.path), data)
