@@ -103,6 +103,10 @@ int uploader_run_pending(const struct receiver_settings *s, const char *fallback
                 log_info("No Upload= target is set: nothing to upload");
                 return 0;
         }
+        if (s->storage != STORAGE_EXTERNAL && !fallback_root) {
+                log_info("Storage=none: cores are streamed, nothing is queued");
+                return 0;
+        }
         uploader_check_setup(s);
         if (fallback_root)
                 r = drain_fallback_tree(fallback_root, s, &st);

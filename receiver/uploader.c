@@ -122,6 +122,34 @@ static int journal_upload(const struct attempt *a, int level, bool ok, const cha
         return r;
 }
 
+/* The host's log line of the fallback, in the helper's words (key=value, text escaped):
+ * pid=N comm="COMM" file="CORE" uploaded=URL[ URL...] bytes=N sha256=HEX, or upload_error="...". */
+static void host_line(const struct attempt *a, bool ok, char *out, size_t size) {
+        struct upload_name_fields f;
+        char comm[64], err[sizeof(a->error) * 4];
+        upload_record_name_fields(a->rec, a->e->core, &f);
+        escape_for_log(f.comm ? f.comm : "", f.comm ? strlen(f.comm) : 0, comm, sizeof(comm));
+        int n = snprintf(out, size, "pid=%llu comm=\"%s\" file=\"%s/%s\"", (unsigned long long) f.pid, comm, a->store,
+                         a->e->core);
+        for (size_t i = 0, first = 1; ok && n > 0 && (size_t) n < size && i < a->todo.config.n_urls; i++)
+                if (a->core_res[i].confirmed) {
+                        n += snprintf(out + n, size - (size_t) n, "%s%s", first ? " uploaded=" : " ",
+                                      a->core_res[i].url);
+                        first = 0;
+                }
+        if (n <= 0 || (size_t) n >= size)
+                return;
+        if (ok && a->todo.config.n_urls > 0)
+                snprintf(out + n, size - (size_t) n, " bytes=%llu sha256=%s", (unsigned long long) a->core_res[0].bytes,
+                         a->core_res[0].sha256);
+        else if (ok)
+                snprintf(out + n, size - (size_t) n, " uploaded=earlier");
+        else {
+                escape_for_log(a->error, strlen(a->error), err, sizeof(err));
+                snprintf(out + n, size - (size_t) n, " upload_error=\"%s\" attempts=%u", err, a->e->attempts);
+        }
+}
+
 /* The outcome's line: the host's log for the fallback, else the journal, else our log. */
 static void report(const struct attempt *a, int level, bool ok, const char *fmt, ...) _printf_(4, 5);
 static void report(const struct attempt *a, int level, bool ok, const char *fmt, ...) {
@@ -131,6 +159,7 @@ static void report(const struct attempt *a, int level, bool ok, const char *fmt,
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         if (a->host_log) {
+                host_line(a, ok, msg, sizeof(msg));
                 (void) hostlog_send(level, "core_pipe-receiver", msg);
                 return;
         }
