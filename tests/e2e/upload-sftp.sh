@@ -72,3 +72,18 @@ check "another host key: nothing reached the server" test -z "$(find "$SFTP_ROOT
 check "another host key: no login on the server" test "$(grep -c "Accepted .* for root" "$(server_dir sftp)/sshd.log")" = "$LOGINS"
 check "another host key: pending" pending_for sf "$NAME"
 diag_receiver_log sf
+
+# No host key pinned at all (no UPLOAD_SSH_KNOWN_HOSTS): a server that cannot be told from an
+# impostor gets neither the password nor the core.
+upload_creds sf "UPLOAD_USER=root" "UPLOAD_PASSWORD=$PASSWORD"
+NAME=cpt-snokh-$RANDOM
+LOGINS=$(grep -c "Accepted .* for root" "$(server_dir sftp)/sshd.log")
+upload_crash sf "$NAME" --size 8
+JSON=$(store_record sf "$NAME")
+check "no known_hosts: the core is stored in the container" test -n "$JSON" -a -s "${JSON%.json}.zst"
+check "no known_hosts: the record carries the upload's error" wait_upload_error "$JSON"
+diag "upload_error: $(json_field "$JSON" upload_error 2>/dev/null)"
+check "no known_hosts: no login on the server (the password was not sent)" \
+        test "$(grep -c "Accepted .* for root" "$(server_dir sftp)/sshd.log")" = "$LOGINS"
+check "no known_hosts: nothing reached the server" test -z "$(find "$SFTP_ROOT" -name "*$NAME*")"
+diag_receiver_log sf 4
