@@ -411,6 +411,7 @@ wait_record() {
         done
         echo "$1: never true: $2" >&2
         cat "$1" >&2
+        echo >&2
         return 1
 }
 
