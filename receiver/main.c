@@ -280,9 +280,12 @@ static int load_settings(const struct args *a, const struct receiver_options *o,
         }
         for (size_t i = 0; i < a->n_overrides; i++) {
                 const char *expect = NULL;
+                char masked[SETTINGS_VALUE_LOG_MAX];
                 if (settings_set(ret, a->overrides[i].key, a->overrides[i].value, &expect) < 0)
                         return usage_error("--%s=%s is invalid: expected %s", a->overrides[i].option,
-                                           a->overrides[i].value, expect);
+                                           settings_value_for_log(a->overrides[i].key, a->overrides[i].value, masked,
+                                                                  sizeof(masked)),
+                                           expect);
         }
         return 0;
 }

@@ -175,3 +175,18 @@ int upload_settings_set(struct upload_settings *u, const char *key, const char *
                 return r;
         return set_retry_key(u, key, value, ret_expect);
 }
+
+const char *settings_value_for_log(const char *key, const char *value, char *buf, size_t size) {
+        const char *scheme = strstr(value, "://");
+        if ((strcmp(key, "Upload") != 0 && strcmp(key, "S3Endpoint") != 0) || !scheme)
+                return value;
+        const char *host = scheme + 3;
+        size_t authority = strcspn(host, "/?#");
+        const char *at = memrchr(host, '@', authority);
+        const char *colon = at ? memchr(host, ':', (size_t) (at - host)) : NULL;
+        if (!colon)
+                return value;
+        /* user:PASSWORD@host: the user stays, the password never appears. */
+        snprintf(buf, size, "%.*s:***%s", (int) (colon - value), value, at);
+        return buf;
+}

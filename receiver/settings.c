@@ -249,8 +249,9 @@ static int handler(void *user, const char *section, const char *name, const char
                 return 0;
         }
         if (r < 0) {
+                char masked[SETTINGS_VALUE_LOG_MAX];
                 snprintf(ctx->err, ctx->errsize, "%s:%u: %s=%s is invalid: expected %s", ctx->path, ctx->line, name,
-                         value, expect);
+                         settings_value_for_log(name, value, masked, sizeof(masked)), expect);
                 ctx->failed = true;
                 return 0;
         }

@@ -14,6 +14,7 @@
 
 #define SETTINGS_PATH_MAX 256
 
+#define SETTINGS_VALUE_LOG_MAX 1024 /* a value as settings_value_for_log() shows it */
 #define UPLOAD_URLS_MAX 8
 #define UPLOAD_URL_MAX 512
 
@@ -82,6 +83,11 @@ int settings_load(const char *path, struct receiver_settings *s, char *err, size
 void upload_settings_defaults(struct upload_settings *u);
 /* Sets one upload key; -ENOKEY for a key that is not one (settings_set()'s convention). */
 int upload_settings_set(struct upload_settings *u, const char *key, const char *value, const char **ret_expect);
+
+/* value as an error message may show it: for Upload= and S3Endpoint=, a password written into
+ * the URL (refused, it belongs in the credentials) is masked, "user:***@host". Returns value or
+ * buf. */
+const char *settings_value_for_log(const char *key, const char *value, char *buf, size_t size);
 
 /* Resolves a limit against a file system of total bytes. */
 uint64_t size_limit_bytes(const struct size_limit *l, uint64_t total);

@@ -95,6 +95,12 @@ static int drain_fallback_tree(const char *root, const struct receiver_settings 
         return r;
 }
 
+static bool is_fallback_tree(int dirfd) {
+        struct stat st;
+        return (fstatat(dirfd, "host", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) ||
+               (fstatat(dirfd, "containers", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
+}
+
 int uploader_run_pending(const struct receiver_settings *s, const char *fallback_root) {
         struct uploader_stats st = {0};
         char note[512];
@@ -117,6 +123,10 @@ int uploader_run_pending(const struct receiver_settings *s, const char *fallback
                                                note),
                                2;
                 r = uploader_drain(dirfd, s->store, s, true, false, &st);
+                /* The host's store is the fallback's tree (host/, containers/): its queues too,
+                 * so that one unit serves a container's store and the host's. */
+                if (r >= 0 && is_fallback_tree(dirfd))
+                        r = drain_fallback_tree(s->store, s, &st);
         }
         unsigned left = st.waiting + (r < 0 ? 1 : 0);
         log_info("Uploads: %u core(s) uploaded, %u attempt(s) failed, %u core(s) waiting for a retry, %u given up, "
@@ -158,7 +168,8 @@ void uploader_after_connection(const struct receiver_options *o, int conn_fd) {
                 return;
         safe_close(conn_fd);
         if (!network_usable()) {
-                log_info("No network in this sandbox: the cores queued in %s go with core_pipe-upload.service",
+                log_info("No network in this sandbox: the cores queued in %s go with core_pipe-upload.service "
+                         "(core_pipe-receiver --upload-pending)",
                          s->store);
                 return;
         }

@@ -83,7 +83,6 @@ static void test_every_key(void) {
 
 static void test_refused(void) {
         refused("Upload=gopher://h/x", "");
-        refused("Upload=ftp://user:secret@h/in", "");
         CHECK(load_text("[Receiver]\nUpload=ftp://user:secret@h/in\n") < 0, "a password in the URL is refused");
         refused("Upload=s3://", "");
         refused("S3Endpoint=ftp://127.0.0.1:9000", "");
@@ -109,6 +108,23 @@ static void test_refused(void) {
               "a ninth target is refused (%s)", err);
 }
 
+static void test_no_password_shown(void) {
+        char buf[SETTINGS_VALUE_LOG_MAX];
+        CHECK(load_text("[Receiver]\nUpload=ftp://crash:Hunter2pw@ftp.example.net/in\n") < 0 &&
+                      !strstr(err, "Hunter2pw") &&
+                      strstr(err, ":2: Upload=ftp://crash:***@ftp.example.net/in is invalid"),
+              "a password in an Upload= URL is refused without being repeated (%s)", err);
+        CHECK(strcmp(settings_value_for_log("Upload", "s3://b/p:q@r", buf, sizeof(buf)), "s3://b/p:q@r") == 0,
+              "a \"@\" in the path is no password");
+        CHECK(strcmp(settings_value_for_log("S3Endpoint", "https://k:s@h:9", buf, sizeof(buf)), "https://k:***@h:9") ==
+                      0,
+              "S3Endpoint= is masked the same way");
+        CHECK(strcmp(settings_value_for_log("Upload", "sftp://a:b:c@d@h/x", buf, sizeof(buf)), "sftp://a:***@h/x") == 0,
+              "everything between the user and the last \"@\" of the host part is hidden");
+        CHECK(strcmp(settings_value_for_log("Store", "/a:b@c", buf, sizeof(buf)), "/a:b@c") == 0,
+              "other keys are shown as they are");
+}
+
 static void test_setter(void) {
         const char *expect = NULL;
         settings_defaults(&s);
@@ -125,6 +141,7 @@ int main(void) {
         test_defaults();
         test_every_key();
         test_refused();
+        test_no_password_shown();
         test_setter();
         char path[128];
         snprintf(path, sizeof(path), "%s/receiver.conf", dir);
