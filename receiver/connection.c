@@ -19,6 +19,7 @@
 #include "handover.h"
 #include "journal.h"
 #include "log.h"
+#include "logsink.h"
 #include "macro.h"
 #include "memcg.h"
 #include "memplan.h"
@@ -29,6 +30,8 @@
 #include "record.h"
 #include "recover.h"
 #include "store.h"
+#include "uploader.h"
+#include "upstream.h"
 #include "vacuum.h"
 
 /*
@@ -60,6 +63,7 @@ struct crash {
          * was read; the core is what the pipe still holds, its metadata from its own notes. */
         bool gone;
         struct recover_writer partial; /* the marker, held until the record is written */
+        struct upstream up;            /* Storage=none with Upload=: where the core went */
 };
 
 static void crash_done(struct crash *c) {
@@ -73,6 +77,11 @@ static void crash_done(struct crash *c) {
         c->head = core_head_free(c->head);
         core_metadata_done(&c->md);
         fallback_done(&c->fb);
+}
+
+/* Storage=none with Upload=: the core is streamed to the targets (upstream.h), not stored. */
+static bool streaming(const struct crash *c) {
+        return c->o->settings->storage == STORAGE_NONE && upload_wanted(c->o->settings);
 }
 
 static int reply_verdict(const struct crash *c, uint32_t verdict, const char *reason) {
@@ -386,10 +395,14 @@ static int give_verdict(struct crash *c) {
                 .dump_mode = c->req.dump_mode,
                 .core_limit = c->req.core_limit,
                 .storage = s->storage,
+                .streaming = streaming(c),
         };
         struct verdict v;
         plan_memory(c, &cf);
-        if (!policy_before_store(&cf, &v)) {
+        bool decided = policy_before_store(&cf, &v);
+        if (!decided && cf.streaming)
+                policy_streaming(&v);
+        else if (!decided) {
                 struct store_facts sf;
                 gather_store_facts(c, &sf);
                 policy_with_store(&sf, &v);
@@ -720,6 +733,73 @@ static void finish(struct crash *c) {
                 (void) fallback_finish(&c->fb, c->dirfd, c->stem,
                                        file_blocks(c->dirfd, c->name) + file_blocks(c->dirfd, json_name));
         }
+        /* Upload=: queued now that core and record are durable and the process is gone; sent
+         * by whoever drains the queue (uploader.h), never while a crash waits on us. */
+        if (upload_wanted(c->o->settings))
+                (void) uploader_queue_core(c->dirfd, c->o->settings->store, c->stem, c->name, c->o->settings);
+}
+
+/* Storage=none with Upload=, step 5: the core from the pipe to the targets, nothing kept here. */
+static void stream(struct crash *c) {
+        const struct receiver_settings *s = c->o->settings;
+        if (hold_until_durable(c))
+                c->hold_fd = fcntl(c->core_fd, F_DUPFD_CLOEXEC, 3);
+        (void) core_head_new(&c->head);
+        struct store_options so = c->o->store_opts;
+        apply_memory_plan(c, &so);
+        so.observe = c->head ? core_head_observe : NULL;
+        so.observe_userdata = c->head;
+        const struct container_identity *ci = &c->md.host_container;
+        char record_file[CORE_STEM_MAX + 8];
+        snprintf(record_file, sizeof(record_file), "%s.json", c->stem);
+        struct upload_name_fields f = {.container = ci->id,
+                                       .hostname = c->md.hostname,
+                                       .file = c->name,
+                                       .comm = c->md.comm,
+                                       .boot_id = c->md.boot_id,
+                                       .pid = (uint64_t) c->md.pid,
+                                       .signal = c->md.signal,
+                                       .time_usec = c->md.received_usec};
+        (void) upstream_core(&c->up, s, &f, record_file, &c->core_fd, MIN(c->req.core_limit, s->process_size_max), &so,
+                             &c->res);
+        resolve_signal(c);
+        judge_stream(c);
+}
+
+/* Its record to the targets that took the core, the crash's line (lost, if none did), the outcome. */
+static void stream_done(struct crash *c) {
+        char msg[2048], cut[512], err[1024];
+        fill_from_notes(c);
+        struct record_info info = {.core_file = c->name,
+                                   .handled_by = c->o->fallback ? "host-fallback" : "container",
+                                   .compressed = c->o->store_opts.compress,
+                                   .result = &c->res};
+        _cleanup_free_ char *json = c->up.confirmed ? record_to_json(&c->md, &info) : NULL;
+        if (json)
+                upstream_record(&c->up, json);
+        describe_cut(c, cut, sizeof(cut));
+        escape_for_log(c->up.error, strlen(c->up.error), err, sizeof(err));
+        const char *sig = signal_name(c->md.signal);
+        int n = snprintf(msg, sizeof(msg), "Process %d (%s) of user %u crashed with signal %u (SIG%s%s); ",
+                         (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?",
+                         signal_origin(&c->md));
+        if (c->up.confirmed)
+                snprintf(msg + n, sizeof(msg) - (size_t) n, "core uploaded=%s (%llu bytes, %llu sent%s)%s%s",
+                         c->up.res[0].confirmed ? c->up.res[0].url : c->up.t.urls[0],
+                         (unsigned long long) c->res.core_size, (unsigned long long) c->res.stored_size, cut,
+                         err[0] ? "; upload_error=" : "", err);
+        else if (c->res.read_size == 0)
+                snprintf(msg + n, sizeof(msg) - (size_t) n, "%s", err);
+        else
+                snprintf(msg + n, sizeof(msg) - (size_t) n, "core lost: upload to %s", err);
+        int level = c->up.confirmed ? LOG_INFO : LOG_ERR;
+        if (c->o->fallback)
+                (void) hostlog_send(level, "core_pipe-receiver", msg);
+        else if (log_get_target() != LOG_TARGET_JOURNAL || upstream_journal(level, &c->md, &c->up, msg) < 0)
+                log_msg(level, "%s", msg);
+        reply_outcome(c, c->up.confirmed ? 0 : -EIO, c->up.confirmed ? &c->res : NULL,
+                      c->up.confirmed ? c->up.res[0].url : "core lost: upload failed");
+        c->hold_fd = safe_close(c->hold_fd);
 }
 
 static int serve_crash(struct crash *c) {
@@ -733,6 +813,11 @@ static int serve_crash(struct crash *c) {
         r = receive_handover(c);
         if (r >= 0)
                 r = collect(c);
+        if (r >= 0 && streaming(c)) {
+                stream(c);
+                stream_done(c);
+                return c->up.confirmed ? 0 : -EIO;
+        }
         if (r >= 0)
                 r = store(c);
         if (r < 0)

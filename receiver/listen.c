@@ -19,6 +19,7 @@
 #include "macro.h"
 #include "recover.h"
 #include "store.h"
+#include "uploader.h"
 
 int listen_socket_create(const char *path) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -77,6 +78,11 @@ struct server {
         size_t n_deaths;
         /* Init mode: signals go to the command's process group (-g), not to the command alone. */
         bool signal_group;
+        /* Upload=: one uploader child at a time drains the store's queue (uploader.h), never in a
+         * handler's place; started after each crash and every uploader_period_usec(). */
+        pid_t uploader;
+        bool upload_wanted;
+        uint64_t upload_next; /* CLOCK_MONOTONIC */
 };
 
 /* A handler that did not end well may have left a core in progress: finalise it. */
@@ -98,9 +104,14 @@ static void forget_handler(struct server *s, pid_t pid, int status) {
                 s->finaliser = 0;
                 return;
         }
+        if (s->uploader > 0 && pid == s->uploader) {
+                s->uploader = 0;
+                return;
+        }
         for (unsigned i = 0; i < s->n_handlers; i++)
                 if (s->handlers[i] == pid) {
                         s->handlers[i] = s->handlers[--s->n_handlers];
+                        s->upload_wanted = true; /* its core, queued once stored */
                         handler_ended(s, pid, status);
                         return;
                 }
@@ -128,6 +139,11 @@ static void on_signal(struct server *s, int signo) {
                 /* The command leads its own process group (init_command_spawn()). */
                 (void) kill(s->signal_group ? -s->app : s->app, signo);
                 return;
+        }
+        if ((signo == SIGTERM || signo == SIGINT) && s->uploader > 0) {
+                /* Its cores stay queued for the next run. */
+                (void) kill(s->uploader, SIGTERM);
+                s->upload_wanted = false;
         }
         if ((signo == SIGTERM || signo == SIGINT) && !s->stopping) {
                 log_info("Stopping; waiting for %u crash(es) in flight", s->n_handlers);
@@ -210,21 +226,53 @@ static bool connection_pending(int listen_fd) {
         return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
+/* Starts the uploader when cores may be waiting and none runs. Stopping, only the init's last
+ * look (the container's store may not outlive it): a resident receiver's queue waits for its
+ * next run. */
+static bool uploads_here(const struct server *s) {
+        const struct receiver_settings *set = s->o->settings;
+        return upload_wanted(set) && set->storage == STORAGE_EXTERNAL && !s->o->fallback;
+}
+
+static void maybe_upload(struct server *s) {
+        const struct receiver_settings *set = s->o->settings;
+        if (!uploads_here(s) || s->uploader > 0 || s->n_handlers > 0 || (s->stopping && !s->init_mode))
+                return;
+        uint64_t now = now_monotonic_usec();
+        if (!s->upload_wanted && now < s->upload_next)
+                return;
+        int fds[] = {s->sfd, s->listen_fd};
+        if (uploader_fork(set, fds, ELEMENTSOF(fds), &s->old_mask, &s->uploader) >= 0)
+                s->upload_wanted = false;
+        s->upload_next = now + uploader_period_usec(set);
+}
+
+/* Milliseconds poll() may sleep: until the uploader's next look, else for ever (an uploader or
+ * a handler that ends wakes us with SIGCHLD). */
+static int server_timeout_ms(const struct server *s) {
+        if (!uploads_here(s) || s->uploader > 0 || s->n_handlers > 0 || s->stopping)
+                return -1;
+        uint64_t now = now_monotonic_usec();
+        return s->upload_next <= now ? 0 : (int) MIN((s->upload_next - now + 999) / 1000, 60000);
+}
+
 static bool server_done(struct server *s) {
         if (s->init_mode && s->app == 0 && !s->stopping && s->n_handlers == 0 && !connection_pending(s->listen_fd))
                 s->stopping = true;
-        return s->stopping && s->n_handlers == 0 && s->finaliser == 0 && !s->sweep_wanted;
+        return s->stopping && s->n_handlers == 0 && s->finaliser == 0 && !s->sweep_wanted && s->uploader == 0 &&
+               !(s->init_mode && s->upload_wanted);
 }
 
 static int server_run(struct server *s) {
         while (!server_done(s)) {
                 maybe_finalise(s);
+                maybe_upload(s);
                 bool may_accept = !s->stopping && s->n_handlers < s->max_handlers;
                 struct pollfd p[2] = {
                         {.fd = s->sfd, .events = POLLIN},
                         {.fd = s->listen_fd, .events = may_accept ? POLLIN : 0},
                 };
-                if (poll(p, 2, -1) < 0) {
+                if (poll(p, 2, server_timeout_ms(s)) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return negative_errno();

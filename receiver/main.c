@@ -32,12 +32,13 @@
 #include "protocol.h"
 #include "recover.h"
 #include "settings.h"
+#include "uploader.h"
 
 #ifndef CORE_PIPE_RECEIVER_CONFIG_PATH
 #error "CORE_PIPE_RECEIVER_CONFIG_PATH must be set by the build"
 #endif
 #define DEFAULT_MAX_CONNECTIONS 64
-#define MAX_OVERRIDES 16
+#define MAX_OVERRIDES 48
 
 /* Options that set a key of the settings file carry its name. */
 static const struct {
@@ -54,9 +55,21 @@ static const struct {
         {"interval", "Interval"},
         {"max-use-per-container", "MaxUsePerContainer"},
         {"max-containers", "MaxContainers"},
+        {"upload", "Upload"},
+        {"s3-endpoint", "S3Endpoint"},
+        {"s3-region", "S3Region"},
+        {"upload-name", "UploadName"},
+        {"upload-credentials", "UploadCredentials"},
+        {"upload-part-size", "UploadPartSize"},
+        {"upload-timeout", "UploadTimeout"},
+        {"keep-after-upload", "KeepAfterUpload"},
+        {"upload-retry-for", "UploadRetryFor"},
+        {"upload-retry-attempts", "UploadRetryAttempts"},
+        {"upload-retry-delay", "UploadRetryDelay"},
+        {"upload-retry-delay-max", "UploadRetryDelayMax"},
 };
 
-enum mode { MODE_ACTIVATED, MODE_LISTEN, MODE_INIT, MODE_RECOVER };
+enum mode { MODE_ACTIVATED, MODE_LISTEN, MODE_INIT, MODE_RECOVER, MODE_UPLOAD };
 
 struct args {
         enum mode mode;
@@ -80,6 +93,7 @@ static void help(void) {
                "  --user=USER --group=GROUP  with --init: run COMMAND as USER (and its groups)\n"
                "  --release=auto|read|store  when a crashed process may go (default auto)\n"
                "  --recover                finalise the partial cores of receivers that died, then exit\n"
+               "  --upload-pending         upload the queued cores of the store (Upload=), then exit\n"
                "  --config=FILE            settings file (default %s)\n"
                "  --max-connections=N      crashes handled at once (default %d)\n"
                "  --fallback               started by the host helper as its fallback\n"
@@ -89,6 +103,10 @@ static void help(void) {
                "  --process-size-max=SIZE  --max-use=SIZE|N%%  --keep-free=SIZE|N%%\n"
                "  --max-cores-per-interval=N  --interval=TIMESPAN\n"
                "  --max-use-per-container=SIZE|N%%  --max-containers=N  (host fallback)\n"
+               "  --upload=URL  --s3-endpoint=URL  --s3-region=REGION  --upload-name=TEMPLATE\n"
+               "  --upload-credentials=FILE  --upload-part-size=SIZE  --upload-timeout=TIMESPAN\n"
+               "  --keep-after-upload=BOOL  --upload-retry-for=TIMESPAN  --upload-retry-attempts=N\n"
+               "  --upload-retry-delay=TIMESPAN  --upload-retry-delay-max=TIMESPAN\n"
                "  -h, --help               show this help\n"
                "  --version                show the version\n\n"
                "Without --listen or --init, the socket comes from the service manager (LISTEN_FDS).\n"
@@ -120,6 +138,7 @@ enum {
         ARG_MAX_CONN,
         ARG_VERSION,
         ARG_RECOVER,
+        ARG_UPLOAD_PENDING,
         ARG_SETTING,
 };
 
@@ -171,6 +190,11 @@ static int take_option(int c, int argc, char *argv[], struct args *a, struct rec
                         return usage_error("--recover goes alone (with the store's settings)");
                 a->mode = MODE_RECOVER;
                 return 0;
+        case ARG_UPLOAD_PENDING:
+                if (a->mode != MODE_ACTIVATED)
+                        return usage_error("--upload-pending goes alone (with the store's settings)");
+                a->mode = MODE_UPLOAD;
+                return 0;
         case ARG_FALLBACK_ROOT:
                 if (optarg[0] != '/')
                         return usage_error("--fallback-root=%s: must be an absolute path", optarg);
@@ -216,7 +240,7 @@ static int check_args(int argc, char *argv[], struct args *a) {
 }
 
 static int parse_args(int argc, char *argv[], struct args *a, struct receiver_options *o) {
-        struct option options[32] = {
+        struct option options[48] = {
                 {"listen", optional_argument, NULL, ARG_LISTEN},
                 {"background", no_argument, NULL, ARG_BACKGROUND},
                 {"init", no_argument, NULL, ARG_INIT},
@@ -230,8 +254,9 @@ static int parse_args(int argc, char *argv[], struct args *a, struct receiver_op
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},
                 {"recover", no_argument, NULL, ARG_RECOVER},
+                {"upload-pending", no_argument, NULL, ARG_UPLOAD_PENDING},
         };
-        size_t n = 13;
+        size_t n = 14;
         int c, r;
         for (size_t i = 0; i < ELEMENTSOF(setting_options); i++)
                 options[n++] =
@@ -255,9 +280,12 @@ static int load_settings(const struct args *a, const struct receiver_options *o,
         }
         for (size_t i = 0; i < a->n_overrides; i++) {
                 const char *expect = NULL;
+                char masked[SETTINGS_VALUE_LOG_MAX];
                 if (settings_set(ret, a->overrides[i].key, a->overrides[i].value, &expect) < 0)
                         return usage_error("--%s=%s is invalid: expected %s", a->overrides[i].option,
-                                           a->overrides[i].value, expect);
+                                           settings_value_for_log(a->overrides[i].key, a->overrides[i].value, masked,
+                                                                  sizeof(masked)),
+                                           expect);
         }
         return 0;
 }
@@ -384,7 +412,11 @@ static int run_activated(const struct args *a, const struct receiver_options *o)
         }
         if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 0) <= 0)
                 return log_error("The passed descriptor is not an AF_UNIX SOCK_SEQPACKET socket"), 1;
-        return handle_connection(fd, o) < 0 ? 1 : 0;
+        r = handle_connection(fd, o) < 0 ? 1 : 0;
+        /* Upload=: this process ends with its crash, so it sends the core itself, after the
+         * connection (and the fallback's slots) are let go. */
+        uploader_after_connection(o, fd);
+        return r;
 }
 
 /*
@@ -451,6 +483,9 @@ int main(int argc, char *argv[]) {
                 log_set_target(LOG_TARGET_HOST);
                 log_set_max_level(LOG_WARNING);
         }
+        if (a.mode == MODE_LISTEN || a.mode == MODE_INIT)
+                uploader_check_setup(&settings);
+        uploader_queue_finalised(&settings);
         switch (a.mode) {
         case MODE_LISTEN:
                 return run_listen(&a, &o);
@@ -458,6 +493,11 @@ int main(int argc, char *argv[]) {
                 return run_init(&a, &o, &core_limit);
         case MODE_RECOVER:
                 return run_recover(&a, &o);
+        case MODE_UPLOAD:
+                if (a.listen_path || o.fallback)
+                        return usage_error("--upload-pending goes alone (with --fallback-root=DIR for the host's "
+                                           "fallback store)");
+                return uploader_run_pending(&settings, o.fallback_root);
         default:
                 return run_activated(&a, &o);
         }

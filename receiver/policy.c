@@ -45,10 +45,14 @@ bool policy_before_store(const struct crash_facts *f, struct verdict *ret) {
         if (f->core_limit == 0)
                 return decide(ret, CP_VERDICT_SKIP, LOG_INFO, "RLIMIT_CORE is 0, no core stored",
                               "RLIMIT_CORE is 0 (ulimit -c 0), so no core was stored");
-        if (f->storage == STORAGE_NONE)
+        if (f->storage == STORAGE_NONE && !f->streaming)
                 return decide(ret, CP_VERDICT_SKIP, LOG_INFO, "Storage=none: cores are not kept",
                               "Storage=none, so no core was stored");
         return refuse_for_memory(f, ret);
+}
+
+void policy_streaming(struct verdict *ret) {
+        decide(ret, CP_VERDICT_SEND, LOG_INFO, "", "");
 }
 
 void policy_with_store(const struct store_facts *s, struct verdict *ret) {

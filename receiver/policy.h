@@ -22,6 +22,7 @@ struct crash_facts {
         uint32_t dump_mode;  /* 1 = normal, 2 = suid_dumpable "root only" */
         uint64_t core_limit; /* the crashed process's RLIMIT_CORE */
         enum storage_mode storage;
+        bool streaming; /* Storage=none with Upload=: the core goes to the targets, not the store */
         /* The receiver's memory cgroup (memcg.h, memplan.h): its headroom, and what the smallest
          * store needs (memory_short: more than the headroom). */
         bool memory_short;
@@ -54,6 +55,10 @@ struct verdict {
 
 /* True when the crash is decided without the store: *ret is the verdict. */
 bool policy_before_store(const struct crash_facts *f, struct verdict *ret);
+
+/* The verdict of a streamed core (Storage=none + Upload=), after policy_before_store() returned
+ * false: there is no store to consult (nor its rate limit, which lives in the store). */
+void policy_streaming(struct verdict *ret);
 
 /* The verdict once the store's facts are known (after policy_before_store() returned false). */
 void policy_with_store(const struct store_facts *s, struct verdict *ret);

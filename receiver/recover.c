@@ -20,6 +20,8 @@
 #include "store.h"
 
 #define RECOVER_SWEEP_MAX 4096
+
+void (*recover_finalised_hook)(int dirfd, const char *store_path, const char *stem, const char *core_name) = NULL;
 #define RECOVER_FIELD_MAX 65536
 
 static void json_putp(struct json_object **o) {
@@ -560,6 +562,8 @@ static int finalise_one(struct leftover *l, const struct recover_death *deaths, 
         if (fstatat(l->dirfd, record_name, &now, AT_SYMLINK_NOFOLLOW) == 0) {
                 /* Its receiver wrote the core and its record, then died before removing this. */
                 (void) unlinkat(l->dirfd, l->marker_name, 0);
+                if (recover_finalised_hook)
+                        recover_finalised_hook(l->dirfd, l->store_path, l->stem, l->final_name);
                 return 0;
         }
         l->cause = cause_for(l->m.receiver_pid, deaths, n);
@@ -570,6 +574,8 @@ static int finalise_one(struct leftover *l, const struct recover_death *deaths, 
                 return r;
         report_leftover(l);
         (void) unlinkat(l->dirfd, l->marker_name, 0);
+        if (recover_finalised_hook && l->linked)
+                recover_finalised_hook(l->dirfd, l->store_path, l->stem, l->final_name);
         st->finalised++;
         return 0;
 }

@@ -126,3 +126,7 @@ struct recover_stats {
  */
 int recover_store(int dirfd, const char *store_path, const struct recover_death *deaths, size_t n_deaths,
                   struct recover_stats *ret);
+
+/* Called for each core finalised into place (its record beside it), when set: Upload= queues it
+ * (uploader.h), as the receiver that died would have. */
+extern void (*recover_finalised_hook)(int dirfd, const char *store_path, const char *stem, const char *core_name);

@@ -25,6 +25,7 @@ void settings_defaults(struct receiver_settings *s) {
                 .interval_usec = 60 * USEC_PER_SEC,
         };
         snprintf(s->store, sizeof(s->store), "%s", DEFAULT_STORE);
+        upload_settings_defaults(&s->upload);
 }
 
 int parse_size(const char *s, uint64_t *ret) {
@@ -200,6 +201,9 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
         r = set_tree_key(s, key, value, ret_expect);
         if (r != -ENOKEY)
                 return r;
+        r = upload_settings_set(&s->upload, key, value, ret_expect);
+        if (r != -ENOKEY)
+                return r;
         *ret_expect = NULL;
         return -ENOKEY;
 }
@@ -245,8 +249,9 @@ static int handler(void *user, const char *section, const char *name, const char
                 return 0;
         }
         if (r < 0) {
+                char masked[SETTINGS_VALUE_LOG_MAX];
                 snprintf(ctx->err, ctx->errsize, "%s:%u: %s=%s is invalid: expected %s", ctx->path, ctx->line, name,
-                         value, expect);
+                         settings_value_for_log(name, value, masked, sizeof(masked)), expect);
                 ctx->failed = true;
                 return 0;
         }

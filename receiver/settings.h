@@ -14,6 +14,31 @@
 
 #define SETTINGS_PATH_MAX 256
 
+#define SETTINGS_VALUE_LOG_MAX 1024 /* a value as settings_value_for_log() shows it */
+#define UPLOAD_URLS_MAX 8
+#define UPLOAD_URL_MAX 512
+
+/*
+ * Where cores go after they are stored (or instead, with Storage=none): the Upload= targets
+ * and how the uploads are made and retried. Read by settings-upload.c; the engine's
+ * configuration (upload.h) is made from it by upload_settings_config().
+ */
+struct upload_settings {
+        char urls[UPLOAD_URLS_MAX][UPLOAD_URL_MAX]; /* Upload= (repeatable; "" clears the list) */
+        size_t n_urls;
+        char s3_endpoint[256];         /* S3Endpoint= ("" = AWS by region) */
+        char s3_region[64];            /* S3Region= ("" = us-east-1) */
+        char name_template[256];       /* UploadName= ("" = the engine's default) */
+        char credentials[256];         /* UploadCredentials= (a file readable only by root, "" = none) */
+        uint64_t part_size;            /* UploadPartSize= (0 = the engine's default, 16M) */
+        uint64_t timeout_usec;         /* UploadTimeout= per transfer (0 = only the stall rule) */
+        bool keep_after_upload;        /* KeepAfterUpload= (default yes) */
+        uint64_t retry_for_usec;       /* UploadRetryFor= (default 7 days; USEC_INFINITY = forever) */
+        uint32_t retry_attempts;       /* UploadRetryAttempts= (0 = no bound but UploadRetryFor=) */
+        uint64_t retry_delay_usec;     /* UploadRetryDelay= (the first retry's wait, default 1 min) */
+        uint64_t retry_delay_max_usec; /* UploadRetryDelayMax= (the backoff's bound, default 1 h) */
+};
+
 enum storage_mode {
         STORAGE_EXTERNAL, /* cores and records in the store directory */
         STORAGE_NONE,     /* nothing stored; every crash still logged */
@@ -39,6 +64,7 @@ struct receiver_settings {
         unsigned max_cores_per_interval; /* 0 = no rate limit */
         uint64_t interval_usec;
         char store[SETTINGS_PATH_MAX];
+        struct upload_settings upload; /* Upload= and its keys (settings-upload.c) */
 };
 
 void settings_defaults(struct receiver_settings *s);
@@ -52,6 +78,16 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
  * negative errno.
  */
 int settings_load(const char *path, struct receiver_settings *s, char *err, size_t errsize);
+
+/* The upload keys' defaults (called by settings_defaults()). */
+void upload_settings_defaults(struct upload_settings *u);
+/* Sets one upload key; -ENOKEY for a key that is not one (settings_set()'s convention). */
+int upload_settings_set(struct upload_settings *u, const char *key, const char *value, const char **ret_expect);
+
+/* value as an error message may show it: for Upload= and S3Endpoint=, a password written into
+ * the URL (refused, it belongs in the credentials) is masked, "user:***@host". Returns value or
+ * buf. */
+const char *settings_value_for_log(const char *key, const char *value, char *buf, size_t size);
 
 /* Resolves a limit against a file system of total bytes. */
 uint64_t size_limit_bytes(const struct size_limit *l, uint64_t total);

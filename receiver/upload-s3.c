@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * S3 and S3-compatible stores, signed by libcurl (CURLOPT_AWS_SIGV4). Every request carries the
+ * SHA-256 of its payload as x-amz-content-sha256, which the signature covers (libcurl 7.88 signs
+ * that header's value as the payload hash and every header we add: the server verifies the payload
+ * against it), and a part also as x-amz-checksum-sha256, which S3 keeps with the object. No
+ * Content-MD5: it would say nothing more and cost a second pass over every byte (MD5 runs at
+ * half SHA-256's speed here).
+ *
+ * An object of at most one part is one PUT. A larger one is a multipart upload: the parts are
+ * read one at a time into one buffer (memory: one part), and the object exists on the server
+ * only once CompleteMultipartUpload succeeded; a failure before that aborts the upload, so no
+ * reader ever sees a partial object (parts of an upload that could not even be aborted, the
+ * server being gone, stay invisible and are reclaimed by the bucket's lifecycle rules).
+ * With S3Endpoint= the URLs are path-style (ENDPOINT/BUCKET/KEY), as S3-compatible servers
+ * expect; without, AWS's virtual-hosted style for the region.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "upload-internal.h"
+
+#define S3_MAX_PARTS 10000
+#define S3_PART_ATTEMPTS 3
+
+struct s3_part {
+        char etag[128];
+        char sha256_b64[48];
+};
+
+struct membuf {
+        const uint8_t *data;
+        size_t len, pos;
+};
+
+static int64_t membuf_read(void *userdata, void *buf, size_t len) {
+        struct membuf *m = userdata;
+        size_t n = MIN(len, m->len - m->pos);
+        memcpy(buf, m->data + m->pos, n);
+        m->pos += n;
+        return (int64_t) n;
+}
+
+static int membuf_rewind(void *userdata) {
+        ((struct membuf *) userdata)->pos = 0;
+        return 0;
+}
+
+/* The request URL for key (and a query), and the URL errors name. */
+static int s3_urls(const struct upload_ctx *ctx, const char *key, const char *query, char *url, size_t size,
+                   char *shown, size_t shown_size) {
+        const struct upload_config *c = ctx->cfg;
+        const char *bucket = ctx->target->host;
+        const char *region = c->s3_region[0] ? c->s3_region : UPLOAD_REGION_DEFAULT;
+        const char *q = query ? "?" : "", *qs = query ? query : "";
+        int n;
+        if (c->s3_endpoint[0] != '\0') {
+                size_t elen = strlen(c->s3_endpoint);
+                if (c->s3_endpoint[elen - 1] == '/')
+                        elen--;
+                n = snprintf(url, size, "%.*s/%s/%s%s%s", (int) elen, c->s3_endpoint, bucket, key, q, qs);
+        } else if (strchr(bucket, '.')) {
+                n = snprintf(url, size, "https://s3.%s.amazonaws.com/%s/%s%s%s", region, bucket, key, q, qs);
+        } else {
+                n = snprintf(url, size, "https://%s.s3.%s.amazonaws.com/%s%s%s", bucket, region, key, q, qs);
+        }
+        if (n < 0 || (size_t) n >= size)
+                return -ENAMETOOLONG;
+        n = snprintf(shown, shown_size, "s3://%s/%s", bucket, key);
+        return n < 0 || (size_t) n >= shown_size ? -ENAMETOOLONG : 0;
+}
+
+static struct curl_slist *add_header(struct curl_slist *l, bool *failed, const char *name, const char *value) {
+        char line[4352];
+        if (*failed)
+                return l;
+        snprintf(line, sizeof(line), "%s: %s", name, value);
+        struct curl_slist *n = curl_slist_append(l, line);
+        if (!n)
+                *failed = true;
+        return n ? n : l;
+}
+
+enum s3_checksum {
+        S3_CHECKSUM_NONE,
+        S3_CHECKSUM_PAYLOAD, /* x-amz-checksum-sha256 of this request's payload (a part, a single PUT) */
+        S3_CHECKSUM_DECLARE, /* CreateMultipartUpload: the parts will carry SHA-256 checksums */
+};
+
+/* The headers of a request with payload data (len bytes); a part's checksum is written to part. */
+static struct curl_slist *s3_headers(const struct upload_ctx *ctx, const char *content_type, const void *data,
+                                     size_t len, enum s3_checksum checksum, struct s3_part *part) {
+        uint8_t sha[32];
+        char hex[65], b64_sha[48];
+        struct upload_hash h;
+        if (upload_hash_init(&h, false) < 0)
+                return NULL;
+        upload_hash_update(&h, data, len);
+        int r = upload_hash_final(&h, NULL, sha);
+        upload_hash_done(&h);
+        if (r < 0)
+                return NULL;
+        upload_hex(sha, 32, hex);
+        upload_base64(sha, 32, b64_sha);
+        bool failed = false;
+        struct curl_slist *l = add_header(NULL, &failed, "x-amz-content-sha256", hex);
+        if (checksum == S3_CHECKSUM_PAYLOAD)
+                l = add_header(l, &failed, "x-amz-checksum-sha256", b64_sha);
+        if (checksum == S3_CHECKSUM_DECLARE)
+                l = add_header(l, &failed, "x-amz-checksum-algorithm", "SHA256");
+        if (content_type)
+                l = add_header(l, &failed, "content-type", content_type);
+        if (ctx->creds->session_token[0] != '\0')
+                l = add_header(l, &failed, "x-amz-security-token", ctx->creds->session_token);
+        if (part)
+                snprintf(part->sha256_b64, sizeof(part->sha256_b64), "%s", b64_sha);
+        if (failed) {
+                curl_slist_free_all(l);
+                return NULL;
+        }
+        return l;
+}
+
+/* One signed request with an in-memory payload: PUT (data as the body) or another method. */
+static int s3_request(const struct upload_ctx *ctx, const char *method, const char *key, const char *query,
+                      const char *content_type, const void *data, size_t len, enum s3_checksum checksum,
+                      struct s3_part *part, volatile bool *cancel, struct upload_response *resp, char *err,
+                      size_t size) {
+        char url[2048], shown[1100];
+        int r = s3_urls(ctx, key, query, url, sizeof(url), shown, sizeof(shown));
+        if (r < 0) {
+                snprintf(err, size, "s3://%s/%s: URL too long", ctx->target->host, key);
+                return r;
+        }
+        struct curl_slist *headers = s3_headers(ctx, content_type, data, len, checksum, part);
+        if (!headers)
+                return -ENOMEM;
+        struct membuf mb = {.data = data, .len = len};
+        struct upload_source src = {.read = membuf_read, .rewind = membuf_rewind, .userdata = &mb};
+        bool put = strcmp(method, "PUT") == 0;
+        struct upload_request rq = {
+                .url = url,
+                .shown = shown,
+                .method = put ? NULL : method,
+                .body = put ? &src : NULL,
+                .body_size = (int64_t) len,
+                .post = strcmp(method, "POST") == 0 ? (data ? data : "") : NULL,
+                .post_len = len,
+                .headers = headers,
+                .s3 = true,
+                .cancel = cancel,
+        };
+        r = upload_perform(ctx, &rq, resp, err, size);
+        curl_slist_free_all(headers);
+        return r;
+}
+
+static int s3_create(const struct upload_ctx *ctx, const char *key, const char *content_type, char *upload_id,
+                     size_t id_size, volatile bool *cancel, char *err, size_t size) {
+        struct upload_response *resp = malloc(sizeof(*resp));
+        if (!resp)
+                return -ENOMEM;
+        int r = s3_request(ctx, "POST", key, "uploads=", content_type, NULL, 0, S3_CHECKSUM_DECLARE, NULL, cancel, resp,
+                           err, size);
+        if (r >= 0 && upload_xml_value(resp->body, resp->body_len, "UploadId", upload_id, id_size) < 0) {
+                snprintf(err, size, "s3://%s/%s: no UploadId in the reply to CreateMultipartUpload", ctx->target->host,
+                         key);
+                r = -EBADMSG;
+        }
+        free(resp);
+        return r;
+}
+
+/* An upload id in a query: percent-encoded but for unreserved characters. */
+static void query_escape(const char *s, char *out, size_t size) {
+        size_t n = 0;
+        for (; *s && n + 4 < size; s++) {
+                unsigned char c = (unsigned char) *s;
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '.' || c == '_' || c == '~')
+                        out[n++] = (char) c;
+                else
+                        n += (size_t) snprintf(out + n, size - n, "%%%02X", c);
+        }
+        out[n] = '\0';
+}
+
+static int s3_put_part(const struct upload_ctx *ctx, const char *key, const char *upload_id, unsigned number,
+                       const void *data, size_t len, struct s3_part *part, volatile bool *cancel, char *err,
+                       size_t size) {
+        char query[1200], id[1024];
+        query_escape(upload_id, id, sizeof(id));
+        snprintf(query, sizeof(query), "partNumber=%u&uploadId=%s", number, id);
+        struct upload_response *resp = malloc(sizeof(*resp));
+        if (!resp)
+                return -ENOMEM;
+        int r = -EIO;
+        for (unsigned attempt = 1; attempt <= S3_PART_ATTEMPTS; attempt++) {
+                r = s3_request(ctx, "PUT", key, query, NULL, data, len, S3_CHECKSUM_PAYLOAD, part, cancel, resp, err,
+                               size);
+                if (r >= 0 || r == -EACCES || r == -ECANCELED || (cancel && *cancel))
+                        break;
+                if (attempt < S3_PART_ATTEMPTS)
+                        sleep(attempt); /* a server restarting: give it a moment */
+        }
+        if (r >= 0 && resp->etag[0] == '\0') {
+                snprintf(err, size, "s3://%s/%s: no ETag in the reply to part %u", ctx->target->host, key, number);
+                r = -EBADMSG;
+        }
+        if (r >= 0)
+                snprintf(part->etag, sizeof(part->etag), "%s", resp->etag);
+        free(resp);
+        return r;
+}
+
+static char *complete_xml(const struct s3_part *parts, unsigned n, size_t *ret_len) {
+        size_t cap = 128 + (size_t) n * 256, len = 0;
+        char *xml = malloc(cap);
+        if (!xml)
+                return NULL;
+        len += (size_t) snprintf(xml, cap, "<CompleteMultipartUpload>");
+        for (unsigned i = 0; i < n; i++)
+                len += (size_t) snprintf(xml + len, cap - len,
+                                         "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag>"
+                                         "<ChecksumSHA256>%s</ChecksumSHA256></Part>",
+                                         i + 1, parts[i].etag, parts[i].sha256_b64);
+        len += (size_t) snprintf(xml + len, cap - len, "</CompleteMultipartUpload>");
+        *ret_len = len;
+        return xml;
+}
+
+static int s3_complete(const struct upload_ctx *ctx, const char *key, const char *upload_id,
+                       const struct s3_part *parts, unsigned n, volatile bool *cancel, char *err, size_t size) {
+        char query[1100], id[1024];
+        size_t len;
+        query_escape(upload_id, id, sizeof(id));
+        snprintf(query, sizeof(query), "uploadId=%s", id);
+        _cleanup_free_ char *xml = complete_xml(parts, n, &len);
+        _cleanup_free_ struct upload_response *resp = malloc(sizeof(*resp));
+        if (!xml || !resp)
+                return -ENOMEM;
+        /* No x-amz-checksum-sha256 here: on this request it would name the whole object's checksum. */
+        int r = s3_request(ctx, "POST", key, query, "application/xml", xml, len, S3_CHECKSUM_NONE, NULL, cancel, resp,
+                           err, size);
+        /* S3 may answer 200 and then report a failure in the body. */
+        if (r >= 0 && upload_xml_is_error(resp->body, resp->body_len)) {
+                char code[96] = "";
+                (void) upload_xml_value(resp->body, resp->body_len, "Code", code, sizeof(code));
+                snprintf(err, size, "s3://%s/%s: CompleteMultipartUpload failed: %s", ctx->target->host, key,
+                         code[0] ? code : "error");
+                r = -EIO;
+        }
+        return r;
+}
+
+static void s3_abort(const struct upload_ctx *ctx, const char *key, const char *upload_id) {
+        char query[1100], id[1024], err[256];
+        query_escape(upload_id, id, sizeof(id));
+        snprintf(query, sizeof(query), "uploadId=%s", id);
+        struct upload_response *resp = malloc(sizeof(*resp));
+        if (resp)
+                (void) s3_request(ctx, "DELETE", key, query, NULL, NULL, 0, S3_CHECKSUM_NONE, NULL, NULL, resp, err,
+                                  sizeof(err));
+        free(resp);
+}
+
+struct s3_job {
+        const struct upload_ctx *ctx;
+        char key[1024];
+        const char *content_type;
+        upload_fill_fn fill;
+        void *userdata;
+        volatile bool *cancel;
+        uint64_t part_size;
+        uint8_t *buf;
+        struct upload_hash whole;
+        uint64_t total;
+        char upload_id[1024];
+        struct s3_part *parts;
+        unsigned n_parts;
+};
+
+/* Fills the part buffer; hashes what came. Returns the bytes (less than a part only at the end). */
+static int64_t job_fill(struct s3_job *j) {
+        int64_t n = j->fill(j->userdata, j->buf, (size_t) j->part_size);
+        if (n > 0) {
+                upload_hash_update(&j->whole, j->buf, (size_t) n);
+                j->total += (uint64_t) n;
+        }
+        return n;
+}
+
+static int job_multipart(struct s3_job *j, int64_t n, char *err, size_t size) {
+        int r = s3_create(j->ctx, j->key, j->content_type, j->upload_id, sizeof(j->upload_id), j->cancel, err, size);
+        if (r < 0)
+                return r;
+        for (;;) {
+                if (j->n_parts == S3_MAX_PARTS) {
+                        snprintf(err, size,
+                                 "s3://%s/%s: more than %u parts: raise UploadPartSize=", j->ctx->target->host, j->key,
+                                 S3_MAX_PARTS);
+                        r = -EFBIG;
+                        break;
+                }
+                if (j->n_parts % 64 == 0) {
+                        struct s3_part *p = realloc(j->parts, (j->n_parts + 64) * sizeof(*p));
+                        if (!p) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        j->parts = p;
+                }
+                r = s3_put_part(j->ctx, j->key, j->upload_id, j->n_parts + 1, j->buf, (size_t) n, &j->parts[j->n_parts],
+                                j->cancel, err, size);
+                if (r < 0)
+                        break;
+                j->n_parts++;
+                if ((uint64_t) n < j->part_size || (n = job_fill(j)) <= 0)
+                        break;
+        }
+        if (r >= 0 && n < 0) {
+                snprintf(err, size, "s3://%s/%s: reading the data: %s", j->ctx->target->host, j->key,
+                         strerror((int) -n));
+                r = (int) n;
+        }
+        if (r >= 0)
+                r = s3_complete(j->ctx, j->key, j->upload_id, j->parts, j->n_parts, j->cancel, err, size);
+        if (r < 0)
+                s3_abort(j->ctx, j->key, j->upload_id);
+        return r;
+}
+
+static int job_run(struct s3_job *j, char *err, size_t size) {
+        int64_t n = job_fill(j);
+        if (n < 0) {
+                snprintf(err, size, "s3://%s/%s: reading the data: %s", j->ctx->target->host, j->key,
+                         strerror((int) -n));
+                return (int) n;
+        }
+        if ((uint64_t) n < j->part_size) {
+                struct upload_response *resp = malloc(sizeof(*resp));
+                if (!resp)
+                        return -ENOMEM;
+                int r = s3_request(j->ctx, "PUT", j->key, NULL, j->content_type, j->buf, (size_t) n,
+                                   S3_CHECKSUM_PAYLOAD, NULL, j->cancel, resp, err, size);
+                free(resp);
+                return r;
+        }
+        return job_multipart(j, n, err, size);
+}
+
+int upload_s3(const struct upload_ctx *ctx, const char *name, uint64_t part_size, const char *content_type,
+              upload_fill_fn fill, void *userdata, volatile bool *cancel, struct upload_result *ret) {
+        struct s3_job j = {.ctx = ctx,
+                           .content_type = content_type,
+                           .fill = fill,
+                           .userdata = userdata,
+                           .cancel = cancel,
+                           .part_size = part_size};
+        int r = upload_target_object_path(ctx->target, name, j.key, sizeof(j.key));
+        if (r < 0) {
+                snprintf(ret->error, sizeof(ret->error), "s3://%s: object name too long", ctx->target->host);
+                return r;
+        }
+        j.buf = malloc((size_t) part_size);
+        if (!j.buf || upload_hash_init(&j.whole, false) < 0) {
+                free(j.buf);
+                snprintf(ret->error, sizeof(ret->error), "s3://%s/%s: out of memory", ctx->target->host, j.key);
+                return -ENOMEM;
+        }
+        r = job_run(&j, ret->error, sizeof(ret->error));
+        uint8_t sha[32];
+        if (r >= 0 && upload_hash_final(&j.whole, NULL, sha) >= 0) {
+                upload_hex(sha, 32, ret->sha256);
+                ret->bytes = j.total;
+                ret->confirmed = true;
+                ret->error[0] = '\0';
+        }
+        upload_hash_done(&j.whole);
+        free(j.parts);
+        free(j.buf);
+        return r;
+}
