@@ -91,6 +91,9 @@ static void show_servers(void) {
                 if (!strchr(line, '\n'))
                         printf("\n");
         }
+        fflush(stdout);
+        if (system("ss -tanpe 2>/dev/null | grep -E 'python3|test-upload' | sed 's/^/# /'") != 0)
+                printf("# (no sockets)\n");
 }
 
 static void stop_servers(void) {
