@@ -54,6 +54,11 @@ static const struct {
         {"interval", "Interval"},
         {"max-use-per-container", "MaxUsePerContainer"},
         {"max-containers", "MaxContainers"},
+        {"backtrace", "Backtrace"},
+        {"stack-capture-per-thread", "StackCapturePerThread"},
+        {"stack-capture-max", "StackCaptureMax"},
+        {"backtrace-timeout", "BacktraceTimeout"},
+        {"max-cores-per-signature", "MaxCoresPerSignature"},
 };
 
 enum mode { MODE_ACTIVATED, MODE_LISTEN, MODE_INIT, MODE_RECOVER };
@@ -89,6 +94,8 @@ static void help(void) {
                "  --process-size-max=SIZE  --max-use=SIZE|N%%  --keep-free=SIZE|N%%\n"
                "  --max-cores-per-interval=N  --interval=TIMESPAN\n"
                "  --max-use-per-container=SIZE|N%%  --max-containers=N  (host fallback)\n"
+               "  --backtrace=BOOL  --stack-capture-per-thread=SIZE  --stack-capture-max=SIZE\n"
+               "  --backtrace-timeout=TIMESPAN  --max-cores-per-signature=N\n"
                "  -h, --help               show this help\n"
                "  --version                show the version\n\n"
                "Without --listen or --init, the socket comes from the service manager (LISTEN_FDS).\n"

@@ -25,6 +25,7 @@ void settings_defaults(struct receiver_settings *s) {
                 .interval_usec = 60 * USEC_PER_SEC,
         };
         snprintf(s->store, sizeof(s->store), "%s", DEFAULT_STORE);
+        trace_settings_defaults(&s->trace);
 }
 
 int parse_size(const char *s, uint64_t *ret) {
@@ -198,6 +199,9 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
         if (r != -ENOKEY)
                 return r;
         r = set_tree_key(s, key, value, ret_expect);
+        if (r != -ENOKEY)
+                return r;
+        r = trace_settings_set(&s->trace, key, value, ret_expect);
         if (r != -ENOKEY)
                 return r;
         *ret_expect = NULL;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trace-settings.h"
+
 #define SETTINGS_PATH_MAX 256
 
 enum storage_mode {
@@ -39,6 +41,7 @@ struct receiver_settings {
         unsigned max_cores_per_interval; /* 0 = no rate limit */
         uint64_t interval_usec;
         char store[SETTINGS_PATH_MAX];
+        struct trace_settings trace; /* Backtrace=, StackCapture*=, MaxCoresPerSignature= (trace-settings.h) */
 };
 
 void settings_defaults(struct receiver_settings *s);
