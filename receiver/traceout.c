@@ -110,7 +110,13 @@ static void add_repeat(struct json_object *o, const struct crash_trace *t) {
 
 void trace_record_add(struct json_object *o, const struct crash_trace *t) {
         json_object_object_add(o, "signature", t->n_signature_frames > 0 ? json_object_new_string(t->signature) : NULL);
-        json_object_object_add(o, "backtrace_error", text_or_null(t->error));
+        /* Written before a hold is given back, the record is written again once the backtrace is
+         * made: this one stays only when the receiver ended first. */
+        json_object_object_add(o, "backtrace_error",
+                               t->state == TRACE_PENDING
+                                       ? json_object_new_string("not made yet: made once the crashed process is "
+                                                                "released (a record left so: the receiver ended first)")
+                                       : text_or_null(t->error));
         if (t->state != TRACE_DONE)
                 return;
         struct json_object *b = json_object_new_object();
