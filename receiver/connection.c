@@ -669,8 +669,9 @@ static const char *signal_origin(const struct core_metadata *m) {
         }
 }
 
-/* The record beside the core (again once its backtrace is made after a hold). */
-static void write_record(const struct crash *c) {
+/* The record beside the core; again once its backtrace is made after a hold, then written under a
+ * name of its own and renamed over the first (a link never replaces a name). */
+static void write_record(const struct crash *c, bool again) {
         struct rusage ru = {0};
         (void) getrusage(RUSAGE_SELF, &ru);
         struct record_info info = {
@@ -684,9 +685,16 @@ static void write_record(const struct crash *c) {
                 .trace = &c->trace,
         };
         _cleanup_free_ char *json = record_to_json(&c->md, &info);
-        char json_name[CORE_STEM_MAX + 8];
+        char json_name[CORE_STEM_MAX + 8], next_name[CORE_STEM_MAX + 16];
         snprintf(json_name, sizeof(json_name), "%s.json", c->stem);
-        int r = json ? store_file_atomic(c->dirfd, json_name, json, strlen(json)) : -ENOMEM;
+        snprintf(next_name, sizeof(next_name), ".#record.%s.json", c->stem);
+        if (again)
+                (void) unlinkat(c->dirfd, next_name, 0);
+        int r = json ? store_file_atomic(c->dirfd, again ? next_name : json_name, json, strlen(json)) : -ENOMEM;
+        if (r >= 0 && again && renameat(c->dirfd, next_name, c->dirfd, json_name) < 0) {
+                r = negative_errno();
+                (void) unlinkat(c->dirfd, next_name, 0);
+        }
         if (r < 0)
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) c->md.pid, json_name);
 }
@@ -698,7 +706,7 @@ static void record(struct crash *c) {
         fill_from_notes(c);
         if (c->hold_fd < 0)
                 crash_trace_finish(&c->trace, &s->trace, s->interval_usec, c->dirfd, c->name);
-        write_record(c);
+        write_record(c, false);
         /* The core and its record are in place: nothing is left for a finaliser. */
         recover_end(c->dirfd, &c->partial);
 
@@ -720,7 +728,7 @@ static void trace_after_release(struct crash *c) {
         if (c->trace.state != TRACE_PENDING)
                 return;
         crash_trace_finish(&c->trace, &s->trace, s->interval_usec, c->dirfd, c->name);
-        write_record(c);
+        write_record(c, true);
         char trace[512];
         trace_describe(&c->trace, trace, sizeof(trace));
         log_info("Process %d (%s): backtrace of %zu thread(s) made after its release%s", (int) c->md.pid, c->comm,
