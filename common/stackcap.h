@@ -49,6 +49,7 @@
 #define STACK_CAPTURE_MODULES_MAX 1024u                     /* mappings whose first page is kept */
 #define STACK_CAPTURE_THREADS_MAX 16384u                    /* threads whose stacks are planned */
 #define STACK_CAPTURE_RED_ZONE 128u                         /* x86_64 ABI: below rsp, still live */
+#define STACK_CAPTURE_NOTE_SEGMENTS_MAX 16u                 /* PT_NOTEs copied (the kernel writes one) */
 
 struct stack_capture_limits {
         uint64_t per_thread; /* bytes of one thread's stack; 0: the default */

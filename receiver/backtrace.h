@@ -35,13 +35,17 @@ struct backtrace_options {
         uint64_t timeout_usec; /* the whole unwinding, debuginfod included; 0: the default */
         size_t max_frames;     /* 0: BACKTRACE_FRAMES_MAX */
         size_t max_threads;    /* 0: BACKTRACE_THREADS_MAX */
+        /* Where separate debug files are looked for, as libdwfl's debuginfo_path (NULL: its
+         * default, ":.debug:/usr/lib/debug"); tests point it at a tree of their own. */
+        const char *debuginfo_path;
 };
 
 struct bt_frame {
         uint64_t pc;            /* the frame's address (for a caller: its return address) */
         char *module;           /* path of the module holding pc, or NULL (no module: a bad pc) */
         char build_id[41];      /* its build-id in hex, "" when unknown */
-        uint64_t module_offset; /* pc - the module's load bias (an address in the ELF file) */
+        uint64_t module_offset; /* pc - the module's start, as coredumpctl shows it (for a PIE or a
+                                 * shared library: the address in the ELF file) */
         char *function;         /* as the symbol table or DWARF names it (not demangled), or NULL */
         uint64_t function_offset;
         char *file; /* source file, or NULL */

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Real kernel cores for test-stackcap and test-backtrace: makes them, then runs the test named
+# (TEST [ARGS...]) with CORES set to their directory. The kernel writes each core to a file
+# (core_pattern is a path, under the tests' lock, restored at once): the same stream the
+# receiver reads. Cores made here:
+#   threads.core     crasher-bt threads (8 threads, worker 3 faults in crash_here, inlined)
+#   deep.core        crasher-bt deep 2000 (about 2 MiB of stack)
+#   deleted.core     a copy of crasher-bt that unlinks itself before faulting (threads mode)
+#   stripped.core    crasher-bt-stripped (its debug file only under $CORES/debug/.build-id)
+# and for each, NAME.tid (the crashing thread's tid) and NAME.exe (the binary's path).
+. "$(dirname "$0")/../lib/lib.sh"
+[ "$(id -u)" = 0 ] && [ -w /proc/sys/kernel/core_pattern ] || {
+        if must_run; then
+                echo "Bail out! needs root and a writable kernel.core_pattern, CORE_PIPE_TESTS_MUST_RUN=1"
+                exit 1
+        fi
+        echo "1..0 # SKIP needs root and a writable kernel.core_pattern"
+        exit 77
+}
+CORES=$(mktemp -d /var/tmp/core_pipe-bt.XXXXXX)
+trap 'restore_kernel_settings; rm -rf "$CORES"' EXIT
+BT_CRASHER=$BUILD/tests/crasher-bt
+
+# crash NAME EXE ARGS...: runs EXE until it dumps $CORES/NAME.core.
+crash() {
+        local name=$1 exe=$2 pid
+        shift 2
+        (ulimit -c unlimited && exec "$exe" "$@") >"$CORES/$name.out" 2>/dev/null
+        pid=$(sed -n 1p "$CORES/$name.out")
+        sed -n 2p "$CORES/$name.out" >"$CORES/$name.tid"
+        echo "$exe" >"$CORES/$name.exe"
+        [ -n "$pid" ] && [ -s "$CORES/core.$pid" ] && mv "$CORES/core.$pid" "$CORES/$name.core"
+}
+
+make_cores() {
+        save_kernel_settings || return 1
+        write_pattern "$CORES/core.%p" || return 1
+        crash threads "$BT_CRASHER" threads || return 1
+        crash deep "$BT_CRASHER" deep 2000 || return 1
+        mkdir -p "$CORES/gone"
+        cp "$BT_CRASHER" "$CORES/gone/crasher-bt-copy"
+        crash deleted "$CORES/gone/crasher-bt-copy" threads --unlink-self || return 1
+        crash stripped "$BUILD/tests/crasher-bt-stripped" threads || return 1
+        restore_kernel_settings
+        cp -r "$BUILD/tests/crasher-bt-debug" "$CORES/debug"
+}
+if ! make_cores; then
+        echo "Bail out! could not make the test cores"
+        exit 1
+fi
+export CORES
+"$@"

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * receiver/backtrace.c on real kernel cores of tests/helpers/crasher-bt.c (made by
+ * backtrace-cores.sh, which sets CORES), each streamed through common/stackcap.c in chunks of
+ * varying size as the store reads them: every thread present, the crashing one first with
+ * crash_here (inlined into level3) and its file and line, the callers in order; a stripped
+ * binary named through its separate debug file; a deleted binary still giving module, build-id
+ * and offsets; a stack deeper than the cap cut and marked.
+ *   test-backtrace SOURCE   (SOURCE: crasher-bt.c, for the line marked CRASH_LINE)
+ */
+#include <elfutils/libdwelf.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "backtrace.h"
+#include "macro.h"
+#include "stackcap.h"
+#include "tap.h"
+
+static const char *cores;
+
+static char *core_path(const char *name, const char *ext) {
+        static char path[4][4096];
+        static int i;
+        i = (i + 1) % 4;
+        snprintf(path[i], sizeof(path[i]), "%s/%s.%s", cores, name, ext);
+        return path[i];
+}
+
+/* The first line of a small file, without its newline. */
+static char *read_line(const char *path) {
+        static char buf[4096];
+        FILE *f = fopen(path, "re");
+        buf[0] = '\0';
+        if (f) {
+                if (!fgets(buf, sizeof(buf), f))
+                        buf[0] = '\0';
+                fclose(f);
+        }
+        buf[strcspn(buf, "\n")] = '\0';
+        return buf;
+}
+
+/* Streams the core file through a new capture, in chunks of 1 byte to 192 KiB. */
+static struct stack_capture *capture_file(const char *path, const struct stack_capture_limits *l, unsigned seed) {
+        struct stack_capture *c;
+        if (stack_capture_new(l, NULL, &c) < 0)
+                return NULL;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return stack_capture_free(c);
+        static char buf[192 * 1024];
+        uint64_t off = 0;
+        for (;;) {
+                seed = seed * 1103515245u + 12345u;
+                size_t want = seed % 5 == 0 ? 1 + seed % 97 : 1 + (seed >> 8) % sizeof(buf);
+                ssize_t n = read(fd, buf, want);
+                if (n <= 0)
+                        break;
+                stack_capture_observe(c, off, buf, (size_t) n);
+                off += (uint64_t) n;
+        }
+        close(fd);
+        return c;
+}
+
+static int crash_line(const char *source) {
+        FILE *f = fopen(source, "re");
+        char line[512];
+        int n = 0, found = 0;
+        while (f && fgets(line, sizeof(line), f)) {
+                n++;
+                if (strstr(line, "/* CRASH_LINE */"))
+                        found = n;
+        }
+        if (f)
+                fclose(f);
+        return found;
+}
+
+/* The build-id of an ELF file, in hex, through libdwelf. */
+static void file_build_id(const char *path, char out[41]) {
+        out[0] = '\0';
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        elf_version(EV_CURRENT);
+        Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
+        const void *id;
+        ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &id) : -1;
+        for (ssize_t i = 0; i < n && i < 20; i++)
+                snprintf(out + 2 * i, 3, "%02x", ((const unsigned char *) id)[i]);
+        if (elf)
+                elf_end(elf);
+        if (fd >= 0)
+                close(fd);
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+        size_t a = s ? strlen(s) : 0, b = strlen(suffix);
+        return s && a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static bool same(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+static void show(const struct backtrace *b) {
+        char *text;
+        if (backtrace_format(b, 0, &text) < 0)
+                return;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+                printf("# %s\n", line);
+        free(text);
+        if (b->error[0])
+                printf("# error: %s\n", b->error);
+}
+
+/* Index of the first frame of t named fn at or after from, or -1. */
+static ssize_t find_frame(const struct bt_thread *t, const char *fn, size_t from) {
+        for (size_t i = from; i < t->n_frames; i++)
+                if (same(t->frames[i].function, fn))
+                        return (ssize_t) i;
+        return -1;
+}
+
+static bool callers_in_order(const struct bt_thread *t) {
+        static const char *const chain[] = {"crash_here", "level3", "level2", "level1", "crasher_worker"};
+        for (size_t i = 0; i < ELEMENTSOF(chain); i++)
+                if (i >= t->n_frames || !same(t->frames[i].function, chain[i]))
+                        return false;
+        return true;
+}
+
+static void test_threads(const char *source) {
+        struct stack_capture *c = capture_file(core_path("threads", "core"), NULL, 1);
+        struct backtrace b;
+        int r = backtrace_from_capture(c, NULL, &b);
+        show(&b);
+        CHECK(r == 8, "8 threads unwound, each with frames (%d)", r);
+        CHECK(b.n_threads == 8, "8 threads listed (%zu)", b.n_threads);
+        const struct bt_thread *t = b.n_threads ? &b.threads[0] : NULL;
+        pid_t tid = (pid_t) atoi(read_line(core_path("threads", "tid")));
+        CHECK(t && t->crashed && t->tid == tid, "the crashing thread (%d) comes first", (int) tid);
+        bool others = b.n_threads > 1;
+        for (size_t i = 1; i < b.n_threads; i++)
+                others = others && !b.threads[i].crashed && find_frame(&b.threads[i], "crasher_worker", 0) >= 0;
+        CHECK(others, "every other thread is a waiting worker (crasher_worker in its frames)");
+        CHECK(t && callers_in_order(t), "crash_here, level3, level2, level1, crasher_worker: the crash's frames in order");
+        const struct bt_frame *f0 = t && t->n_frames ? &t->frames[0] : NULL;
+        int line = crash_line(source);
+        CHECK(f0 && f0->inlined && ends_with(f0->file, "crasher-bt.c") && f0->line == line,
+              "frame #0 crash_here is inlined, at crasher-bt.c:%d (%s:%d)", line, f0 ? f0->file : "-", f0 ? f0->line : 0);
+        CHECK(t && t->n_frames > 1 && !t->frames[1].inlined && t->frames[1].pc == f0->pc && t->frames[1].line > 0,
+              "frame #1 level3 is the real frame at the same pc, with the call's line");
+        char id[41];
+        const char *exe = read_line(core_path("threads", "exe"));
+        char exe_copy[4096];
+        snprintf(exe_copy, sizeof(exe_copy), "%s", exe);
+        file_build_id(exe_copy, id);
+        CHECK(f0 && same(f0->module, exe_copy) && id[0] && same(f0->build_id, id),
+              "frame #0's module is the crasher (%s), with its build-id (%s)", f0 ? f0->module : "-", id);
+        CHECK(t && !t->cut, "the crashing thread's stack is whole: not cut");
+        bool libc = false;
+        for (size_t i = 0; i < b.n_modules; i++)
+                libc = libc || (strstr(b.modules[i].path, "libc.so") && b.modules[i].have_elf && b.modules[i].build_id[0]);
+        CHECK(libc, "the modules list libc, its file found and its build-id known");
+
+        char *text = NULL;
+        CHECK(backtrace_format(&b, 0, &text) == 0 && strstr(text, "Stack trace of thread ") &&
+                      strstr(text, "#0  0x") && strstr(text, " crash_here ") && strstr(text, "(crasher-bt + 0x"),
+              "backtrace_format: coredumpctl's layout");
+        free(text);
+        backtrace_done(&b);
+        stack_capture_free(c);
+}
+
+int main(int argc, char **argv) {
+        cores = getenv("CORES");
+        if (!cores || argc < 2) {
+                printf("Bail out! run through backtrace-cores.sh, with crasher-bt.c's path\n");
+                return 1;
+        }
+        test_threads(argv[1]);
+        return tap_done();
+}
