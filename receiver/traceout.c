@@ -174,10 +174,13 @@ char *trace_journal_message(const struct crash_trace *t, const char *line) {
         if (!f)
                 return NULL;
         fprintf(f, "%s\n\n", line);
+        bool modules = false;
         for (size_t i = 0; i < t->bt.n_modules; i++)
-                if (t->bt.modules[i].build_id[0])
+                if (t->bt.modules[i].build_id[0]) {
                         module_line(f, &t->bt.modules[i]);
-        fprintf(f, "%s", stack);
+                        modules = true;
+                }
+        fprintf(f, "%s%s", modules ? "\n" : "", stack);
         if (fclose(f) != 0) {
                 free(text);
                 return NULL;
