@@ -78,6 +78,8 @@ except Exception as e:
     print(f"{sys.argv[2]}: {e!r}")
 if not ok:
     print(json.dumps({k: r.get(k) for k in ("signature", "backtrace_error", "repeat", "core_file")}, indent=1))
+    for m in b.get("modules") or []:
+        print("module", m.get("path"), m.get("build_id"), m.get("elf"), m.get("debug"))
     for th in t[:3]:
         print(th.get("tid"), th.get("crashed"), th.get("cut"),
               [(f.get("function"), base(f.get("module")), f.get("offset"), base(f.get("file")), f.get("line"),
