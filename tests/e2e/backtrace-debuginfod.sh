@@ -39,7 +39,8 @@ BUILD_ID=$(readelf -n "$CRASHER_BT" | sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p
 served() {
         local i
         for ((i = 0; i < 300; i++)); do
-                DEBUGINFOD_URLS=$URL DEBUGINFOD_CACHE_PATH=$T/client-cache debuginfod-find debuginfo "$BUILD_ID" \
+                # A fresh cache each time: the client remembers a miss (before the first scan) for 10 min.
+                DEBUGINFOD_URLS=$URL DEBUGINFOD_CACHE_PATH=$T/client-cache.$i debuginfod-find debuginfo "$BUILD_ID" \
                         >/dev/null 2>&1 && return 0
                 sleep 0.1
         done

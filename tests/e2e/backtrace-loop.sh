@@ -1,5 +1,5 @@
 #!/bin/bash
-# A crash loop: 50 crashes of one signature and 1 of another within one Interval=, with
+# A crash loop: 50 crashes of one signature and 1 of another within one Interval= (60min), with
 # MaxCoresPerSignature=3. The first 3 of the loop keep their core; the 47 others are recorded as
 # repeats (a record with the count, a log line, no core); the other signature's crash keeps its
 # core. The count survives a restart of the receiver (the state is in the store).
@@ -12,8 +12,8 @@ require_root_kernel
 MAX=3
 install_pattern
 CT_SHARE=$(bt_share) container_start c1
-ARGS=(--max-cores-per-interval=0 --interval=1h --max-cores-per-signature=$MAX)
-start_receiver c1 "${ARGS[@]}"
+ARGS=(--max-cores-per-interval=0 --interval=60min --max-cores-per-signature=$MAX)
+check "the receiver starts" start_receiver c1 "${ARGS[@]}"
 ROOT=$(ct_root c1)
 STORE=$ROOT/var/lib/core_pipe
 
@@ -67,7 +67,7 @@ check "the state is in the store, small" test "$(stat -c %s "$STORE/.signatures"
 
 # The receiver restarted: the loop's window goes on.
 stop_receiver c1
-start_receiver c1 "${ARGS[@]}"
+check "the receiver restarts" start_receiver c1 "${ARGS[@]}"
 P=$(BT_PROGRAM=/build/tests/crasher bt_crash c1 --name loop)
 JSON=$(bt_wait_record "$STORE" "$P")
 check "after a restart: the 51st is still a repeat" bt_rec "$JSON" 'r["repeat"]["nth"] == 51 and r["core_file"] is None'
