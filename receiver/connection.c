@@ -760,6 +760,24 @@ static void finish(struct crash *c) {
         }
 }
 
+/* Step 9: what the host's log line says of the backtrace (protocol.h, OUTCOME_TRACE), once made. */
+static void reply_trace(const struct crash *c) {
+        uint8_t buf[CP_MSG_MAX];
+        const struct crash_trace *t = &c->trace;
+        if (t->n_signature_frames <= 0)
+                return;
+        struct cp_outcome_trace m = {
+                .flags = crash_trace_is_repeat(t) ? CP_TRACE_REPEAT | (t->core_removed ? CP_TRACE_CORE_REMOVED : 0) : 0,
+                .nth = crash_trace_is_repeat(t) ? t->loop.nth : 0,
+                .kept = crash_trace_is_repeat(t) ? t->loop.kept : 0,
+        };
+        snprintf(m.signature, sizeof(m.signature), "%s", t->signature);
+        int n = cp_encode_outcome_trace(&m, buf, sizeof(buf));
+        if (n >= 0)
+                (void) send_message(c->sock, buf, (size_t) n, NULL, 0, NULL,
+                                    now_monotonic_usec() + c->o->request_timeout_usec);
+}
+
 static int serve_crash(struct crash *c) {
         int r = receive_request(c);
         if (r < 0)
@@ -778,6 +796,7 @@ static int serve_crash(struct crash *c) {
         record(c);
         finish(c);
         trace_after_release(c);
+        reply_trace(c);
         return 0;
 }
 

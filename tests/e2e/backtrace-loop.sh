@@ -59,6 +59,10 @@ SIG=$(json_field "$(bt_record "$STORE" "${PIDS[0]}")" signature)
 check "loop: each repeat has its log line with the count" \
         test "$(grep -c "repeat [0-9]* of signature $SIG within Interval= ($MAX cores kept): core removed" "$ROOT/run/receiver.log")" = $((50 - MAX))
 
+check "loop: the host's log line of each repeat says so (OUTCOME_TRACE)" \
+        test "$(host_log | grep -Ec "comm=\"loop\" .*outcome=stored .* signature=$SIG repeat=([4-9]|[1-4][0-9]|50) kept=$MAX core=removed")" = $((50 - MAX))
+check "loop: the host's log lines of the kept ones have the signature, no repeat" \
+        test "$(host_log | grep -E "comm=\"loop\" .* signature=$SIG" | grep -vc "repeat=")" = $MAX
 JSON=$(bt_wait_record "$STORE" "$OTHER")
 check "another signature in the same interval: its core is kept" \
         bt_rec "$JSON" "'repeat' not in r and r['signature'] != '$SIG' and r['core_file'] is not None"

@@ -38,6 +38,8 @@ check "record: modules listed with their build-ids" \
 check "record: a signature of 16 hex digits, no backtrace error" \
         bt_rec "$JSON" 'len(r["signature"]) == 16 and int(r["signature"], 16) >= 0 and r["backtrace_error"] is None'
 SIG=$(json_field "$JSON" signature)
+check "host's log line: the signature (OUTCOME_TRACE)" \
+        wait_for_log "comm=\"crasher-bt\" .*outcome=stored receiver=container .* signature=$SIG"
 check "receiver's log line: the signature" \
         wait_for_text "$ROOT/run/receiver.log" "Process $PID \\(crasher-bt\\).* signature $SIG"
 
