@@ -14,7 +14,7 @@ void trace_settings_defaults(struct trace_settings *t) {
                 .stack_per_thread = UINT64_C(256) << 10,
                 .stack_max = UINT64_C(16) << 20,
                 .timeout_usec = 10 * USEC_PER_SEC,
-                .max_cores_per_signature = 3,
+                .max_cores_per_signature = 0,
         };
 }
 

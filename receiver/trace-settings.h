@@ -7,7 +7,7 @@
  *   StackCapturePerThread=  stack bytes kept per thread from its stack pointer up (default 256K)
  *   StackCaptureMax=        stack bytes kept for all threads together (default 16M)
  *   BacktraceTimeout=       the whole unwinding, debuginfod included (default 10s)
- *   MaxCoresPerSignature=   cores kept per crash signature within Interval= (default 3, 0: all)
+ *   MaxCoresPerSignature=   cores kept per crash signature within Interval= (default 0: all)
  * Interval= is the rate limit's (settings.h).
  */
 

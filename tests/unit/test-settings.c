@@ -133,8 +133,8 @@ int main(void) {
         /* Backtraces and crash loops (trace-settings.h). */
         settings_defaults(&s);
         CHECK(s.trace.backtrace && s.trace.stack_per_thread == (256 << 10) && s.trace.stack_max == (16 << 20) &&
-                      s.trace.timeout_usec == 10000000 && s.trace.max_cores_per_signature == 3,
-              "defaults: Backtrace=yes, 256K per thread, 16M in all, 10s, 3 cores per signature");
+                      s.trace.timeout_usec == 10000000 && s.trace.max_cores_per_signature == 0,
+              "defaults: Backtrace=yes, 256K per thread, 16M in all, 10s, no crash-loop limit");
         CHECK(load_text("[Receiver]\nBacktrace=no\nStackCapturePerThread=64K\nStackCaptureMax=1M\n"
                         "BacktraceTimeout=500ms\nMaxCoresPerSignature=0\n",
                         &s, err, sizeof(err)) == 0 &&
