@@ -63,6 +63,7 @@ struct crash {
         bool gone;
         struct recover_writer partial; /* the marker, held until the record is written */
         struct crash_trace trace;      /* the backtrace (trace.h): captured in the stream, unwound after */
+        uint64_t headroom;             /* our memory cgroup's, before the stream (MEMCG_UNLIMITED: none) */
 };
 
 static void crash_done(struct crash *c) {
@@ -375,6 +376,7 @@ static void plan_memory(struct crash *c, struct crash_facts *cf) {
                 log_warning_errno(r, "Cannot read the headroom of our memory cgroup; storing as configured");
                 headroom = MEMCG_UNLIMITED;
         }
+        c->headroom = headroom;
         r = mem_plan_choose(headroom, so->workers, so->chunk_size, so->compress_level, &c->plan);
         cf->memory_short = r < 0;
         cf->memory_headroom = headroom;
@@ -597,7 +599,7 @@ static int store(struct crash *c) {
         so.partial_out = &c->partial;
         so.observe = c->head ? core_head_observe : NULL;
         so.observe_userdata = c->head;
-        crash_trace_begin(&c->trace, &s->trace, c->o->fallback, c->head, c->plan.need, &so);
+        crash_trace_begin(&c->trace, &s->trace, c->o->fallback, c->head, c->headroom, c->plan.need, &so);
         if (c->o->fallback_root) {
                 so.reserve = fallback_reserve;
                 so.reserve_userdata = &c->fb;
@@ -817,6 +819,7 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 .fb = FALLBACK_INIT,
                 .partial = RECOVER_WRITER_INIT,
                 .trace = CRASH_TRACE_INIT,
+                .headroom = MEMCG_UNLIMITED,
         };
         int r = serve_crash(&c);
         crash_done(&c);

@@ -28,17 +28,17 @@ static void fail(struct crash_trace *t, const char *fmt, ...) {
         t->cap = stack_capture_free(t->cap);
 }
 
-/* StackCaptureMax=, or less when our memory cgroup has less headroom left after the store's plan. */
-static uint64_t capture_total(const struct trace_settings *s, uint64_t store_need) {
-        uint64_t headroom;
-        if (memcg_headroom(&headroom) < 0 || headroom == MEMCG_UNLIMITED)
+/* StackCaptureMax=, or less when our memory cgroup has less headroom left after the store's plan
+ * (read once, for the plan: the crashed process is dumping meanwhile). */
+static uint64_t capture_total(const struct trace_settings *s, uint64_t headroom, uint64_t store_need) {
+        if (headroom == MEMCG_UNLIMITED)
                 return s->stack_max;
         uint64_t taken = store_need + TRACE_MEMCG_MARGIN;
         return headroom > taken ? MIN(s->stack_max, headroom - taken) : 0;
 }
 
 void crash_trace_begin(struct crash_trace *t, const struct trace_settings *s, bool fallback, struct core_head *head,
-                       uint64_t store_need, struct store_options *so) {
+                       uint64_t headroom, uint64_t store_need, struct store_options *so) {
         if (!s->backtrace || fallback) {
                 t->state = TRACE_OFF;
                 snprintf(t->error, sizeof(t->error), "%s",
@@ -50,7 +50,8 @@ void crash_trace_begin(struct crash_trace *t, const struct trace_settings *s, bo
                 fail(t, "the core's notes could not be read (out of memory)");
                 return;
         }
-        struct stack_capture_limits l = {.per_thread = s->stack_per_thread, .total = capture_total(s, store_need)};
+        struct stack_capture_limits l = {.per_thread = s->stack_per_thread,
+                                         .total = capture_total(s, headroom, store_need)};
         if (l.total < TRACE_CAPTURE_MIN) {
                 fail(t, "no memory headroom for the stack capture in our memory cgroup");
                 return;

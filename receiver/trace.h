@@ -52,12 +52,13 @@ struct crash_trace {
 
 /*
  * Before the store: with Backtrace=yes (and not for the host's fallback), a capture within
- * StackCapture*= and the memory cgroup's headroom left after the store's own plan (need), chained
+ * StackCapture*= and our memory cgroup's headroom (as read for the store's plan, memcg.h;
+ * MEMCG_UNLIMITED when none) left after the store's own plan (store_need), chained
  * with head (which it feeds): so->observe is set to it. On any failure so is left as it was and
  * the record will say why.
  */
 void crash_trace_begin(struct crash_trace *t, const struct trace_settings *s, bool fallback, struct core_head *head,
-                       uint64_t store_need, struct store_options *so);
+                       uint64_t headroom, uint64_t store_need, struct store_options *so);
 
 /*
  * After the crashed process is released: unwinds (bounded by BacktraceTimeout=), computes the
