@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "fdio.h"
 #include "macro.h"
@@ -103,6 +104,18 @@ static void count_signature(struct crash_trace *t, const struct trace_settings *
                 t->core_removed = true;
 }
 
+/* The unwinding is nobody's wait: the crashed process is gone, but the kernel may still be freeing
+ * its memory, and other crashes may be streaming. It runs at a lower priority than they do. This
+ * process handles this one crash (listen.c forks one per connection; socket activation starts
+ * one), so the priority is never restored. */
+#define TRACE_NICE 10
+static void yield_to_crashes(void) {
+        errno = 0;
+        int now = getpriority(PRIO_PROCESS, 0);
+        if (errno == 0 && now < TRACE_NICE)
+                (void) setpriority(PRIO_PROCESS, 0, TRACE_NICE);
+}
+
 void crash_trace_finish(struct crash_trace *t, const struct trace_settings *s, uint64_t interval_usec, int dirfd,
                         const char *core_name) {
         if (t->state != TRACE_PENDING)
@@ -110,6 +123,7 @@ void crash_trace_finish(struct crash_trace *t, const struct trace_settings *s, u
         t->interval_usec = interval_usec;
         stack_capture_stats(t->cap, &t->stats);
         struct backtrace_options o = {.timeout_usec = s->timeout_usec};
+        yield_to_crashes();
         int r = backtrace_from_capture(t->cap, &o, &t->bt);
         /* The captured stacks are not needed any more: the record is made from bt. */
         t->cap = stack_capture_free(t->cap);
