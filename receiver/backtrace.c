@@ -19,6 +19,7 @@
 
 #define NOTE_PACKAGE_TYPE 0xcafe1a7eu /* "FDO" .note.package: the packaging metadata as JSON */
 #define PACKAGE_JSON_MAX 4096
+#define MODULE_IN_FRAMES ((void *) 1) /* a Dwfl_Module's userdata: some frame is in it */
 
 struct unwind {
         Dwfl *dwfl;
@@ -90,7 +91,10 @@ static struct bt_frame *new_frame(struct unwind *u, uint64_t pc) {
 /* The module's part of a frame: its path, build-id and pc's offset from its start. */
 static void frame_module(struct unwind *u, struct bt_frame *f, Dwfl_Module *mod, uint64_t pc) {
         Dwarf_Addr start = 0;
-        const char *name = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+        void **userdata = NULL;
+        const char *name = dwfl_module_info(mod, &userdata, &start, NULL, NULL, NULL, NULL, NULL);
+        if (userdata)
+                *userdata = MODULE_IN_FRAMES; /* module_cb may then ask for its DWARF: no new lookup */
         f->module = dup_or_null(name, &u->error);
         f->module_offset = pc - start;
         build_id_hex(mod, f->build_id);
@@ -279,15 +283,17 @@ static int module_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_
                 b->modules = m;
         }
         struct bt_module *m = &b->modules[b->n_modules++];
-        Dwarf_Addr end = 0;
-        const char *main_file = NULL, *debug_file = NULL;
-        (void) dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, &main_file, &debug_file);
+        Dwarf_Addr end = 0, bias;
+        (void) dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+        /* Its file, looked for now if no frame needed it (by build-id; debuginfod's time is
+         * bounded); its DWARF only when a frame asked for it already. */
+        bool in_time = now_usec() < u->deadline;
         *m = (struct bt_module){
                 .start = start,
                 .end = end,
                 .path = dup_or_null(name, &u->error),
-                .have_elf = main_file != NULL,
-                .have_debug = debug_file != NULL,
+                .have_elf = (*userdata == MODULE_IN_FRAMES || in_time) && dwfl_module_getelf(mod, &bias),
+                .have_debug = *userdata == MODULE_IN_FRAMES && dwfl_module_getdwarf(mod, &bias),
         };
         build_id_hex(mod, m->build_id);
         m->package_json = m->have_elf ? package_note(mod, &u->error) : NULL;

@@ -25,7 +25,8 @@ BT_CRASHER=$BUILD/tests/crasher-bt
 crash() {
         local name=$1 exe=$2 pid
         shift 2
-        (ulimit -c unlimited && exec "$exe" "$@") >"$CORES/$name.out" 2>/dev/null
+        # The shell's own "Segmentation fault" line would land in the TAP stream: to the log.
+        { (ulimit -c unlimited && exec "$exe" "$@") >"$CORES/$name.out"; } 2>>"$CORES/crash.log"
         pid=$(sed -n 1p "$CORES/$name.out")
         sed -n 2p "$CORES/$name.out" >"$CORES/$name.tid"
         echo "$exe" >"$CORES/$name.exe"

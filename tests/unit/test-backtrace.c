@@ -10,6 +10,7 @@
  */
 #include <elfutils/libdwelf.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +148,9 @@ static void test_threads(const char *source) {
         CHECK(t && t->crashed && t->tid == tid, "the crashing thread (%d) comes first", (int) tid);
         bool others = b.n_threads > 1;
         for (size_t i = 1; i < b.n_threads; i++)
-                others = others && !b.threads[i].crashed && find_frame(&b.threads[i], "crasher_worker", 0) >= 0;
-        CHECK(others, "every other thread is a waiting worker (crasher_worker in its frames)");
+                others = others && !b.threads[i].crashed &&
+                         (find_frame(&b.threads[i], "crasher_worker", 0) >= 0 || find_frame(&b.threads[i], "main", 0) >= 0);
+        CHECK(others, "every other thread is a waiting worker or main, unwound to its function");
         CHECK(t && callers_in_order(t), "crash_here, level3, level2, level1, crasher_worker: the crash's frames in order");
         const struct bt_frame *f0 = t && t->n_frames ? &t->frames[0] : NULL;
         int line = crash_line(source);
@@ -178,6 +180,159 @@ static void test_threads(const char *source) {
         stack_capture_free(c);
 }
 
+/* The same backtrace, whatever the chunking of the stream. */
+static bool same_backtrace(const struct backtrace *a, const struct backtrace *b) {
+        if (a->n_threads != b->n_threads || a->n_modules != b->n_modules)
+                return false;
+        for (size_t i = 0; i < a->n_threads; i++) {
+                const struct bt_thread *x = &a->threads[i], *y = &b->threads[i];
+                if (x->tid != y->tid || x->n_frames != y->n_frames || x->cut != y->cut)
+                        return false;
+                for (size_t j = 0; j < x->n_frames; j++)
+                        if (x->frames[j].pc != y->frames[j].pc || x->frames[j].line != y->frames[j].line ||
+                            (x->frames[j].function && !same(x->frames[j].function, y->frames[j].function)))
+                                return false;
+        }
+        return true;
+}
+
+static void test_chunking(void) {
+        struct stack_capture *c1 = capture_file(core_path("threads", "core"), NULL, 7);
+        struct stack_capture *c2 = capture_file(core_path("threads", "core"), NULL, 12345);
+        struct backtrace a, b;
+        int r1 = backtrace_from_capture(c1, NULL, &a), r2 = backtrace_from_capture(c2, NULL, &b);
+        CHECK(r1 == 8 && r2 == 8 && same_backtrace(&a, &b), "two chunkings of the stream, one backtrace");
+        backtrace_done(&a);
+        backtrace_done(&b);
+        stack_capture_free(c1);
+        stack_capture_free(c2);
+}
+
+static void test_stripped(void) {
+        struct stack_capture *c = capture_file(core_path("stripped", "core"), NULL, 3);
+        struct backtrace_options none = {.debuginfo_path = "/nonexistent"};
+        struct backtrace b;
+        (void) backtrace_from_capture(c, &none, &b);
+        const struct bt_thread *t = b.n_threads ? &b.threads[0] : NULL;
+        CHECK(t && t->n_frames > 0 && !t->frames[0].function && !t->frames[0].file,
+              "stripped, no debug file: the crash's frame has no function nor line (the test's control)");
+        backtrace_done(&b);
+
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/debug", cores);
+        struct backtrace_options o = {.debuginfo_path = path};
+        int r = backtrace_from_capture(c, &o, &b);
+        show(&b);
+        t = b.n_threads ? &b.threads[0] : NULL;
+        CHECK(r == 8 && t && callers_in_order(t), "stripped, debug file under .build-id: crash_here and its callers named");
+        CHECK(t && t->n_frames > 0 && ends_with(t->frames[0].file, "crasher-bt.c") && t->frames[0].line > 0,
+              "stripped, debug file under .build-id: file and line of the fault");
+        bool debug = false;
+        for (size_t i = 0; i < b.n_modules; i++)
+                debug = debug || (ends_with(b.modules[i].path, "crasher-bt-stripped") && b.modules[i].have_debug);
+        CHECK(debug, "the stripped module says its debug information was found");
+        backtrace_done(&b);
+        stack_capture_free(c);
+}
+
+static void test_deleted(void) {
+        struct stack_capture *c = capture_file(core_path("deleted", "core"), NULL, 5);
+        struct backtrace b;
+        int r = backtrace_from_capture(c, NULL, &b);
+        show(&b);
+        const struct bt_thread *t = b.n_threads ? &b.threads[0] : NULL;
+        char id[41];
+        /* The deleted copy was a copy of this file: the same build-id. */
+        char exe[4096];
+        snprintf(exe, sizeof(exe), "%s", read_line(core_path("threads", "exe")));
+        file_build_id(exe, id);
+        bool ok = r > 0 && t && t->n_frames >= 4;
+        for (size_t i = 0; ok && i < 4; i++) {
+                const struct bt_frame *f = &t->frames[i];
+                ok = ends_with(f->module, "crasher-bt-copy (deleted)") && same(f->build_id, id) && f->module_offset > 0 &&
+                     f->module_offset < 0x100000;
+        }
+        CHECK(ok, "deleted binary: its 4 frames carry the module, the build-id (%s) and offsets", id);
+        CHECK(t && t->n_frames >= 5 && find_frame(t, "start_thread", 4) >= 0,
+              "deleted binary: unwound on through it to libc's start_thread (frame pointers)");
+        backtrace_done(&b);
+        stack_capture_free(c);
+}
+
+static void test_deep(void) {
+        /* 2000 calls of about 1 KiB: over the default 256 KiB a thread. */
+        struct stack_capture *c = capture_file(core_path("deep", "core"), NULL, 9);
+        struct stack_capture_stats st;
+        stack_capture_stats(c, &st);
+        struct backtrace_options o = {.max_frames = 10000};
+        struct backtrace b;
+        int r = backtrace_from_capture(c, &o, &b);
+        const struct bt_thread *t = b.n_threads ? &b.threads[0] : NULL;
+        ssize_t n = 0;
+        for (ssize_t i = 0; t && (i = find_frame(t, "recurse", (size_t) i)) >= 0; i++)
+                n++;
+        printf("# deep: %zd recurse frames, stack kept %" PRIu64 " bytes, image %" PRIu64 " bytes\n", n, st.stack_bytes,
+               st.memory);
+        CHECK(r == 1 && t && t->cut && same(t->frames[0].function, "crash_here"), "deep stack: unwound from crash_here, marked cut");
+        CHECK(n > 100 && n < 300 && st.stack_bytes <= STACK_CAPTURE_PER_THREAD_DEFAULT,
+              "deep stack: only the recursions the 256 KiB kept (%zd)", n);
+        CHECK(st.memory <= STACK_CAPTURE_PER_THREAD_DEFAULT + 256 * 1024, "deep stack: the capture holds %" PRIu64 " bytes",
+              st.memory);
+        backtrace_done(&b);
+        stack_capture_free(c);
+
+        struct stack_capture_limits big = {.per_thread = 8u << 20};
+        c = capture_file(core_path("deep", "core"), &big, 11);
+        r = backtrace_from_capture(c, &o, &b);
+        t = b.n_threads ? &b.threads[0] : NULL;
+        n = 0;
+        for (ssize_t i = 0; t && (i = find_frame(t, "recurse", (size_t) i)) >= 0; i++)
+                n++;
+        CHECK(r == 1 && t && !t->cut && n == 2000 && find_frame(t, "main", 0) > 0,
+              "deep stack, per-thread cap of 8 MiB: all 2000 recursions and main, not cut (%zd)", n);
+        backtrace_done(&b);
+        stack_capture_free(c);
+}
+
+static void test_limits(void) {
+        struct stack_capture *c = capture_file(core_path("threads", "core"), NULL, 13);
+        struct backtrace_options o = {.max_frames = 3};
+        struct backtrace b;
+        (void) backtrace_from_capture(c, &o, &b);
+        CHECK(b.n_threads == 8 && b.threads[0].n_frames == 3 && b.threads[0].cut, "a frame cap of 3: 3 frames, marked cut");
+        backtrace_done(&b);
+        o = (struct backtrace_options){.timeout_usec = 1};
+        int r = backtrace_from_capture(c, &o, &b);
+        CHECK(r == -ETIME && b.error[0], "a deadline already past: -ETIME, and the reason (%s)", b.error);
+        backtrace_done(&b);
+        stack_capture_free(c);
+
+        /* Room for the notes and the crashing thread's stack only. */
+        struct stack_capture_limits tiny = {.total = 128 * 1024};
+        c = capture_file(core_path("threads", "core"), &tiny, 17);
+        r = backtrace_from_capture(c, NULL, &b);
+        show(&b);
+        CHECK(b.n_threads == 8 && b.threads[0].crashed && callers_in_order(&b.threads[0]) && !b.threads[0].cut,
+              "StackCaptureMax of 128 KiB: the crashing thread is still whole");
+        size_t cut = 0;
+        for (size_t i = 1; i < b.n_threads; i++)
+                cut += b.threads[i].cut;
+        CHECK(cut > 0, "StackCaptureMax of 128 KiB: other threads are cut (%zu)", cut);
+        backtrace_done(&b);
+        stack_capture_free(c);
+}
+
+static void test_no_core(void) {
+        struct stack_capture *c;
+        struct backtrace b;
+        CHECK(stack_capture_new(NULL, NULL, &c) == 0, "a capture that saw nothing");
+        stack_capture_observe(c, 0, "not an ELF core, only text", 26);
+        int r = backtrace_from_capture(c, NULL, &b);
+        CHECK(r < 0 && b.n_threads == 0 && b.error[0], "no core: no threads, and why (%d: %s)", r, b.error);
+        backtrace_done(&b);
+        stack_capture_free(c);
+}
+
 int main(int argc, char **argv) {
         cores = getenv("CORES");
         if (!cores || argc < 2) {
@@ -185,5 +340,11 @@ int main(int argc, char **argv) {
                 return 1;
         }
         test_threads(argv[1]);
+        test_chunking();
+        test_stripped();
+        test_deleted();
+        test_deep();
+        test_limits();
+        test_no_core();
         return tap_done();
 }
