@@ -246,7 +246,8 @@ static int walk_notes(struct stack_capture *c, struct plan *p, const uint8_t *bu
 static int collect_notes(struct stack_capture *c, struct plan *p) {
         const uint8_t *seg;
         size_t len;
-        for (size_t i = 0; i < STACK_CAPTURE_NOTE_SEGMENTS_MAX && (seg = core_head_note_segment(c->head, i, &len)); i++) {
+        for (size_t i = 0; i < STACK_CAPTURE_NOTE_SEGMENTS_MAX && (seg = core_head_note_segment(c->head, i, &len));
+             i++) {
                 int r = walk_notes(c, p, seg, len);
                 if (r < 0)
                         return r;
@@ -459,8 +460,8 @@ static void capture_chunk(struct stack_capture *c, uint64_t off, const uint8_t *
                 put_phdr(c->image + sizeof(Elf64_Ehdr) + r->phdr * sizeof(Elf64_Phdr), PT_LOAD, r->flags, r->img_off,
                          r->vaddr, r->filled, PAGE);
         }
-        while (c->first_live < c->n_ranges &&
-               (c->ranges[c->first_live].offset + c->ranges[c->first_live].size <= end || c->ranges[c->first_live].stopped))
+        while (c->first_live < c->n_ranges && (c->ranges[c->first_live].offset + c->ranges[c->first_live].size <= end ||
+                                               c->ranges[c->first_live].stopped))
                 c->first_live++;
 }
 

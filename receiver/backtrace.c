@@ -28,7 +28,7 @@ struct unwind {
         size_t max_frames, max_threads;
         uint64_t deadline; /* CLOCK_MONOTONIC usec */
         bool timed_out;
-        int error; /* ENOMEM while filling */
+        int error;                /* ENOMEM while filling */
         struct bt_thread *thread; /* the one being unwound */
 };
 

@@ -28,8 +28,8 @@
 #include "stackcap.h"
 
 #define BACKTRACE_TIMEOUT_DEFAULT_USEC (10u * 1000 * 1000) /* BacktraceTimeout= */
-#define BACKTRACE_FRAMES_MAX 64                             /* per thread, inlined frames included */
-#define BACKTRACE_THREADS_MAX 256                           /* threads unwound; the rest listed, no frames */
+#define BACKTRACE_FRAMES_MAX 64                            /* per thread, inlined frames included */
+#define BACKTRACE_THREADS_MAX 256                          /* threads unwound; the rest listed, no frames */
 
 struct backtrace_options {
         uint64_t timeout_usec; /* the whole unwinding, debuginfod included; 0: the default */
@@ -48,8 +48,8 @@ struct bt_frame {
                                  * shared library: the address in the ELF file) */
         char *function;         /* as the symbol table or DWARF names it (not demangled), or NULL */
         uint64_t function_offset;
-        char *file; /* source file, or NULL */
-        int line;   /* 0 when unknown */
+        char *file;   /* source file, or NULL */
+        int line;     /* 0 when unknown */
         bool inlined; /* a function inlined into the next frame's (same pc) */
 };
 

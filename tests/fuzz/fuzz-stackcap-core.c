@@ -40,7 +40,8 @@ static void same_notes(const void *orig, size_t orig_size, const void *img, size
                 FUZZ_ASSERT(b.threads == a.threads && b.n_files == a.n_files && b.have_auxv == a.have_auxv);
                 FUZZ_ASSERT(b.at_entry == a.at_entry && strcmp(b.fname, a.fname) == 0);
                 for (size_t i = 0; i < a.n_files; i++)
-                        FUZZ_ASSERT(strcmp(a.files[i].path, b.files[i].path) == 0 && a.files[i].start == b.files[i].start);
+                        FUZZ_ASSERT(strcmp(a.files[i].path, b.files[i].path) == 0 &&
+                                    a.files[i].start == b.files[i].start);
         }
         core_notes_done(&a);
         core_notes_done(&b);

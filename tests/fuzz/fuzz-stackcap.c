@@ -13,7 +13,8 @@
 #include "fuzz.h"
 #include "stackcap.h"
 
-static struct stack_capture *run(const uint8_t *data, size_t size, uint32_t seed, const struct stack_capture_limits *l) {
+static struct stack_capture *run(const uint8_t *data, size_t size, uint32_t seed,
+                                 const struct stack_capture_limits *l) {
         struct stack_capture *c;
         if (stack_capture_new(l, NULL, &c) < 0)
                 abort();
@@ -77,7 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         data += sizeof(seed);
         size -= sizeof(seed);
         /* Small limits now and then, so that the caps are reached by small inputs. */
-        struct stack_capture_limits l = {.per_thread = STACK_CAPTURE_PER_THREAD_DEFAULT, .total = STACK_CAPTURE_MAX_DEFAULT};
+        struct stack_capture_limits l = {.per_thread = STACK_CAPTURE_PER_THREAD_DEFAULT,
+                                         .total = STACK_CAPTURE_MAX_DEFAULT};
         if (seed & 0x100) {
                 l.per_thread = 4096;
                 l.total = 4096 * (1 + (seed >> 9) % 8);

@@ -9,14 +9,14 @@
 #   stripped.core    crasher-bt-stripped (its debug file only under $CORES/debug/.build-id)
 # and for each, NAME.tid (the crashing thread's tid) and NAME.exe (the binary's path).
 . "$(dirname "$0")/../lib/lib.sh"
-[ "$(id -u)" = 0 ] && [ -w /proc/sys/kernel/core_pattern ] || {
+if [ "$(id -u)" != 0 ] || [ ! -w /proc/sys/kernel/core_pattern ]; then
         if must_run; then
                 echo "Bail out! needs root and a writable kernel.core_pattern, CORE_PIPE_TESTS_MUST_RUN=1"
                 exit 1
         fi
         echo "1..0 # SKIP needs root and a writable kernel.core_pattern"
         exit 77
-}
+fi
 CORES=$(mktemp -d /var/tmp/core_pipe-bt.XXXXXX)
 trap 'restore_kernel_settings; rm -rf "$CORES"' EXIT
 BT_CRASHER=$BUILD/tests/crasher-bt

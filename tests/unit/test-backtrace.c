@@ -149,13 +149,16 @@ static void test_threads(const char *source) {
         bool others = b.n_threads > 1;
         for (size_t i = 1; i < b.n_threads; i++)
                 others = others && !b.threads[i].crashed &&
-                         (find_frame(&b.threads[i], "crasher_worker", 0) >= 0 || find_frame(&b.threads[i], "main", 0) >= 0);
+                         (find_frame(&b.threads[i], "crasher_worker", 0) >= 0 ||
+                          find_frame(&b.threads[i], "main", 0) >= 0);
         CHECK(others, "every other thread is a waiting worker or main, unwound to its function");
-        CHECK(t && callers_in_order(t), "crash_here, level3, level2, level1, crasher_worker: the crash's frames in order");
+        CHECK(t && callers_in_order(t),
+              "crash_here, level3, level2, level1, crasher_worker: the crash's frames in order");
         const struct bt_frame *f0 = t && t->n_frames ? &t->frames[0] : NULL;
         int line = crash_line(source);
         CHECK(f0 && f0->inlined && ends_with(f0->file, "crasher-bt.c") && f0->line == line,
-              "frame #0 crash_here is inlined, at crasher-bt.c:%d (%s:%d)", line, f0 ? f0->file : "-", f0 ? f0->line : 0);
+              "frame #0 crash_here is inlined, at crasher-bt.c:%d (%s:%d)", line, f0 ? f0->file : "-",
+              f0 ? f0->line : 0);
         CHECK(t && t->n_frames > 1 && !t->frames[1].inlined && t->frames[1].pc == f0->pc && t->frames[1].line > 0,
               "frame #1 level3 is the real frame at the same pc, with the call's line");
         char id[41];
@@ -168,12 +171,13 @@ static void test_threads(const char *source) {
         CHECK(t && !t->cut, "the crashing thread's stack is whole: not cut");
         bool libc = false;
         for (size_t i = 0; i < b.n_modules; i++)
-                libc = libc || (strstr(b.modules[i].path, "libc.so") && b.modules[i].have_elf && b.modules[i].build_id[0]);
+                libc = libc ||
+                       (strstr(b.modules[i].path, "libc.so") && b.modules[i].have_elf && b.modules[i].build_id[0]);
         CHECK(libc, "the modules list libc, its file found and its build-id known");
 
         char *text = NULL;
-        CHECK(backtrace_format(&b, 0, &text) == 0 && strstr(text, "Stack trace of thread ") &&
-                      strstr(text, "#0  0x") && strstr(text, " crash_here ") && strstr(text, "(crasher-bt + 0x"),
+        CHECK(backtrace_format(&b, 0, &text) == 0 && strstr(text, "Stack trace of thread ") && strstr(text, "#0  0x") &&
+                      strstr(text, " crash_here ") && strstr(text, "(crasher-bt + 0x"),
               "backtrace_format: coredumpctl's layout");
         free(text);
         backtrace_done(&b);
@@ -224,7 +228,8 @@ static void test_stripped(void) {
         int r = backtrace_from_capture(c, &o, &b);
         show(&b);
         t = b.n_threads ? &b.threads[0] : NULL;
-        CHECK(r == 8 && t && callers_in_order(t), "stripped, debug file under .build-id: crash_here and its callers named");
+        CHECK(r == 8 && t && callers_in_order(t),
+              "stripped, debug file under .build-id: crash_here and its callers named");
         CHECK(t && t->n_frames > 0 && ends_with(t->frames[0].file, "crasher-bt.c") && t->frames[0].line > 0,
               "stripped, debug file under .build-id: file and line of the fault");
         bool debug = false;
@@ -249,8 +254,8 @@ static void test_deleted(void) {
         bool ok = r > 0 && t && t->n_frames >= 4;
         for (size_t i = 0; ok && i < 4; i++) {
                 const struct bt_frame *f = &t->frames[i];
-                ok = ends_with(f->module, "crasher-bt-copy (deleted)") && same(f->build_id, id) && f->module_offset > 0 &&
-                     f->module_offset < 0x100000;
+                ok = ends_with(f->module, "crasher-bt-copy (deleted)") && same(f->build_id, id) &&
+                     f->module_offset > 0 && f->module_offset < 0x100000;
         }
         CHECK(ok, "deleted binary: its 4 frames carry the module, the build-id (%s) and offsets", id);
         CHECK(t && t->n_frames >= 5 && find_frame(t, "start_thread", 4) >= 0,
@@ -273,11 +278,12 @@ static void test_deep(void) {
                 n++;
         printf("# deep: %zd recurse frames, stack kept %" PRIu64 " bytes, image %" PRIu64 " bytes\n", n, st.stack_bytes,
                st.memory);
-        CHECK(r == 1 && t && t->cut && same(t->frames[0].function, "crash_here"), "deep stack: unwound from crash_here, marked cut");
+        CHECK(r == 1 && t && t->cut && same(t->frames[0].function, "crash_here"),
+              "deep stack: unwound from crash_here, marked cut");
         CHECK(n > 100 && n < 300 && st.stack_bytes <= STACK_CAPTURE_PER_THREAD_DEFAULT,
               "deep stack: only the recursions the 256 KiB kept (%zd)", n);
-        CHECK(st.memory <= STACK_CAPTURE_PER_THREAD_DEFAULT + 256 * 1024, "deep stack: the capture holds %" PRIu64 " bytes",
-              st.memory);
+        CHECK(st.memory <= STACK_CAPTURE_PER_THREAD_DEFAULT + 256 * 1024,
+              "deep stack: the capture holds %" PRIu64 " bytes", st.memory);
         backtrace_done(&b);
         stack_capture_free(c);
 
@@ -299,7 +305,8 @@ static void test_limits(void) {
         struct backtrace_options o = {.max_frames = 3};
         struct backtrace b;
         (void) backtrace_from_capture(c, &o, &b);
-        CHECK(b.n_threads == 8 && b.threads[0].n_frames == 3 && b.threads[0].cut, "a frame cap of 3: 3 frames, marked cut");
+        CHECK(b.n_threads == 8 && b.threads[0].n_frames == 3 && b.threads[0].cut,
+              "a frame cap of 3: 3 frames, marked cut");
         backtrace_done(&b);
         o = (struct backtrace_options){.timeout_usec = 1};
         int r = backtrace_from_capture(c, &o, &b);

@@ -161,7 +161,8 @@ static void test_threads(const struct core_file *f) {
         struct core_notes real, back;
         CHECK(parse_notes(f->data, f->size, &real) == 0 && parse_notes(img, size, &back) == 0 && back.notes_complete &&
                       back.threads == real.threads && back.n_files == real.n_files && back.exe && real.exe &&
-                      strcmp(back.exe, real.exe) == 0 && back.at_entry == real.at_entry && strcmp(back.fname, real.fname) == 0,
+                      strcmp(back.exe, real.exe) == 0 && back.at_entry == real.at_entry &&
+                      strcmp(back.fname, real.fname) == 0,
               "the synthetic core's notes read back the same: threads, NT_FILE, NT_AUXV, NT_PRPSINFO");
         size_t pages = 0, magic = 0;
         for (size_t i = 0; i < real.n_files; i++) {
@@ -180,7 +181,8 @@ static void test_threads(const struct core_file *f) {
 
 static void test_chunking(const struct core_file *f) {
         struct stack_capture *a = capture(f, NULL, 0), *b = capture(f, NULL, 7), *c = capture(f, NULL, 77);
-        CHECK(same_image(a, b) && same_image(a, c), "1 MiB chunks, small chunks, chunks with repeated bytes: one image");
+        CHECK(same_image(a, b) && same_image(a, c),
+              "1 MiB chunks, small chunks, chunks with repeated bytes: one image");
         stack_capture_free(a);
         stack_capture_free(b);
         stack_capture_free(c);
@@ -192,7 +194,8 @@ static void test_chunking(const struct core_file *f) {
                 abort();
         feed(c, f, 3, UINT64_MAX, 0, 0);
         CHECK(stack_capture_head(c) == h && core_head_observed(h) == f->size && core_head_parse(h, &n) == 0 &&
-                      parse_notes(f->data, f->size, &whole) == 0 && n.threads == whole.threads && n.n_files == whole.n_files,
+                      parse_notes(f->data, f->size, &whole) == 0 && n.threads == whole.threads &&
+                      n.n_files == whole.n_files,
               "a core_head given to the capture is fed by it: its parse is the whole core's");
         core_notes_done(&n);
         core_notes_done(&whole);
@@ -219,8 +222,8 @@ static void test_gap_and_end(const struct core_file *f) {
         feed(c, f, 5, UINT64_MAX, off + 4096, off + 4096 + 100);
         struct stack_capture_thread g;
         CHECK(stack_capture_thread(c, 0, &g) == 0 && g.cut && g.captured >= 4096 && g.captured < t.captured,
-              "a gap in the crashing thread's stack: kept up to the gap (%" PRIu64 " of %" PRIu64 " bytes), cut", g.captured,
-              t.captured);
+              "a gap in the crashing thread's stack: kept up to the gap (%" PRIu64 " of %" PRIu64 " bytes), cut",
+              g.captured, t.captured);
         struct stack_capture_thread o, ro;
         bool others = true;
         for (size_t i = 1; stack_capture_thread(c, i, &o) == 0 && stack_capture_thread(ref, i, &ro) == 0; i++)
