@@ -38,6 +38,10 @@ struct backtrace_options {
         /* Where separate debug files are looked for, as libdwfl's debuginfo_path (NULL: its
          * default, ":.debug:/usr/lib/debug"); tests point it at a tree of their own. */
         const char *debuginfo_path;
+        /* Unwind in this process (tests, tools). Otherwise in a child process, forked for the
+         * purpose: libdw's reading of the container's files can neither crash the receiver, nor
+         * keep it past timeout_usec (the child is killed), nor leave memory behind in it. */
+        bool in_process;
 };
 
 struct bt_frame {
@@ -100,3 +104,16 @@ void backtrace_done(struct backtrace *b);
  * cut at a line's end. Returns 0 and a string to free; -ENOMEM.
  */
 int backtrace_format(const struct backtrace *b, size_t max_bytes, char **ret_text);
+
+/*
+ * The unwinding child's message to the receiver, exposed for the fuzz target: b and the
+ * result of the unwinding (a count of threads or a negative errno) as bytes, and back. The
+ * reader trusts nothing: counts and lengths are checked against the bytes and the caps below,
+ * -EBADMSG otherwise; on success *ret is to be freed with backtrace_done().
+ */
+#define BACKTRACE_WIRE_MAX (8u * 1024 * 1024) /* bytes read from the child */
+#define BACKTRACE_WIRE_THREADS_MAX 65536u
+#define BACKTRACE_WIRE_FRAMES_MAX 65536u
+#define BACKTRACE_WIRE_MODULES_MAX 65536u
+int backtrace_serialize(const struct backtrace *b, int result, char **ret_buf, size_t *ret_size);
+int backtrace_deserialize(const void *buf, size_t size, int *ret_result, struct backtrace *ret);

@@ -18,7 +18,13 @@ if [ "$(id -u)" != 0 ] || [ ! -w /proc/sys/kernel/core_pattern ]; then
         exit 77
 fi
 CORES=$(mktemp -d /var/tmp/core_pipe-bt.XXXXXX)
-trap 'restore_kernel_settings; rm -rf "$CORES"' EXIT
+DEBUGINFOD_PID=
+stop_all() {
+        restore_kernel_settings
+        [ -z "$DEBUGINFOD_PID" ] || { kill "$DEBUGINFOD_PID" 2>/dev/null; wait "$DEBUGINFOD_PID" 2>/dev/null; }
+        rm -rf "$CORES"
+}
+trap stop_all EXIT
 BT_CRASHER=$BUILD/tests/crasher-bt
 
 # crash NAME EXE ARGS...: runs EXE until it dumps $CORES/NAME.core.
@@ -47,6 +53,32 @@ make_cores() {
 }
 if ! make_cores; then
         echo "Bail out! could not make the test cores"
+        exit 1
+fi
+
+# A local debuginfod (Debian's server) serving the unstripped crasher-bt: the stripped copy's
+# debug information is fetched by build-id. DEBUGINFOD_TEST_URL tells test-backtrace where.
+start_debuginfod() {
+        local port id i
+        command -v debuginfod >/dev/null || return 1
+        mkdir -p "$CORES/served"
+        cp "$BT_CRASHER" "$CORES/served/"
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        debuginfod -F "$CORES/served" -p "$port" -d "$CORES/debuginfod.sqlite" >"$CORES/debuginfod.log" 2>&1 &
+        DEBUGINFOD_PID=$!
+        id=$(readelf -n "$BT_CRASHER" | sed -n 's/^ *Build ID: *\([0-9a-f]*\)$/\1/p')
+        for ((i = 0; i < 300; i++)); do
+                if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+                        "http://127.0.0.1:$port/buildid/$id/debuginfo" 2>/dev/null; then
+                        export DEBUGINFOD_TEST_URL="http://127.0.0.1:$port"
+                        return 0
+                fi
+                sleep 0.1
+        done
+        return 1
+}
+if ! start_debuginfod && must_run; then
+        echo "Bail out! debuginfod did not start (see tools/deps.sh)"
         exit 1
 fi
 export CORES

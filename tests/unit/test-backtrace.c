@@ -16,6 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backtrace.h"
@@ -24,6 +30,12 @@
 #include "tap.h"
 
 static const char *cores;
+
+static uint64_t now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
 
 static char *core_path(const char *name, const char *ext) {
         static char path[4][4096];
@@ -340,8 +352,108 @@ static void test_no_core(void) {
         stack_capture_free(c);
 }
 
+static void test_isolation(void) {
+        struct stack_capture *c = capture_file(core_path("threads", "core"), NULL, 21);
+        struct backtrace a, b;
+        struct backtrace_options in = {.in_process = true};
+        int r1 = backtrace_from_capture(c, &in, &a), r2 = backtrace_from_capture(c, NULL, &b);
+        CHECK(r1 == 8 && r2 == 8 && same_backtrace(&a, &b) && b.n_modules == a.n_modules && b.n_modules > 0 &&
+                      same(a.modules[0].build_id, b.modules[0].build_id),
+              "in a child process (the default) and in this one: the same backtrace");
+        backtrace_done(&a);
+        backtrace_done(&b);
+
+        char *buf;
+        size_t size;
+        int result;
+        (void) backtrace_from_capture(c, &in, &a);
+        CHECK(backtrace_serialize(&a, 8, &buf, &size) == 0 && backtrace_deserialize(buf, size, &result, &b) == 0 &&
+                      result == 8 && same_backtrace(&a, &b),
+              "the child's message reads back the same");
+        bool refused = true;
+        for (size_t cut = 0; cut < size; cut += 1 + cut / 8) {
+                struct backtrace x;
+                refused = refused && backtrace_deserialize(buf, cut, &result, &x) == -EBADMSG;
+        }
+        CHECK(refused, "the child's message cut anywhere: refused");
+        free(buf);
+        backtrace_done(&a);
+        backtrace_done(&b);
+        stack_capture_free(c);
+}
+
+/* Runs this program again with DEBUGINFOD_URLS=url (libdwfl reads it when it is loaded) and
+ * MODE; returns its exit status, and its run time in *usec. */
+static int run_with_debuginfod(const char *self, const char *url, const char *mode, uint64_t *usec) {
+        char cache[4096];
+        snprintf(cache, sizeof(cache), "%s/debuginfod-cache-%s", cores, mode);
+        uint64_t start = now();
+        pid_t pid = fork();
+        if (pid == 0) {
+                setenv("DEBUGINFOD_URLS", url, 1);
+                setenv("DEBUGINFOD_CACHE_PATH", cache, 1);
+                execl(self, self, "-", mode, (char *) NULL);
+                _exit(127);
+        }
+        int status = 0;
+        while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        *usec = now() - start;
+        return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* In the program run again: the stripped core, no local debug file, a 2 s bound. */
+static int debuginfod_mode(const char *mode) {
+        struct stack_capture *c = capture_file(core_path("stripped", "core"), NULL, 1);
+        struct backtrace_options o = {.debuginfo_path = "/nonexistent", .timeout_usec = 2 * 1000 * 1000};
+        struct backtrace b;
+        int r = backtrace_from_capture(c, &o, &b);
+        show(&b);
+        bool named = r > 0 && callers_in_order(&b.threads[0]) && b.threads[0].frames[0].line > 0;
+        /* Given up at half the time: every thread unwound all the same, within the bound. */
+        bool bounded = r == 8 && b.usec < 2500 * 1000 && b.threads[0].n_frames >= 4 && b.threads[0].frames[0].module;
+        backtrace_done(&b);
+        stack_capture_free(c);
+        if (strcmp(mode, "fetch") == 0)
+                return named ? 0 : 1;
+        return bounded ? 0 : 1;
+}
+
+/* A server that takes connections and never answers: the kernel accepts them for it. */
+static int silent_server(char *url, size_t size) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(a);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(fd, 64) < 0 ||
+            getsockname(fd, (struct sockaddr *) &a, &len) < 0)
+                return -1;
+        snprintf(url, size, "http://127.0.0.1:%u", ntohs(a.sin_port));
+        return fd;
+}
+
+static void test_debuginfod(const char *self) {
+        uint64_t usec;
+        const char *url = getenv("DEBUGINFOD_TEST_URL");
+        if (url && url[0]) {
+                int st = run_with_debuginfod(self, url, "fetch", &usec);
+                CHECK(st == 0,
+                      "debuginfod serving crasher-bt: the stripped binary's frames named, no local debug file");
+        } else
+                printf("ok %d - # SKIP no debuginfod server (DEBUGINFOD_TEST_URL)\n", ++tap_n);
+        char silent[64];
+        int fd = silent_server(silent, sizeof(silent));
+        int st = run_with_debuginfod(self, silent, "silent", &usec);
+        CHECK(fd >= 0 && st == 0 && usec < 5 * 1000 * 1000,
+              "debuginfod that never answers, BacktraceTimeout of 2 s: given up, every thread unwound in %" PRIu64 " ms",
+              usec / 1000);
+        if (fd >= 0)
+                close(fd);
+}
+
 int main(int argc, char **argv) {
         cores = getenv("CORES");
+        if (cores && argc == 3 && strcmp(argv[1], "-") == 0)
+                return debuginfod_mode(argv[2]);
         if (!cores || argc < 2) {
                 printf("Bail out! run through backtrace-cores.sh, with crasher-bt.c's path\n");
                 return 1;
@@ -353,5 +465,7 @@ int main(int argc, char **argv) {
         test_deep();
         test_limits();
         test_no_core();
+        test_isolation();
+        test_debuginfod(argv[0]);
         return tap_done();
 }
