@@ -36,7 +36,12 @@ crash() {
         pid=$(sed -n 1p "$CORES/$name.out")
         sed -n 2p "$CORES/$name.out" >"$CORES/$name.tid"
         echo "$exe" >"$CORES/$name.exe"
-        [ -n "$pid" ] && [ -s "$CORES/core.$pid" ] && mv "$CORES/core.$pid" "$CORES/$name.core"
+        if [ -z "$pid" ] || [ ! -s "$CORES/core.$pid" ]; then
+                echo "# $name: no core from $exe (pid ${pid:-none}; core_pattern: $(cat /proc/sys/kernel/core_pattern))"
+                sed 's/^/#   /' "$CORES/crash.log"
+                return 1
+        fi
+        mv "$CORES/core.$pid" "$CORES/$name.core"
 }
 
 make_cores() {
@@ -51,6 +56,10 @@ make_cores() {
         restore_kernel_settings
         cp -r "$BUILD/tests/crasher-bt-debug" "$CORES/debug"
 }
+if [ "$(ulimit -H -c)" != unlimited ]; then
+        echo "Bail out! the hard RLIMIT_CORE is $(ulimit -H -c) blocks: the crashers cannot dump whole cores"
+        exit 1
+fi
 if ! make_cores; then
         echo "Bail out! could not make the test cores"
         exit 1

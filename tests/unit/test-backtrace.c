@@ -186,6 +186,12 @@ static void test_threads(const char *source) {
                 libc = libc ||
                        (strstr(b.modules[i].path, "libc.so") && b.modules[i].have_elf && b.modules[i].build_id[0]);
         CHECK(libc, "the modules list libc, its file found and its build-id known");
+        const char *pkg = NULL;
+        for (size_t i = 0; i < b.n_modules; i++)
+                if (same(b.modules[i].path, exe_copy))
+                        pkg = b.modules[i].package_json;
+        CHECK(pkg && strstr(pkg, "\"name\":\"core-pipe-tests\""), "the crasher's module carries its .note.package (%s)",
+              pkg ? pkg : "none");
 
         char *text = NULL;
         CHECK(backtrace_format(&b, 0, &text) == 0 && strstr(text, "Stack trace of thread ") && strstr(text, "#0  0x") &&
