@@ -418,6 +418,10 @@ static int unwind_all(struct unwind *u) {
                 return -EBADMSG;
         }
         crashed_first(u->bt);
+        if (stack_capture_n_threads(u->cap) > u->bt->n_threads)
+                set_error(u->bt, "%zu threads of %zu left out (at most %zu are unwound)",
+                          stack_capture_n_threads(u->cap) - u->bt->n_threads, stack_capture_n_threads(u->cap),
+                          u->max_threads);
         if (dwfl_getmodules(u->dwfl, module_cb, u, 0) < 0 && u->error < 0)
                 return u->error;
         if (u->timed_out)

@@ -12,12 +12,17 @@
  * /usr/lib/debug (.build-id, .gnu_debuglink), and through debuginfod when DEBUGINFOD_URLS is
  * set in the environment the receiver started with (libdwfl decides that when it is loaded).
  *
- * Call it after the crashed process is released: it may read many files. Its time is bounded
- * (options.timeout_usec: debuginfod's own timeouts are lowered to what is left, and unwinding
- * stops at the deadline, marking the threads it did not finish). Its memory is that of libdwfl
- * on the modules' symbol tables and DWARF, files it maps read-only.
- *
- * The files of a hostile container are as untrusted as the core: libdwfl reads them.
+ * Call it after the crashed process is released: it may read many files, and ask debuginfod.
+ * It runs in a child process forked for the purpose (unless options.in_process): the files of
+ * a hostile container are as untrusted as the core, and libdw reads them; a crash of the child
+ * (it dumps no core) or its memory (libdw's symbol tables and DWARF, the files it maps) never
+ * reaches the receiver, which reads its answer through a checked format (backtrace-wire.c).
+ * Its time is bounded by options.timeout_usec: debuginfod queries are given up at half of it
+ * (through the client's progress function; DEBUGINFOD_TIMEOUT and DEBUGINFOD_MAXTIME are
+ * lowered too), unwinding stops at the deadline (the threads not finished are marked cut),
+ * and a child still running a second later is killed (then error says so, and no thread is
+ * returned). The child is waited for by its pid: a caller reaping every child (waitpid(-1))
+ * must not run meanwhile.
  */
 
 #include <stdbool.h>
@@ -29,7 +34,7 @@
 
 #define BACKTRACE_TIMEOUT_DEFAULT_USEC (10u * 1000 * 1000) /* BacktraceTimeout= */
 #define BACKTRACE_FRAMES_MAX 64                            /* per thread, inlined frames included */
-#define BACKTRACE_THREADS_MAX 256                          /* threads unwound; the rest listed, no frames */
+#define BACKTRACE_THREADS_MAX 256                          /* threads unwound; error says if more were left out */
 
 struct backtrace_options {
         uint64_t timeout_usec; /* the whole unwinding, debuginfod included; 0: the default */

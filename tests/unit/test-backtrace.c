@@ -326,6 +326,11 @@ static void test_limits(void) {
         CHECK(b.n_threads == 8 && b.threads[0].n_frames == 3 && b.threads[0].cut,
               "a frame cap of 3: 3 frames, marked cut");
         backtrace_done(&b);
+        o = (struct backtrace_options){.max_threads = 2};
+        (void) backtrace_from_capture(c, &o, &b);
+        CHECK(b.n_threads == 2 && b.threads[0].crashed && strstr(b.error, "6 threads of 8 left out"),
+              "a thread cap of 2: the crashing thread and one more, and the rest counted (%s)", b.error);
+        backtrace_done(&b);
         o = (struct backtrace_options){.timeout_usec = 1};
         int r = backtrace_from_capture(c, &o, &b);
         CHECK(r == -ETIME && b.error[0], "a deadline already past: -ETIME, and the reason (%s)", b.error);
