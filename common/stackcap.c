@@ -59,7 +59,8 @@ struct stack_capture {
 
         uint8_t *image; /* mmap'd: pages never written are never touched */
         size_t image_size;
-        uint64_t budget; /* bytes left of lim.total */
+        uint64_t budget;    /* bytes left of lim.total */
+        uint64_t notes_end; /* the end of the last PT_NOTE in the core (checked by core_head: no wrap) */
 
         uint32_t modules, modules_left;
         uint64_t notes_bytes;
@@ -177,7 +178,11 @@ static int collect_segs(struct stack_capture *c, struct plan *p) {
         if (!p->segs)
                 return -ENOMEM;
         for (uint32_t i = 0; i < phnum; i++, ph += sizeof(Elf64_Phdr)) {
-                if (get32(ph + offsetof(Elf64_Phdr, p_type)) != PT_LOAD)
+                uint32_t type = get32(ph + offsetof(Elf64_Phdr, p_type));
+                if (type == PT_NOTE)
+                        c->notes_end = MAX(c->notes_end, get64(ph + offsetof(Elf64_Phdr, p_offset)) +
+                                                                 get64(ph + offsetof(Elf64_Phdr, p_filesz)));
+                if (type != PT_LOAD)
                         continue;
                 struct seg s = {
                         .vaddr = get64(ph + offsetof(Elf64_Phdr, p_vaddr)),
@@ -246,7 +251,8 @@ static int walk_notes(struct stack_capture *c, struct plan *p, const uint8_t *bu
 static int collect_notes(struct stack_capture *c, struct plan *p) {
         const uint8_t *seg;
         size_t len;
-        for (size_t i = 0; i < STACK_CAPTURE_NOTE_SEGMENTS_MAX && (seg = core_head_note_segment(c->head, i, &len)); i++) {
+        for (size_t i = 0; i < STACK_CAPTURE_NOTE_SEGMENTS_MAX && (seg = core_head_note_segment(c->head, i, &len));
+             i++) {
                 int r = walk_notes(c, p, seg, len);
                 if (r < 0)
                         return r;
@@ -268,8 +274,10 @@ static uint64_t add_range(struct stack_capture *c, const struct seg *s, uint64_t
         uint64_t in_file = s->filesz > vaddr - s->vaddr ? s->filesz - (vaddr - s->vaddr) : 0;
         uint64_t size = MIN(MIN(want, in_file), c->budget);
         uint64_t offset = s->offset + (vaddr - s->vaddr);
-        /* Bytes that have streamed past already are lost (a core whose notes come late). */
-        if (size == 0 || offset < c->pos)
+        /* Only what follows every note: what comes earlier streamed past before the plan, or did
+         * so for some chunkings and not others (a core whose notes come late). Kernel cores
+         * write their notes before any memory. */
+        if (size == 0 || offset < c->notes_end || offset < c->pos)
                 return 0;
         c->ranges[c->n_ranges++] = (struct range){
                 .vaddr = vaddr,
@@ -459,8 +467,8 @@ static void capture_chunk(struct stack_capture *c, uint64_t off, const uint8_t *
                 put_phdr(c->image + sizeof(Elf64_Ehdr) + r->phdr * sizeof(Elf64_Phdr), PT_LOAD, r->flags, r->img_off,
                          r->vaddr, r->filled, PAGE);
         }
-        while (c->first_live < c->n_ranges &&
-               (c->ranges[c->first_live].offset + c->ranges[c->first_live].size <= end || c->ranges[c->first_live].stopped))
+        while (c->first_live < c->n_ranges && (c->ranges[c->first_live].offset + c->ranges[c->first_live].size <= end ||
+                                               c->ranges[c->first_live].stopped))
                 c->first_live++;
 }
 

@@ -43,13 +43,13 @@
 
 #include "elfcore.h"
 
-#define STACK_CAPTURE_PER_THREAD_DEFAULT (256u * 1024)      /* StackCapturePerThread= */
-#define STACK_CAPTURE_MAX_DEFAULT (16u * 1024 * 1024)       /* StackCaptureMax=, notes included */
-#define STACK_CAPTURE_MODULE_BYTES 4096u                    /* of each file mapping at offset 0 */
-#define STACK_CAPTURE_MODULES_MAX 1024u                     /* mappings whose first page is kept */
-#define STACK_CAPTURE_THREADS_MAX 16384u                    /* threads whose stacks are planned */
-#define STACK_CAPTURE_RED_ZONE 128u                         /* x86_64 ABI: below rsp, still live */
-#define STACK_CAPTURE_NOTE_SEGMENTS_MAX 16u                 /* PT_NOTEs copied (the kernel writes one) */
+#define STACK_CAPTURE_PER_THREAD_DEFAULT (256u * 1024) /* StackCapturePerThread= */
+#define STACK_CAPTURE_MAX_DEFAULT (16u * 1024 * 1024)  /* StackCaptureMax=, notes included */
+#define STACK_CAPTURE_MODULE_BYTES 4096u               /* of each file mapping at offset 0 */
+#define STACK_CAPTURE_MODULES_MAX 1024u                /* mappings whose first page is kept */
+#define STACK_CAPTURE_THREADS_MAX 16384u               /* threads whose stacks are planned */
+#define STACK_CAPTURE_RED_ZONE 128u                    /* x86_64 ABI: below rsp, still live */
+#define STACK_CAPTURE_NOTE_SEGMENTS_MAX 16u            /* PT_NOTEs copied (the kernel writes one) */
 
 struct stack_capture_limits {
         uint64_t per_thread; /* bytes of one thread's stack; 0: the default */
@@ -88,16 +88,16 @@ struct stack_capture_thread {
 };
 
 struct stack_capture_stats {
-        bool planned;           /* the notes came, and the ranges were chosen */
-        int error;              /* 0, or why nothing (more) could be kept: -ENODATA no notes, ... */
-        uint32_t threads;       /* NT_PRSTATUS notes */
-        uint32_t threads_cut;   /* stacks cut by per_thread or total, or left out */
-        uint32_t modules;       /* module first pages kept */
-        uint32_t modules_left;  /* left out (over the count or total) */
-        uint64_t notes_bytes;   /* kept notes */
-        uint64_t stack_bytes;   /* captured stack bytes */
-        uint64_t module_bytes;  /* captured module bytes */
-        uint64_t memory;        /* bytes held for the synthetic core (its size) */
+        bool planned;          /* the notes came, and the ranges were chosen */
+        int error;             /* 0, or why nothing (more) could be kept: -ENODATA no notes, ... */
+        uint32_t threads;      /* NT_PRSTATUS notes */
+        uint32_t threads_cut;  /* stacks cut by per_thread or total, or left out */
+        uint32_t modules;      /* module first pages kept */
+        uint32_t modules_left; /* left out (over the count or total) */
+        uint64_t notes_bytes;  /* kept notes */
+        uint64_t stack_bytes;  /* captured stack bytes */
+        uint64_t module_bytes; /* captured module bytes */
+        uint64_t memory;       /* bytes held for the synthetic core (its size) */
 };
 void stack_capture_stats(const struct stack_capture *c, struct stack_capture_stats *ret);
 

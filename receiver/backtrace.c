@@ -16,9 +16,18 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define NOTE_PACKAGE_TYPE 0xcafe1a7eu /* "FDO" .note.package: the packaging metadata as JSON */
 #define PACKAGE_JSON_MAX 4096
+#define MODULE_IN_FRAMES ((void *) 1) /* a Dwfl_Module's userdata: some frame is in it */
 
 struct unwind {
         Dwfl *dwfl;
@@ -27,7 +36,9 @@ struct unwind {
         size_t max_frames, max_threads;
         uint64_t deadline; /* CLOCK_MONOTONIC usec */
         bool timed_out;
-        int error; /* ENOMEM while filling */
+        uint64_t offline_at; /* from then on, no more debuginfod queries */
+        bool offline;
+        int error;                /* ENOMEM while filling */
         struct bt_thread *thread; /* the one being unwound */
 };
 
@@ -90,7 +101,10 @@ static struct bt_frame *new_frame(struct unwind *u, uint64_t pc) {
 /* The module's part of a frame: its path, build-id and pc's offset from its start. */
 static void frame_module(struct unwind *u, struct bt_frame *f, Dwfl_Module *mod, uint64_t pc) {
         Dwarf_Addr start = 0;
-        const char *name = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+        void **userdata = NULL;
+        const char *name = dwfl_module_info(mod, &userdata, &start, NULL, NULL, NULL, NULL, NULL);
+        if (userdata)
+                *userdata = MODULE_IN_FRAMES; /* module_cb may then ask for its DWARF: no new lookup */
         f->module = dup_or_null(name, &u->error);
         f->module_offset = pc - start;
         build_id_hex(mod, f->build_id);
@@ -169,11 +183,26 @@ static void describe_frame(struct unwind *u, struct bt_frame *f, uint64_t pc_adj
         f->line = file ? line : 0;
 }
 
+/*
+ * Whether the deadline has passed. At half the time debuginfod is given up (DEBUGINFOD_URLS
+ * unset: libdwfl's client reads it at every query and then asks nobody), so that a server that
+ * does not answer costs at most the query in flight (bound_debuginfod()) and the rest of the
+ * unwinding, on local files only, ends in time with what was found.
+ */
+static bool past_deadline(struct unwind *u) {
+        uint64_t now = now_usec();
+        if (!u->offline && now >= u->offline_at && getenv("DEBUGINFOD_URLS")) {
+                (void) unsetenv("DEBUGINFOD_URLS");
+                u->offline = true;
+        }
+        return now > u->deadline;
+}
+
 static int frame_cb(Dwfl_Frame *state, void *arg) {
         struct unwind *u = arg;
         Dwarf_Addr pc;
         bool activation;
-        if (now_usec() > u->deadline) {
+        if (past_deadline(u)) {
                 u->timed_out = true;
                 u->thread->cut = true;
                 return DWARF_CB_ABORT;
@@ -279,15 +308,17 @@ static int module_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_
                 b->modules = m;
         }
         struct bt_module *m = &b->modules[b->n_modules++];
-        Dwarf_Addr end = 0;
-        const char *main_file = NULL, *debug_file = NULL;
-        (void) dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, &main_file, &debug_file);
+        Dwarf_Addr end = 0, bias;
+        (void) dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+        /* Its file, looked for now if no frame needed it (by build-id; debuginfod's time is
+         * bounded); its DWARF only when a frame asked for it already. */
+        bool in_time = !past_deadline(u);
         *m = (struct bt_module){
                 .start = start,
                 .end = end,
                 .path = dup_or_null(name, &u->error),
-                .have_elf = main_file != NULL,
-                .have_debug = debug_file != NULL,
+                .have_elf = (*userdata == MODULE_IN_FRAMES || in_time) && dwfl_module_getelf(mod, &bias),
+                .have_debug = *userdata == MODULE_IN_FRAMES && dwfl_module_getdwarf(mod, &bias),
         };
         build_id_hex(mod, m->build_id);
         m->package_json = m->have_elf ? package_note(mod, &u->error) : NULL;
@@ -297,19 +328,52 @@ static int module_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_
 /* ---- the whole ---- */
 
 /* debuginfod (loaded by libdwfl when DEBUGINFOD_URLS is set) reads its bounds from the
- * environment at every query: no query may outlast what is left of the deadline. */
-static void bound_debuginfod(uint64_t left_usec) {
+ * environment at every query, in whole seconds: a server that does not answer costs a quarter
+ * of the time a query (DEBUGINFOD_TIMEOUT, without progress), a slow download half of it
+ * (DEBUGINFOD_MAXTIME), so that the deadline, checked between frames, finds some time left
+ * to finish with what was found. Smaller values in the environment are kept. */
+static void bound_debuginfod(uint64_t timeout_usec) {
         if (!getenv("DEBUGINFOD_URLS"))
                 return;
-        unsigned long secs = (unsigned long) MAX(left_usec / USEC_PER_SEC, 1);
-        char v[32];
-        snprintf(v, sizeof(v), "%lu", secs);
-        static const char *const bounds[] = {"DEBUGINFOD_TIMEOUT", "DEBUGINFOD_MAXTIME"};
-        for (size_t i = 0; i < ELEMENTSOF(bounds); i++) {
-                const char *old = getenv(bounds[i]);
-                if (!old || strtoul(old, NULL, 10) == 0 || strtoul(old, NULL, 10) > secs)
-                        setenv(bounds[i], v, 1);
+        static const char *const names[] = {"DEBUGINFOD_TIMEOUT", "DEBUGINFOD_MAXTIME"};
+        const uint64_t secs[] = {MAX(timeout_usec / USEC_PER_SEC / 4, 1), MAX(timeout_usec / USEC_PER_SEC / 2, 1)};
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                const char *old = getenv(names[i]);
+                char v[32];
+                if (old && strtoull(old, NULL, 10) > 0 && strtoull(old, NULL, 10) <= secs[i])
+                        continue;
+                snprintf(v, sizeof(v), "%" PRIu64, secs[i]);
+                (void) setenv(names[i], v, 1);
         }
+}
+
+/*
+ * libdwfl's debuginfod client calls a progress function about every second while it waits,
+ * and gives the query up when it returns non-zero: past half the time, every query ends
+ * (at once for new ones). libdebuginfod is reached as libdwfl reaches it (dlopen): its header
+ * is not needed for two functions. One unwinding at a time in a process: the bound is static.
+ */
+typedef int (*debuginfod_progress_fn)(debuginfod_client *client, long a, long b);
+static uint64_t debuginfod_give_up_at;
+
+static int debuginfod_progress(debuginfod_client *client, long a, long b) {
+        return now_usec() >= debuginfod_give_up_at;
+}
+
+static void bound_debuginfod_client(Dwfl *dwfl, uint64_t give_up_at) {
+        if (!getenv("DEBUGINFOD_URLS"))
+                return;
+        debuginfod_client *client = dwfl_get_debuginfod_client(dwfl);
+        void *lib = client ? dlopen("libdebuginfod.so.1", RTLD_LAZY | RTLD_NOLOAD) : NULL;
+        void (*set)(debuginfod_client *, debuginfod_progress_fn) = NULL;
+        if (lib)
+                *(void **) &set = dlsym(lib, "debuginfod_set_progressfn");
+        if (set) {
+                debuginfod_give_up_at = give_up_at;
+                set(client, debuginfod_progress);
+        }
+        if (lib)
+                dlclose(lib);
 }
 
 static int open_core(struct unwind *u, const struct stack_capture *cap, Elf **ret_elf) {
@@ -354,6 +418,10 @@ static int unwind_all(struct unwind *u) {
                 return -EBADMSG;
         }
         crashed_first(u->bt);
+        if (stack_capture_n_threads(u->cap) > u->bt->n_threads)
+                set_error(u->bt, "%zu threads of %zu left out (at most %zu are unwound)",
+                          stack_capture_n_threads(u->cap) - u->bt->n_threads, stack_capture_n_threads(u->cap),
+                          u->max_threads);
         if (dwfl_getmodules(u->dwfl, module_cb, u, 0) < 0 && u->error < 0)
                 return u->error;
         if (u->timed_out)
@@ -361,9 +429,8 @@ static int unwind_all(struct unwind *u) {
         return 0;
 }
 
-int backtrace_from_capture(const struct stack_capture *cap, const struct backtrace_options *o, struct backtrace *ret) {
-        static const struct backtrace_options defaults = {0};
-        o = o ? o : &defaults;
+static int unwind_in_process(const struct stack_capture *cap, const struct backtrace_options *o,
+                             struct backtrace *ret) {
         *ret = (struct backtrace){0};
         uint64_t start = now_usec();
         uint64_t timeout = o->timeout_usec ? o->timeout_usec : BACKTRACE_TIMEOUT_DEFAULT_USEC;
@@ -379,6 +446,7 @@ int backtrace_from_capture(const struct stack_capture *cap, const struct backtra
                 .max_frames = o->max_frames ? o->max_frames : BACKTRACE_FRAMES_MAX,
                 .max_threads = o->max_threads ? o->max_threads : BACKTRACE_THREADS_MAX,
                 .deadline = start + timeout,
+                .offline_at = start + timeout / 2,
         };
         bound_debuginfod(timeout);
 
@@ -386,6 +454,8 @@ int backtrace_from_capture(const struct stack_capture *cap, const struct backtra
         int r = open_core(&u, cap, &elf);
         if (r >= 0) {
                 u.dwfl = dwfl_begin(&callbacks);
+                if (u.dwfl)
+                        bound_debuginfod_client(u.dwfl, u.offline_at);
                 r = u.dwfl ? report_core(&u, elf) : -ENOMEM;
         }
         if (r >= 0)
@@ -405,6 +475,121 @@ int backtrace_from_capture(const struct stack_capture *cap, const struct backtra
                 return u.timed_out ? -ETIME : -ENODATA;
         }
         return (int) MIN(with_frames, (size_t) INT32_MAX);
+}
+
+/* ---- in a child process ---- */
+
+/* The child: unwinds, sends the result, ends. Never returns. */
+static _Noreturn void child_unwind(const struct stack_capture *cap, const struct backtrace_options *o, int fd) {
+        /* A crash here must not dump a core (through core_pattern, to a receiver: maybe this
+         * very one), and the child must not outlive its parent. */
+        (void) prctl(PR_SET_DUMPABLE, 0);
+        (void) setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        struct backtrace b;
+        int r = unwind_in_process(cap, o, &b);
+        char *buf;
+        size_t size;
+        if (backtrace_serialize(&b, r, &buf, &size) < 0 || size > BACKTRACE_WIRE_MAX)
+                _exit(EXIT_FAILURE);
+        for (size_t done = 0; done < size;) {
+                ssize_t n = write(fd, buf + done, size - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        _exit(EXIT_FAILURE);
+                done += (size_t) n;
+        }
+        _exit(EXIT_SUCCESS);
+}
+
+/* The child's message, read until it closes the pipe or the deadline passes (-ETIME). */
+static int read_child(int fd, uint64_t deadline, char **ret_buf, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, alloc = 0;
+        for (;;) {
+                uint64_t now = now_usec();
+                if (now >= deadline)
+                        return -ETIME;
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                int k = poll(&p, 1, (int) MIN((deadline - now + 999) / 1000, (uint64_t) INT32_MAX));
+                if (k < 0 && errno != EINTR)
+                        return negative_errno();
+                if (k <= 0)
+                        continue;
+                if (size == alloc) {
+                        if (alloc > BACKTRACE_WIRE_MAX)
+                                return -EMSGSIZE;
+                        char *b = realloc(buf, alloc = alloc ? alloc * 2 : 65536);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                }
+                ssize_t n = read(fd, buf + size, alloc - size);
+                if (n < 0 && errno != EINTR && errno != EAGAIN)
+                        return negative_errno();
+                if (n == 0)
+                        break;
+                size += n > 0 ? (size_t) n : 0;
+        }
+        *ret_buf = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}
+
+/* Why the child gave nothing usable, in ret->error; the errno to return. */
+static int child_failed(struct backtrace *ret, int r, int status, uint64_t timeout) {
+        if (r == -ETIME)
+                set_error(ret, "the unwinder took longer than %" PRIu64 " ms: killed",
+                          (uint64_t) (timeout / USEC_PER_MSEC));
+        else if (WIFSIGNALED(status))
+                set_error(ret, "the unwinder died of signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else if (r < 0)
+                set_error(ret, "the unwinder's answer could not be read: %s", strerror(-r));
+        else
+                set_error(ret, "the unwinder ended without an answer (exit status %d)", WEXITSTATUS(status));
+        return r < 0 ? r : -ECHILD;
+}
+
+static int unwind_isolated(const struct stack_capture *cap, const struct backtrace_options *o, struct backtrace *ret) {
+        uint64_t start = now_usec();
+        uint64_t timeout = o->timeout_usec ? o->timeout_usec : BACKTRACE_TIMEOUT_DEFAULT_USEC;
+        int fds[2];
+        *ret = (struct backtrace){0};
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return negative_errno();
+        pid_t pid = fork();
+        if (pid == 0) {
+                safe_close(fds[0]);
+                child_unwind(cap, o, fds[1]);
+        }
+        safe_close(fds[1]);
+        _cleanup_close_ int fd = fds[0];
+        if (pid < 0)
+                return negative_errno();
+        /* The child stops itself at the deadline; a second more to send what it has. */
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        int status = 0, result = 0;
+        int r = read_child(fd, start + timeout + USEC_PER_SEC, &buf, &size);
+        if (r < 0)
+                (void) kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (r >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SUCCESS)
+                r = backtrace_deserialize(buf, size, &result, ret);
+        else if (r >= 0)
+                r = -ECHILD;
+        if (r < 0 || !(WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SUCCESS))
+                result = child_failed(ret, r, status, timeout);
+        ret->usec = now_usec() - start;
+        return result;
+}
+
+int backtrace_from_capture(const struct stack_capture *cap, const struct backtrace_options *o, struct backtrace *ret) {
+        static const struct backtrace_options defaults = {0};
+        o = o ? o : &defaults;
+        return o->in_process ? unwind_in_process(cap, o, ret) : unwind_isolated(cap, o, ret);
 }
 
 #else /* CORE_PIPE_NO_BACKTRACE */

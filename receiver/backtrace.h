@@ -12,12 +12,17 @@
  * /usr/lib/debug (.build-id, .gnu_debuglink), and through debuginfod when DEBUGINFOD_URLS is
  * set in the environment the receiver started with (libdwfl decides that when it is loaded).
  *
- * Call it after the crashed process is released: it may read many files. Its time is bounded
- * (options.timeout_usec: debuginfod's own timeouts are lowered to what is left, and unwinding
- * stops at the deadline, marking the threads it did not finish). Its memory is that of libdwfl
- * on the modules' symbol tables and DWARF, files it maps read-only.
- *
- * The files of a hostile container are as untrusted as the core: libdwfl reads them.
+ * Call it after the crashed process is released: it may read many files, and ask debuginfod.
+ * It runs in a child process forked for the purpose (unless options.in_process): the files of
+ * a hostile container are as untrusted as the core, and libdw reads them; a crash of the child
+ * (it dumps no core) or its memory (libdw's symbol tables and DWARF, the files it maps) never
+ * reaches the receiver, which reads its answer through a checked format (backtrace-wire.c).
+ * Its time is bounded by options.timeout_usec: debuginfod queries are given up at half of it
+ * (through the client's progress function; DEBUGINFOD_TIMEOUT and DEBUGINFOD_MAXTIME are
+ * lowered too), unwinding stops at the deadline (the threads not finished are marked cut),
+ * and a child still running a second later is killed (then error says so, and no thread is
+ * returned). The child is waited for by its pid: a caller reaping every child (waitpid(-1))
+ * must not run meanwhile.
  */
 
 #include <stdbool.h>
@@ -28,8 +33,8 @@
 #include "stackcap.h"
 
 #define BACKTRACE_TIMEOUT_DEFAULT_USEC (10u * 1000 * 1000) /* BacktraceTimeout= */
-#define BACKTRACE_FRAMES_MAX 64                             /* per thread, inlined frames included */
-#define BACKTRACE_THREADS_MAX 256                           /* threads unwound; the rest listed, no frames */
+#define BACKTRACE_FRAMES_MAX 64                            /* per thread, inlined frames included */
+#define BACKTRACE_THREADS_MAX 256                          /* threads unwound; error says if more were left out */
 
 struct backtrace_options {
         uint64_t timeout_usec; /* the whole unwinding, debuginfod included; 0: the default */
@@ -38,6 +43,10 @@ struct backtrace_options {
         /* Where separate debug files are looked for, as libdwfl's debuginfo_path (NULL: its
          * default, ":.debug:/usr/lib/debug"); tests point it at a tree of their own. */
         const char *debuginfo_path;
+        /* Unwind in this process (tests, tools). Otherwise in a child process, forked for the
+         * purpose: libdw's reading of the container's files can neither crash the receiver, nor
+         * keep it past timeout_usec (the child is killed), nor leave memory behind in it. */
+        bool in_process;
 };
 
 struct bt_frame {
@@ -48,8 +57,8 @@ struct bt_frame {
                                  * shared library: the address in the ELF file) */
         char *function;         /* as the symbol table or DWARF names it (not demangled), or NULL */
         uint64_t function_offset;
-        char *file; /* source file, or NULL */
-        int line;   /* 0 when unknown */
+        char *file;   /* source file, or NULL */
+        int line;     /* 0 when unknown */
         bool inlined; /* a function inlined into the next frame's (same pc) */
 };
 
@@ -100,3 +109,16 @@ void backtrace_done(struct backtrace *b);
  * cut at a line's end. Returns 0 and a string to free; -ENOMEM.
  */
 int backtrace_format(const struct backtrace *b, size_t max_bytes, char **ret_text);
+
+/*
+ * The unwinding child's message to the receiver, exposed for the fuzz target: b and the
+ * result of the unwinding (a count of threads or a negative errno) as bytes, and back. The
+ * reader trusts nothing: counts and lengths are checked against the bytes and the caps below,
+ * -EBADMSG otherwise; on success *ret is to be freed with backtrace_done().
+ */
+#define BACKTRACE_WIRE_MAX (8u * 1024 * 1024) /* bytes read from the child */
+#define BACKTRACE_WIRE_THREADS_MAX 65536u
+#define BACKTRACE_WIRE_FRAMES_MAX 65536u
+#define BACKTRACE_WIRE_MODULES_MAX 65536u
+int backtrace_serialize(const struct backtrace *b, int result, char **ret_buf, size_t *ret_size);
+int backtrace_deserialize(const void *buf, size_t size, int *ret_result, struct backtrace *ret);

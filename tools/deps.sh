@@ -5,6 +5,8 @@ set -eu
 PACKAGES=(
         gcc libc6-dev pkg-config meson ninja-build  # build
         libsystemd-dev libzstd-dev libjson-c-dev libinih-dev    # the receiver's libraries
+        libdw-dev                                   # the receiver's backtraces (elfutils' libdw, libdwfl, libelf)
+        debuginfod                                  # tests: a local debuginfod server for the backtraces
         scdoc man-db                                # man pages, and rendering them in the tests
         util-linux binutils zstd gdb python3        # tests: unshare/nsenter, readelf, cores, JSON
         debootstrap                                 # tests: Debian roots for the real engines
