@@ -674,12 +674,17 @@ static const char *signal_origin(const struct core_metadata *m) {
 /* The record beside the core; again once its backtrace is made after a hold, then written under a
  * name of its own and renamed over the first (a link never replaces a name). */
 static void write_record(const struct crash *c, bool again) {
-        struct rusage ru = {0};
+        struct rusage ru = {0}, child = {0};
         (void) getrusage(RUSAGE_SELF, &ru);
+        /* The unwinding's child process (backtrace.h), waited for: its peak and its CPU count too. */
+        (void) getrusage(RUSAGE_CHILDREN, &child);
         struct record_info info = {
-                .max_rss_kib = ru.ru_maxrss,
-                .cpu_usec = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * USEC_PER_SEC +
-                            (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec),
+                .max_rss_kib = MAX(ru.ru_maxrss, child.ru_maxrss),
+                .cpu_usec = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + child.ru_utime.tv_sec +
+                                        child.ru_stime.tv_sec) *
+                                    USEC_PER_SEC +
+                            (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec + child.ru_utime.tv_usec +
+                                        child.ru_stime.tv_usec),
                 .core_file = c->name,
                 .handled_by = c->o->fallback ? "host-fallback" : "container",
                 .compressed = c->o->store_opts.compress,
