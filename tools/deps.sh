@@ -7,6 +7,7 @@ PACKAGES=(
         libsystemd-dev libzstd-dev libjson-c-dev libinih-dev    # the receiver's libraries
         libdw-dev                                   # the receiver's backtraces (elfutils' libdw, libdwfl, libelf)
         debuginfod                                  # tests: a local debuginfod server for the backtraces
+        iproute2                                    # tests: the debuginfod server's own loopback (ip link)
         scdoc man-db                                # man pages, and rendering them in the tests
         util-linux binutils zstd gdb python3        # tests: unshare/nsenter, readelf, cores, JSON
         debootstrap                                 # tests: Debian roots for the real engines
