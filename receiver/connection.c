@@ -712,7 +712,7 @@ static void record(struct crash *c) {
         const struct receiver_settings *s = c->o->settings;
         fill_from_notes(c);
         if (c->hold_fd < 0)
-                crash_trace_finish(&c->trace, &s->trace, s->interval_usec, c->dirfd, c->name);
+                crash_trace_finish(&c->trace, &s->trace, s->interval_usec, c->dirfd, c->name, c->pidfd);
         write_record(c, false);
         /* The core and its record are in place: nothing is left for a finaliser. */
         recover_end(c->dirfd, &c->partial);
@@ -734,7 +734,7 @@ static void trace_after_release(struct crash *c) {
         const struct receiver_settings *s = c->o->settings;
         if (c->trace.state != TRACE_PENDING)
                 return;
-        crash_trace_finish(&c->trace, &s->trace, s->interval_usec, c->dirfd, c->name);
+        crash_trace_finish(&c->trace, &s->trace, s->interval_usec, c->dirfd, c->name, c->pidfd);
         write_record(c, true);
         char trace[512];
         trace_describe(&c->trace, trace, sizeof(trace));

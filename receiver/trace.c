@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -117,9 +118,13 @@ static void yield_to_crashes(void) {
 }
 
 void crash_trace_finish(struct crash_trace *t, const struct trace_settings *s, uint64_t interval_usec, int dirfd,
-                        const char *core_name) {
+                        const char *core_name, int pidfd) {
         if (t->state != TRACE_PENDING)
                 return;
+        /* Not a wait for the process: for the CPUs. Until it has ended, the kernel is still
+         * tearing down its memory, and the crash's stall lasts; unwinding meanwhile slowed it. */
+        if (pidfd >= 0)
+                (void) fd_wait_until(pidfd, POLLIN, now_monotonic_usec() + TRACE_EXIT_WAIT_USEC);
         t->interval_usec = interval_usec;
         stack_capture_stats(t->cap, &t->stats);
         struct backtrace_options o = {.timeout_usec = s->timeout_usec};

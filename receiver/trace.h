@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "backtrace.h"
+#include "macro.h"
 #include "signature.h"
 #include "stackcap.h"
 #include "store.h"
@@ -61,12 +62,15 @@ void crash_trace_begin(struct crash_trace *t, const struct trace_settings *s, bo
                        uint64_t headroom, uint64_t store_need, struct store_options *so);
 
 /*
- * After the crashed process is released: unwinds (bounded by BacktraceTimeout=), computes the
- * signature, and with MaxCoresPerSignature= counts it in the store (dirfd, under its lock). A
- * repeat's core (core_name in dirfd) is removed. Idempotent: the second call does nothing.
+ * After the crashed process is released: waits for its end (its pidfd, at most
+ * TRACE_EXIT_WAIT_USEC: the kernel frees its memory meanwhile, which is the end of its stall),
+ * unwinds (bounded by BacktraceTimeout=), computes the signature, and with MaxCoresPerSignature=
+ * counts it in the store (dirfd, under its lock). A repeat's core (core_name in dirfd) is
+ * removed. Idempotent: the second call does nothing.
  */
+#define TRACE_EXIT_WAIT_USEC (1000 * USEC_PER_MSEC)
 void crash_trace_finish(struct crash_trace *t, const struct trace_settings *s, uint64_t interval_usec, int dirfd,
-                        const char *core_name);
+                        const char *core_name, int pidfd);
 
 /* True when the core was counted as a repeat and removed. */
 static inline bool crash_trace_is_repeat(const struct crash_trace *t) {
