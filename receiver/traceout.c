@@ -132,7 +132,8 @@ void trace_record_add(struct json_object *o, const struct crash_trace *t) {
 
 void trace_describe(const struct crash_trace *t, char *out, size_t size) {
         out[0] = '\0';
-        if (t->state == TRACE_OFF)
+        /* Pending: a line of its own follows once the backtrace is made (after a hold). */
+        if (t->state == TRACE_OFF || t->state == TRACE_PENDING)
                 return;
         if (t->n_signature_frames <= 0) {
                 snprintf(out, size, ", no backtrace signature: %s", t->error[0] ? t->error : "no frame named");

@@ -169,6 +169,8 @@ int main(void) {
         struct crash_trace pending = {.state = TRACE_PENDING};
         r = record_of(&pending);
         CHECK(strncmp(str(r, "backtrace_error"), "not made yet", 12) == 0, "pending: the record says so");
+        trace_describe(&pending, line, sizeof(line));
+        CHECK(line[0] == '\0', "pending: nothing in the crash's line yet (%s)", line);
         json_object_put(r);
         return tap_done();
 }
