@@ -12,7 +12,7 @@ require_root_kernel
 MAX=3
 install_pattern
 CT_SHARE=$(bt_share) container_start c1
-ARGS=(--max-cores-per-interval=0 --interval=60min --max-cores-per-signature=$MAX)
+ARGS=(--max-cores-per-interval=0 --interval=60min "--max-cores-per-signature=$MAX")
 check "the receiver starts" start_receiver c1 "${ARGS[@]}"
 ROOT=$(ct_root c1)
 STORE=$ROOT/var/lib/core_pipe
