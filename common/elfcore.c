@@ -95,6 +95,24 @@ uint64_t core_head_expected_size(const struct core_head *h) {
         return h->have_phdrs ? h->expected : 0;
 }
 
+bool core_head_done(const struct core_head *h) {
+        return h->done;
+}
+
+const uint8_t *core_head_phdrs(const struct core_head *h, uint32_t *ret_phnum) {
+        if (!h->have_phdrs)
+                return NULL;
+        *ret_phnum = h->phnum;
+        return h->phdrs;
+}
+
+const uint8_t *core_head_note_segment(const struct core_head *h, size_t i, size_t *ret_len) {
+        if (!h->have_phdrs || i >= h->n_ranges)
+                return NULL;
+        *ret_len = (size_t) h->ranges[i].filled;
+        return h->note_buf + h->ranges[i].buf_off;
+}
+
 /* Copies the part of the chunk [off, off + len) that lies in [start, start + size) to the same
  * place in dst. Neither range wraps (checked by the callers). Returns the bytes copied. */
 static uint64_t copy_overlap(uint64_t start, uint64_t size, uint8_t *dst, uint64_t off, const uint8_t *data,

@@ -77,6 +77,20 @@ uint64_t core_head_observed(const struct core_head *h);
  */
 uint64_t core_head_expected_size(const struct core_head *h);
 
+/*
+ * Raw views of what h captured, for a second observer of the same stream (common/stackcap.h),
+ * so that the headers and notes are kept once. All point into h and stay valid until it is freed.
+ *
+ * core_head_done(): nothing more will be captured (every note segment is in, or capturing
+ * stopped); from then on the views below no longer change.
+ * core_head_phdrs(): the program headers (raw little-endian Elf64_Phdr), NULL until all came.
+ * core_head_note_segment(): the captured prefix of the i-th note segment kept (in file order),
+ * NULL past the last; its bytes are as untrusted as the core.
+ */
+bool core_head_done(const struct core_head *h);
+const uint8_t *core_head_phdrs(const struct core_head *h, uint32_t *ret_phnum);
+const uint8_t *core_head_note_segment(const struct core_head *h, size_t i, size_t *ret_len);
+
 /* One NT_FILE entry: a file mapped at [start, end) from byte offset file_offset. */
 struct core_mapping {
         uint64_t start;

@@ -166,6 +166,23 @@ int cp_encode_outcome_detail(const struct cp_outcome_detail *d, uint8_t *buf, si
         return (int) (CP_HEADER_SIZE + CP_DETAIL_FIXED_SIZE + nr + nc);
 }
 
+int cp_encode_outcome_trace(const struct cp_outcome_trace *t, uint8_t *buf, size_t size) {
+        size_t ns = strnlen(t->signature, sizeof(t->signature));
+        if (ns == 0 || ns > CP_TRACE_SIGNATURE_MAX || !cp_text_valid(t->signature, ns) ||
+            (t->flags & ~CP_TRACE_FLAGS_ALL))
+                return -EINVAL;
+        int r = encode_header(CP_MSG_OUTCOME_TRACE, CP_TRACE_FIXED_SIZE + ns, buf, size);
+        if (r < 0)
+                return r;
+        uint8_t *b = buf + CP_HEADER_SIZE;
+        put_u32(b, t->flags);
+        put_u32(b + 4, t->nth);
+        put_u32(b + 8, t->kept);
+        put_u16(b + 12, (uint16_t) ns);
+        memcpy(b + CP_TRACE_FIXED_SIZE, t->signature, ns);
+        return (int) (CP_HEADER_SIZE + CP_TRACE_FIXED_SIZE + ns);
+}
+
 int cp_decode_header(const uint8_t *buf, size_t len, uint16_t *ret_version) {
         if (len < CP_HEADER_SIZE || len > CP_MSG_MAX)
                 return -EBADMSG;
@@ -174,7 +191,7 @@ int cp_decode_header(const uint8_t *buf, size_t len, uint16_t *ret_version) {
         if (get_u32(buf + 8) != len - CP_HEADER_SIZE)
                 return -EBADMSG;
         uint16_t version = get_u16(buf + 4), type = get_u16(buf + 6);
-        if (type < CP_MSG_REQUEST || type > CP_MSG_OUTCOME_DETAIL)
+        if (type < CP_MSG_REQUEST || type > CP_MSG_OUTCOME_TRACE)
                 return -EBADMSG;
         *ret_version = version;
         if (version != CP_PROTOCOL_VERSION && !(version == CP_PROTOCOL_VERSION_TRANSPORT && type == CP_MSG_REQUEST))
@@ -322,6 +339,24 @@ int cp_decode_outcome_detail(const uint8_t *buf, size_t len, struct cp_outcome_d
         memcpy(d.reason, b + CP_DETAIL_FIXED_SIZE, nr);
         memcpy(d.cause, b + CP_DETAIL_FIXED_SIZE + nr, nc);
         *ret = d;
+        return 0;
+}
+
+int cp_decode_outcome_trace(const uint8_t *buf, size_t len, struct cp_outcome_trace *ret) {
+        int n = expect(buf, len, CP_MSG_OUTCOME_TRACE);
+        if (n < 0)
+                return n;
+        if (n < CP_TRACE_FIXED_SIZE)
+                return -EBADMSG;
+        const uint8_t *b = buf + CP_HEADER_SIZE;
+        struct cp_outcome_trace t = {.flags = get_u32(b), .nth = get_u32(b + 4), .kept = get_u32(b + 8)};
+        size_t ns = get_u16(b + 12);
+        /* The length is checked against its cap and the body before use. */
+        if (ns == 0 || ns > CP_TRACE_SIGNATURE_MAX || (size_t) n != CP_TRACE_FIXED_SIZE + ns ||
+            (t.flags & ~CP_TRACE_FLAGS_ALL) || !cp_text_valid((const char *) b + CP_TRACE_FIXED_SIZE, ns))
+                return -EBADMSG;
+        memcpy(t.signature, b + CP_TRACE_FIXED_SIZE, ns);
+        *ret = t;
         return 0;
 }
 

@@ -11,6 +11,7 @@
  *   HANDOVER + SCM_RIGHTS{core pipe, pidfd}  ──►        (only after SEND)
  *            ◄── OUTCOME {result, sizes, file name or error}
  *            ◄── OUTCOME_DETAIL {expected size, truncation reason and cause}   (stored cores)
+ *            ◄── OUTCOME_TRACE {the crash's signature, a crash loop's repeat}  (when one is made)
  *
  * SEND: the receiver takes the core. SKIP: the crash is accounted for and no core is stored
  * anywhere (e.g. RLIMIT_CORE is 0 in the container). REFUSE: this receiver will not handle the
@@ -22,6 +23,13 @@
  * before stops reading at the OUTCOME (whose file name text stays the file name alone, and whose
  * flags stay the ones it knows), and a receiver of before never sends it: each side works with
  * the other's older self.
+ *
+ * OUTCOME_TRACE came later still, in the same version: the receiver makes a crash's backtrace
+ * once the crashed process is released, possibly seconds after its OUTCOME, and sends what the
+ * host's log line says of it when it has it; a receiver that makes none closes the connection
+ * after the OUTCOME_DETAIL. A helper reads it after the OUTCOME_DETAIL within a bounded wait
+ * (EOF ends the wait at once); a helper of before has stopped reading (the receiver's send then
+ * fails, which it ignores), and a receiver of before never sends it.
  *
  * Every message starts with a 12-byte header, all integers little endian:
  *   u32 magic "CPIP", u16 version, u16 type, u32 body length (must equal the bytes that follow).
@@ -58,6 +66,7 @@ enum cp_msg_type {
         CP_MSG_HANDOVER = 3,
         CP_MSG_OUTCOME = 4,
         CP_MSG_OUTCOME_DETAIL = 5,
+        CP_MSG_OUTCOME_TRACE = 6,
 };
 
 /* How the core reaches the receiver: the kernel's pipe, or the connection the kernel made to the
@@ -125,6 +134,21 @@ struct cp_outcome_detail {
 };
 #define CP_DETAIL_FIXED_SIZE 12
 
+/* A crash's signature (16 hex digits today) and, for a repeat of a crash loop, its number in its
+ * signature's window and the cores kept there. Body: u32 flags, u32 nth, u32 kept, u16 signature
+ * length, then the signature (protocol text). */
+#define CP_TRACE_REPEAT (UINT32_C(1) << 0)       /* a repeat: no core kept */
+#define CP_TRACE_CORE_REMOVED (UINT32_C(1) << 1) /* its core was removed from the store */
+#define CP_TRACE_FLAGS_ALL (CP_TRACE_REPEAT | CP_TRACE_CORE_REMOVED)
+#define CP_TRACE_SIGNATURE_MAX 64
+struct cp_outcome_trace {
+        uint32_t flags; /* CP_TRACE_* */
+        uint32_t nth;   /* with CP_TRACE_REPEAT: the crash's number in its signature's window */
+        uint32_t kept;  /* with CP_TRACE_REPEAT: cores of that window kept */
+        char signature[CP_TRACE_SIGNATURE_MAX + 1];
+};
+#define CP_TRACE_FIXED_SIZE 14
+
 /*
  * Encoders: write one complete message into buf (at most size bytes) and return its length, or
  * -ENOBUFS if it does not fit, -EINVAL if a field is out of range (unknown verdict, text too long
@@ -138,6 +162,7 @@ int cp_encode_verdict(uint32_t verdict, const char *reason, uint8_t *buf, size_t
 int cp_encode_handover(uint8_t *buf, size_t size);
 int cp_encode_outcome(const struct cp_outcome *out, uint8_t *buf, size_t size);
 int cp_encode_outcome_detail(const struct cp_outcome_detail *d, uint8_t *buf, size_t size);
+int cp_encode_outcome_trace(const struct cp_outcome_trace *t, uint8_t *buf, size_t size);
 
 /*
  * Header check: on success returns the message type and stores the protocol version in
@@ -154,6 +179,7 @@ int cp_decode_verdict(const uint8_t *buf, size_t len, struct cp_verdict_msg *ret
 int cp_decode_handover(const uint8_t *buf, size_t len);
 int cp_decode_outcome(const uint8_t *buf, size_t len, struct cp_outcome *ret);
 int cp_decode_outcome_detail(const uint8_t *buf, size_t len, struct cp_outcome_detail *ret);
+int cp_decode_outcome_trace(const uint8_t *buf, size_t len, struct cp_outcome_trace *ret);
 
 const char *cp_verdict_to_string(uint32_t verdict);
 const char *cp_transport_to_string(uint32_t transport); /* "pipe", "socket", "invalid" */

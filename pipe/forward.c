@@ -159,6 +159,22 @@ static void try_read_detail(int sock, struct conversation *ret) {
         ret->have_detail = cp_decode_outcome_detail(buf, len, &ret->detail) >= 0;
 }
 
+/* A receiver that makes backtraces sends the crash's signature once it is made, after the crashed
+ * process is released (the receiver bounds it with its BacktraceTimeout=, 10 s by default); one
+ * that makes none (or a receiver of before) closes the connection, which ends the wait at once.
+ * Nothing is held meanwhile: the process is gone and its slot given up. */
+#define TRACE_WAIT_USEC (15 * USEC_PER_SEC)
+static void try_read_trace(int sock, struct conversation *ret) {
+        uint8_t buf[CP_MSG_MAX];
+        size_t len;
+        if (!ret->have_detail)
+                return;
+        if (recv_message(sock, buf, sizeof(buf), now_monotonic_usec() + TRACE_WAIT_USEC, &len, NULL, 0, NULL, NULL,
+                         NULL) < 0)
+                return;
+        ret->have_trace = cp_decode_outcome_trace(buf, len, &ret->trace) >= 0;
+}
+
 static bool try_read_outcome(int sock, struct conversation *ret) {
         uint8_t buf[CP_MSG_MAX];
         size_t len;
@@ -175,6 +191,7 @@ static bool try_read_outcome(int sock, struct conversation *ret) {
         }
         ret->have_outcome = true;
         try_read_detail(sock, ret);
+        try_read_trace(sock, ret);
         return true;
 }
 

@@ -71,6 +71,9 @@ struct conversation {
         /* The receiver's OUTCOME_DETAIL, if it came (a receiver of before sends none). */
         bool have_detail;
         struct cp_outcome_detail detail;
+        /* The receiver's OUTCOME_TRACE (the crash's signature), if it made one in time. */
+        bool have_trace;
+        struct cp_outcome_trace trace;
         /* What the helper saw itself of the crashed process, after a hand-over without a report. */
         bool have_exit;
         int exit_status; /* waitpid(2)'s form */

@@ -90,6 +90,21 @@ static void append_detail(const struct conversation *c, char *out, size_t size) 
                  cause, cause[0] ? "\"" : "");
 }
 
+/* The crash's signature from the receiver's backtrace (receivers of before, and one that made
+ * none, send none), and for a repeat of a crash loop its count and that no core was kept. */
+static void append_trace(const struct conversation *c, char *out, size_t size) {
+        char sig[4 * CP_TRACE_SIGNATURE_MAX + 8];
+        size_t n = strlen(out);
+        if (!c->have_trace)
+                return;
+        escape_for_log(c->trace.signature, strlen(c->trace.signature), sig, sizeof(sig));
+        snprintf(out + n, size - n, " signature=%s", sig);
+        n = strlen(out);
+        if (c->trace.flags & CP_TRACE_REPEAT)
+                snprintf(out + n, size - n, " repeat=%u kept=%u core=%s", c->trace.nth, c->trace.kept,
+                         c->trace.flags & CP_TRACE_CORE_REMOVED ? "removed" : "kept");
+}
+
 /* The helper's own reading of the crashed process's memory cgroup's OOM kill counter, from before
  * the receiver was asked to after the core: on a cut core and on a receiver that died. */
 static void append_oom(const struct conversation *c, char *out, size_t size) {
@@ -135,6 +150,7 @@ static void describe_conversation(const struct crash_outcome *o, char *out, size
                          text, (unsigned long long) c->outcome.core_size, (unsigned long long) c->outcome.stored_size,
                          c->outcome.flags & CP_OUTCOME_TRUNCATED ? "yes" : "no");
                 append_detail(c, out, size);
+                append_trace(c, out, size);
                 append_oom(c, out, size);
                 break;
         default:

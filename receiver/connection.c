@@ -32,6 +32,8 @@
 #include "store.h"
 #include "uploader.h"
 #include "upstream.h"
+#include "trace.h"
+#include "traceout.h"
 #include "vacuum.h"
 
 /*
@@ -64,6 +66,8 @@ struct crash {
         bool gone;
         struct recover_writer partial; /* the marker, held until the record is written */
         struct upstream up;            /* Storage=none with Upload=: where the core went */
+        struct crash_trace trace;      /* the backtrace (trace.h): captured in the stream, unwound after */
+        uint64_t headroom;             /* our memory cgroup's, before the stream (MEMCG_UNLIMITED: none) */
 };
 
 static void crash_done(struct crash *c) {
@@ -77,6 +81,7 @@ static void crash_done(struct crash *c) {
         c->head = core_head_free(c->head);
         core_metadata_done(&c->md);
         fallback_done(&c->fb);
+        crash_trace_done(&c->trace);
 }
 
 /* Storage=none with Upload=: the core is streamed to the targets (upstream.h), not stored. */
@@ -142,6 +147,23 @@ static int check_handover_fds(const struct crash *c, pid_t pid, bool may_be_gone
         return handover_check_core_fd(c->req.transport, c->core_fd, c->pidfd, why);
 }
 
+/* The crash's journal entry: with its backtrace, the stack trace in MESSAGE as coredumpctl shows
+ * it, COREDUMP_PACKAGE_JSON and the signature. */
+static int journal_crash_entry(const struct crash *c, int priority, const char *path, const struct store_result *res,
+                               const char *msg) {
+        _cleanup_free_ char *message = path ? trace_journal_message(&c->trace, msg) : NULL;
+        _cleanup_free_ char *packages = path ? trace_package_json(&c->trace) : NULL;
+        _cleanup_free_ char *package_field = NULL, *signature_field = NULL;
+        const char *extra[2];
+        size_t n = 0;
+        if (packages && asprintf(&package_field, "COREDUMP_PACKAGE_JSON=%s", packages) >= 0)
+                extra[n++] = package_field;
+        if (path && c->trace.n_signature_frames > 0 &&
+            asprintf(&signature_field, "CORE_PIPE_SIGNATURE=%s", c->trace.signature) >= 0)
+                extra[n++] = signature_field;
+        return journal_record_crash_extra(priority, &c->md, path, res, message ? message : msg, extra, n);
+}
+
 /* The one line every crash leaves in the receiver's log. Where journald runs it is a
  * coredumpctl-compatible entry (priority crit for a stored core, as coredump entries are). */
 static void report_crash(const struct crash *c, int level, const char *name, const struct store_result *res,
@@ -156,7 +178,7 @@ static void report_crash(const struct crash *c, int level, const char *name, con
         if (log_get_target() == LOG_TARGET_JOURNAL) {
                 if (name)
                         snprintf(path, sizeof(path), "%s/%s", c->o->settings->store, name);
-                if (journal_record_crash(name ? LOG_CRIT : level, &c->md, name ? path : NULL, res, msg) >= 0)
+                if (journal_crash_entry(c, name ? LOG_CRIT : level, name ? path : NULL, res, msg) >= 0)
                         return;
         }
         log_msg(level, "%s", msg);
@@ -363,6 +385,7 @@ static void plan_memory(struct crash *c, struct crash_facts *cf) {
                 log_warning_errno(r, "Cannot read the headroom of our memory cgroup; storing as configured");
                 headroom = MEMCG_UNLIMITED;
         }
+        c->headroom = headroom;
         r = mem_plan_choose(headroom, so->workers, so->chunk_size, so->compress_level, &c->plan);
         cf->memory_short = r < 0;
         cf->memory_headroom = headroom;
@@ -603,6 +626,7 @@ static int store(struct crash *c) {
         so.partial_out = &c->partial;
         so.observe = c->head ? core_head_observe : NULL;
         so.observe_userdata = c->head;
+        crash_trace_begin(&c->trace, &s->trace, c->o->fallback, c->head, c->headroom, c->plan.need, &so);
         if (c->o->fallback_root) {
                 so.reserve = fallback_reserve;
                 so.reserve_userdata = &c->fb;
@@ -676,38 +700,75 @@ static const char *signal_origin(const struct core_metadata *m) {
         }
 }
 
-/* Step 6: the record beside the core, and the crash's log line (or journal entry). */
-static void record(struct crash *c) {
-        fill_from_notes(c);
-        struct rusage ru = {0};
+/* The record beside the core; again once its backtrace is made after a hold, then written under a
+ * name of its own and renamed over the first (a link never replaces a name). */
+static void write_record(const struct crash *c, bool again) {
+        struct rusage ru = {0}, child = {0};
         (void) getrusage(RUSAGE_SELF, &ru);
+        /* The unwinding's child process (backtrace.h), waited for: its peak and its CPU count too. */
+        (void) getrusage(RUSAGE_CHILDREN, &child);
         struct record_info info = {
-                .max_rss_kib = ru.ru_maxrss,
-                .cpu_usec = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * USEC_PER_SEC +
-                            (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec),
+                .max_rss_kib = MAX(ru.ru_maxrss, child.ru_maxrss),
+                .cpu_usec = (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + child.ru_utime.tv_sec +
+                                        child.ru_stime.tv_sec) *
+                                    USEC_PER_SEC +
+                            (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec + child.ru_utime.tv_usec +
+                                        child.ru_stime.tv_usec),
                 .core_file = c->name,
                 .handled_by = c->o->fallback ? "host-fallback" : "container",
                 .compressed = c->o->store_opts.compress,
                 .result = &c->res,
+                .trace = &c->trace,
         };
         _cleanup_free_ char *json = record_to_json(&c->md, &info);
-        char json_name[CORE_STEM_MAX + 8];
+        char json_name[CORE_STEM_MAX + 8], next_name[CORE_STEM_MAX + 16];
         snprintf(json_name, sizeof(json_name), "%s.json", c->stem);
-        int r = json ? store_file_atomic(c->dirfd, json_name, json, strlen(json)) : -ENOMEM;
+        snprintf(next_name, sizeof(next_name), ".#record.%s.json", c->stem);
+        if (again)
+                (void) unlinkat(c->dirfd, next_name, 0);
+        int r = json ? store_file_atomic(c->dirfd, again ? next_name : json_name, json, strlen(json)) : -ENOMEM;
+        if (r >= 0 && again && renameat(c->dirfd, next_name, c->dirfd, json_name) < 0) {
+                r = negative_errno();
+                (void) unlinkat(c->dirfd, next_name, 0);
+        }
         if (r < 0)
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) c->md.pid, json_name);
+}
+
+/* Step 6: the record beside the core, and the crash's log line (or journal entry). A process
+ * already released (no hold) has its backtrace made first, so that both carry it. */
+static void record(struct crash *c) {
+        const struct receiver_settings *s = c->o->settings;
+        fill_from_notes(c);
+        if (c->hold_fd < 0)
+                crash_trace_finish(&c->trace, &s->trace, s->interval_usec, c->dirfd, c->name, c->pidfd);
+        write_record(c, false);
         /* The core and its record are in place: nothing is left for a finaliser. */
         recover_end(c->dirfd, &c->partial);
 
         const char *sig = signal_name(c->md.signal);
-        char cut[512];
+        char cut[512], trace[512];
         describe_cut(c, cut, sizeof(cut));
+        trace_describe(&c->trace, trace, sizeof(trace));
         report_crash(c, LOG_INFO, c->name, &c->res,
                      "Process %d (%s) of user %u crashed with signal %u (SIG%s%s); core stored as %s/%s (%llu bytes, "
-                     "%llu stored%s)",
+                     "%llu stored%s)%s",
                      (int) c->md.pid, c->comm, (unsigned) c->md.uid, c->md.signal, sig ? sig : "?",
                      signal_origin(&c->md), c->o->settings->store, c->name, (unsigned long long) c->res.core_size,
-                     (unsigned long long) c->res.stored_size, cut);
+                     (unsigned long long) c->res.stored_size, cut, trace);
+}
+
+/* Step 8, after a hold was given back: the backtrace, the record again with it, and a line. */
+static void trace_after_release(struct crash *c) {
+        const struct receiver_settings *s = c->o->settings;
+        if (c->trace.state != TRACE_PENDING)
+                return;
+        crash_trace_finish(&c->trace, &s->trace, s->interval_usec, c->dirfd, c->name, c->pidfd);
+        write_record(c, true);
+        char trace[512];
+        trace_describe(&c->trace, trace, sizeof(trace));
+        log_info("Process %d (%s): backtrace of %zu thread(s) made after its release%s", (int) c->md.pid, c->comm,
+                 c->trace.bt.n_threads, trace);
 }
 
 /* Bytes a stored file takes, as the vacuum counts them. */
@@ -802,6 +863,24 @@ static void stream_done(struct crash *c) {
         c->hold_fd = safe_close(c->hold_fd);
 }
 
+/* Step 9: what the host's log line says of the backtrace (protocol.h, OUTCOME_TRACE), once made. */
+static void reply_trace(const struct crash *c) {
+        uint8_t buf[CP_MSG_MAX];
+        const struct crash_trace *t = &c->trace;
+        if (t->n_signature_frames <= 0)
+                return;
+        struct cp_outcome_trace m = {
+                .flags = crash_trace_is_repeat(t) ? CP_TRACE_REPEAT | (t->core_removed ? CP_TRACE_CORE_REMOVED : 0) : 0,
+                .nth = crash_trace_is_repeat(t) ? t->loop.nth : 0,
+                .kept = crash_trace_is_repeat(t) ? t->loop.kept : 0,
+        };
+        snprintf(m.signature, sizeof(m.signature), "%s", t->signature);
+        int n = cp_encode_outcome_trace(&m, buf, sizeof(buf));
+        if (n >= 0)
+                (void) send_message(c->sock, buf, (size_t) n, NULL, 0, NULL,
+                                    now_monotonic_usec() + c->o->request_timeout_usec);
+}
+
 static int serve_crash(struct crash *c) {
         int r = receive_request(c);
         if (r < 0)
@@ -824,6 +903,8 @@ static int serve_crash(struct crash *c) {
                 return r;
         record(c);
         finish(c);
+        trace_after_release(c);
+        reply_trace(c);
         return 0;
 }
 
@@ -843,6 +924,8 @@ int handle_connection(int sock, const struct receiver_options *o) {
                 .budget = UINT64_MAX,
                 .fb = FALLBACK_INIT,
                 .partial = RECOVER_WRITER_INIT,
+                .trace = CRASH_TRACE_INIT,
+                .headroom = MEMCG_UNLIMITED,
         };
         int r = serve_crash(&c);
         crash_done(&c);

@@ -164,3 +164,17 @@ int journal_record_crash(int priority, const struct core_metadata *m, const char
         journal_fields_done(&f);
         return r;
 }
+
+int journal_record_crash_extra(int priority, const struct core_metadata *m, const char *core_path,
+                               const struct store_result *res, const char *message, const char *const *extra,
+                               size_t n_extra) {
+        struct journal_fields f;
+        int r = journal_crash_fields(priority, m, core_path, res, message, &f);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_extra; i++)
+                add(&f, "%s", extra[i]);
+        r = f.oom ? -ENOMEM : journal_fields_send(&f);
+        journal_fields_done(&f);
+        return r;
+}

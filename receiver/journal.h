@@ -42,3 +42,8 @@ int journal_fields_send(const struct journal_fields *f);
 /* core_path and res are NULL when no core was stored (the message says why). */
 int journal_record_crash(int priority, const struct core_metadata *m, const char *core_path,
                          const struct store_result *res, const char *message);
+
+/* journal_record_crash() with extra fields, each "NAME=value" (COREDUMP_PACKAGE_JSON=...). */
+int journal_record_crash_extra(int priority, const struct core_metadata *m, const char *core_path,
+                               const struct store_result *res, const char *message, const char *const *extra,
+                               size_t n_extra);

@@ -67,6 +67,11 @@ static const struct {
         {"upload-retry-attempts", "UploadRetryAttempts"},
         {"upload-retry-delay", "UploadRetryDelay"},
         {"upload-retry-delay-max", "UploadRetryDelayMax"},
+        {"backtrace", "Backtrace"},
+        {"stack-capture-per-thread", "StackCapturePerThread"},
+        {"stack-capture-max", "StackCaptureMax"},
+        {"backtrace-timeout", "BacktraceTimeout"},
+        {"max-cores-per-signature", "MaxCoresPerSignature"},
 };
 
 enum mode { MODE_ACTIVATED, MODE_LISTEN, MODE_INIT, MODE_RECOVER, MODE_UPLOAD };
@@ -107,6 +112,8 @@ static void help(void) {
                "  --upload-credentials=FILE  --upload-part-size=SIZE  --upload-timeout=TIMESPAN\n"
                "  --keep-after-upload=BOOL  --upload-retry-for=TIMESPAN  --upload-retry-attempts=N\n"
                "  --upload-retry-delay=TIMESPAN  --upload-retry-delay-max=TIMESPAN\n"
+               "  --backtrace=BOOL  --stack-capture-per-thread=SIZE  --stack-capture-max=SIZE\n"
+               "  --backtrace-timeout=TIMESPAN  --max-cores-per-signature=N\n"
                "  -h, --help               show this help\n"
                "  --version                show the version\n\n"
                "Without --listen or --init, the socket comes from the service manager (LISTEN_FDS).\n"
@@ -240,7 +247,8 @@ static int check_args(int argc, char *argv[], struct args *a) {
 }
 
 static int parse_args(int argc, char *argv[], struct args *a, struct receiver_options *o) {
-        struct option options[48] = {
+        /* The fixed options, one per setting, and the zeroed end. */
+        struct option options[14 + ELEMENTSOF(setting_options) + 1] = {
                 {"listen", optional_argument, NULL, ARG_LISTEN},
                 {"background", no_argument, NULL, ARG_BACKGROUND},
                 {"init", no_argument, NULL, ARG_INIT},

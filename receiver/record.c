@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "traceout.h"
 #include "utf8.h"
 
 /*
@@ -204,6 +205,8 @@ char *record_to_json(const struct core_metadata *m, const struct record_info *in
                 add_uint(o, "core_expected_size", m->core_expected_size);
 
         add_store_result(o, info);
+        if (info->trace)
+                trace_record_add(o, info->trace);
 
         const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         char *copy = text ? strdup(text) : NULL;

@@ -8,6 +8,8 @@
 #include "metadata.h"
 #include "store.h"
 
+struct crash_trace;
+
 struct record_info {
         const char *core_file;  /* file name of the core in the store, NULL if none */
         const char *handled_by; /* "container" or "host-fallback" */
@@ -15,6 +17,7 @@ struct record_info {
         long max_rss_kib;       /* the receiver's peak resident memory for this core */
         uint64_t cpu_usec;      /* the receiver's CPU time (user + system, all threads) */
         const struct store_result *result;
+        const struct crash_trace *trace; /* the backtrace (traceout.h), or NULL */
 };
 
 /* Returns a newly allocated JSON text, or NULL on allocation failure. */

@@ -26,6 +26,7 @@ void settings_defaults(struct receiver_settings *s) {
         };
         snprintf(s->store, sizeof(s->store), "%s", DEFAULT_STORE);
         upload_settings_defaults(&s->upload);
+        trace_settings_defaults(&s->trace);
 }
 
 int parse_size(const char *s, uint64_t *ret) {
@@ -202,6 +203,9 @@ int settings_set(struct receiver_settings *s, const char *key, const char *value
         if (r != -ENOKEY)
                 return r;
         r = upload_settings_set(&s->upload, key, value, ret_expect);
+        if (r != -ENOKEY)
+                return r;
+        r = trace_settings_set(&s->trace, key, value, ret_expect);
         if (r != -ENOKEY)
                 return r;
         *ret_expect = NULL;

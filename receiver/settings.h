@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trace-settings.h"
+
 #define SETTINGS_PATH_MAX 256
 
 #define SETTINGS_VALUE_LOG_MAX 1024 /* a value as settings_value_for_log() shows it */
@@ -65,6 +67,7 @@ struct receiver_settings {
         uint64_t interval_usec;
         char store[SETTINGS_PATH_MAX];
         struct upload_settings upload; /* Upload= and its keys (settings-upload.c) */
+        struct trace_settings trace; /* Backtrace=, StackCapture*=, MaxCoresPerSignature= (trace-settings.h) */
 };
 
 void settings_defaults(struct receiver_settings *s);

@@ -6,6 +6,9 @@ PACKAGES=(
         gcc libc6-dev pkg-config meson ninja-build  # build
         libsystemd-dev libzstd-dev libjson-c-dev libinih-dev    # the receiver's libraries
         libcurl4-openssl-dev libssl-dev             # the receiver's uploads (issue 13): libcurl, EVP
+        libdw-dev                                   # the receiver's backtraces (elfutils' libdw, libdwfl, libelf)
+        debuginfod                                  # tests: a local debuginfod server for the backtraces
+        iproute2                                    # tests: the debuginfod server's own loopback (ip link)
         scdoc man-db                                # man pages, and rendering them in the tests
         util-linux binutils zstd gdb python3        # tests: unshare/nsenter, readelf, cores, JSON
         debootstrap                                 # tests: Debian roots for the real engines

@@ -53,6 +53,11 @@ sed 's/^/# /' "$T/info.txt" | head -n 20
 check "coredumpctl info: PID" grep -Eq "PID: $pid \\($NAME\\)" "$T/info.txt"
 check "coredumpctl info: signal 11" grep -Eq "Signal: 11 \\(SEGV\\)" "$T/info.txt"
 check "coredumpctl info: storage is core_pipe's file, present" grep -Eq "Storage: /var/lib/core_pipe/core\\.$NAME\\..*\\.zst \\(present\\)" "$T/info.txt"
+# The backtrace made at crash time (issue 14), in the entry's MESSAGE as coredumpctl shows it.
+check "coredumpctl info: the stack trace of the crashing thread" grep -Eq "Stack trace of thread [0-9]+:" "$T/info.txt"
+check "coredumpctl info: #0 is crash_here in crasher" grep -Eq "#0 +0x[0-9a-f]+ crash_here \\(crasher \\+ 0x[0-9a-f]+\\)" "$T/info.txt"
+check "coredumpctl info: the module's build-id" grep -Eq "Module crasher with build-id [0-9a-f]{40}" "$T/info.txt"
+check "journal: the crash's signature" sh -c "nsenter -t $LEADER -a journalctl -q -o cat -u 'core_pipe-forward@*' | grep -Eq 'Process $pid \\($NAME\\).*signature [0-9a-f]{16}'"
 check "coredumpctl dump writes the core" in_ct coredumpctl dump --no-pager "$pid" -o /var/tmp/dumped.core
 check "gdb on the dumped core shows crash_here" sh -c "gdb -nx -batch -ex bt '$CRASHER' '$ROOT/var/tmp/dumped.core' 2>&1 | grep -q crash_here"
 check "host log: stored by the container's receiver" wait_for_log "comm=\"$NAME\" .*origin=container .*outcome=stored receiver=container"

@@ -56,5 +56,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_ASSERT(d.expected_size == d2.expected_size && strcmp(d.reason, d2.reason) == 0 &&
                             strcmp(d.cause, d2.cause) == 0);
         }
+
+        struct cp_outcome_trace t, t2;
+        if (cp_decode_outcome_trace(data, size, &t) >= 0) {
+                FUZZ_ASSERT(strlen(t.signature) > 0 && strlen(t.signature) <= CP_TRACE_SIGNATURE_MAX);
+                FUZZ_ASSERT((t.flags & ~CP_TRACE_FLAGS_ALL) == 0);
+                r = cp_encode_outcome_trace(&t, buf, sizeof(buf));
+                FUZZ_ASSERT(r > 0);
+                FUZZ_ASSERT(cp_decode_outcome_trace(buf, (size_t) r, &t2) >= 0);
+                FUZZ_ASSERT(t.flags == t2.flags && t.nth == t2.nth && t.kept == t2.kept &&
+                            strcmp(t.signature, t2.signature) == 0);
+        }
         return 0;
 }

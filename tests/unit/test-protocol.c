@@ -247,7 +247,37 @@ static void test_outcome_detail(void) {
         CHECK(cp_encode_outcome_detail(&in, buf, sizeof(buf)) == -EINVAL, "the encoder refuses what decoders reject");
 }
 
+/* A crash's signature, sent once the receiver's backtrace is made (after the crashed process is
+ * released), with a crash loop's repeat count. */
+static void test_outcome_trace(void) {
+        uint8_t buf[CP_MSG_MAX];
+        struct cp_outcome_trace in = {.flags = CP_TRACE_REPEAT | CP_TRACE_CORE_REMOVED, .nth = 7, .kept = 3}, out;
+        strcpy(in.signature, "0123456789abcdef");
+        int n = cp_encode_outcome_trace(&in, buf, sizeof(buf));
+        CHECK(n == CP_HEADER_SIZE + CP_TRACE_FIXED_SIZE + 16 && cp_decode_outcome_trace(buf, (size_t) n, &out) == 0,
+              "outcome trace round-trips");
+        CHECK(out.flags == in.flags && out.nth == 7 && out.kept == 3 && strcmp(out.signature, in.signature) == 0,
+              "flags, count and signature survive");
+        struct cp_outcome_detail d;
+        uint16_t version;
+        CHECK(cp_decode_outcome_detail(buf, (size_t) n, &d) == -EBADMSG &&
+                      cp_decode_header(buf, (size_t) n, &version) == CP_MSG_OUTCOME_TRACE &&
+                      version == CP_PROTOCOL_VERSION,
+              "its own type, same protocol version");
+        buf[CP_HEADER_SIZE + 12]++;
+        CHECK(cp_decode_outcome_trace(buf, (size_t) n, &out) == -EBADMSG, "a length that does not add up is rejected");
+        buf[CP_HEADER_SIZE + 12]--;
+        buf[CP_HEADER_SIZE] |= 0x80;
+        CHECK(cp_decode_outcome_trace(buf, (size_t) n, &out) == -EBADMSG, "an unknown flag is rejected");
+        buf[CP_HEADER_SIZE] &= 0x7f;
+        buf[CP_HEADER_SIZE + CP_TRACE_FIXED_SIZE] = '\n';
+        CHECK(cp_decode_outcome_trace(buf, (size_t) n, &out) == -EBADMSG, "a control character is rejected");
+        struct cp_outcome_trace empty = {0};
+        CHECK(cp_encode_outcome_trace(&empty, buf, sizeof(buf)) == -EINVAL, "no signature: nothing to send");
+}
+
 int main(void) {
+        test_outcome_trace();
         test_outcome_detail();
         test_request();
         test_request_container();

@@ -129,6 +129,30 @@ int main(void) {
 
         char path[128];
         snprintf(path, sizeof(path), "%s/receiver.conf", dir);
+
+        /* Backtraces and crash loops (trace-settings.h). */
+        settings_defaults(&s);
+        CHECK(s.trace.backtrace && s.trace.stack_per_thread == (256 << 10) && s.trace.stack_max == (16 << 20) &&
+                      s.trace.timeout_usec == 10000000 && s.trace.max_cores_per_signature == 0,
+              "defaults: Backtrace=yes, 256K per thread, 16M in all, 10s, no crash-loop limit");
+        CHECK(load_text("[Receiver]\nBacktrace=no\nStackCapturePerThread=64K\nStackCaptureMax=1M\n"
+                        "BacktraceTimeout=500ms\nMaxCoresPerSignature=0\n",
+                        &s, err, sizeof(err)) == 0 &&
+                      !s.trace.backtrace && s.trace.stack_per_thread == (64 << 10) && s.trace.stack_max == (1 << 20) &&
+                      s.trace.timeout_usec == 500000 && s.trace.max_cores_per_signature == 0,
+              "backtrace keys are read");
+        CHECK(load_text("[Receiver]\nStackCapturePerThread=1K\n", &s, err, sizeof(err)) < 0 &&
+                      has(err, "StackCapturePerThread=1K is invalid: expected a size from 4K to 64M"),
+              "StackCapturePerThread= below 4K refused, naming the range: %s", err);
+        CHECK(load_text("[Receiver]\nStackCaptureMax=2G\n", &s, err, sizeof(err)) < 0 && has(err, ":2: "),
+              "StackCaptureMax= above 1G refused with its line");
+        CHECK(load_text("[Receiver]\nBacktraceTimeout=1h\n", &s, err, sizeof(err)) < 0 &&
+                      load_text("[Receiver]\nBacktrace=maybe\n", &s, err, sizeof(err)) < 0 &&
+                      load_text("[Receiver]\nMaxCoresPerSignature=-1\n", &s, err, sizeof(err)) < 0,
+              "BacktraceTimeout=1h, Backtrace=maybe, MaxCoresPerSignature=-1 refused");
+        CHECK(settings_set(&s, "MaxCoresPerSignature", "7", &expect) == 0 && s.trace.max_cores_per_signature == 7,
+              "settings_set() takes a backtrace key (the command line's way)");
+
         unlink(path);
         rmdir(dir);
         return tap_done();
