@@ -112,11 +112,22 @@ static int start_py(const char *mode, const char *dir, const char *opt, const ch
         mkdir(dir, 0755);
         if (spawn(argv, &out) < 0)
                 return -1;
+        /* The whole line: closing the pipe after a part of it (the server may write the port and
+         * its newline apart) would fail the server's print with EPIPE, and end its serving. */
         struct pollfd pfd = {.fd = out, .events = POLLIN};
         char buf[32] = "";
-        ssize_t n = poll(&pfd, 1, 10000) == 1 ? read(out, buf, sizeof(buf) - 1) : -1;
+        size_t got = 0;
+        double end = now_sec() + 10;
+        while (got < sizeof(buf) - 1 && !memchr(buf, '\n', got) && now_sec() < end && poll(&pfd, 1, 1000) >= 0) {
+                ssize_t n = (pfd.revents & (POLLIN | POLLHUP)) ? read(out, buf + got, sizeof(buf) - 1 - got) : 0;
+                if (n < 0 && errno != EINTR)
+                        break;
+                if (n == 0 && (pfd.revents & POLLHUP))
+                        break;
+                got += n > 0 ? (size_t) n : 0;
+        }
         close(out);
-        return n > 0 ? atoi(buf) : -1;
+        return memchr(buf, '\n', got) ? atoi(buf) : -1;
 }
 
 static int free_port(void) {

@@ -194,7 +194,8 @@ def stall_server():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen(16)
-    print(s.getsockname()[1], flush=True)
+    sys.stdout.write("%d\n" % s.getsockname()[1])
+    sys.stdout.flush()
     held = []
     while True:
         c, _ = s.accept()
@@ -206,7 +207,8 @@ def main():
     if MODE == "stall":
         return stall_server()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(srv.server_address[1], flush=True)
+    sys.stdout.write("%d\n" % srv.server_address[1])  # one write: the line whole
+    sys.stdout.flush()
     srv.serve_forever()
 
 
