@@ -273,6 +273,13 @@ int upload_perform(const struct upload_ctx *ctx, const struct upload_request *rq
                 snprintf(err, size, "%s: libcurl failed to initialize", rq->shown);
                 return -EIO;
         }
+        if (ctx->target->scheme == UPLOAD_SFTP && ctx->creds->known_hosts[0] == '\0') {
+                /* libcurl would take any host key: the login and the core would go to whoever answers. */
+                snprintf(err, size,
+                         "%s: no UPLOAD_SSH_KNOWN_HOSTS in the credentials: the server's host key cannot be checked",
+                         rq->shown);
+                return -EPERM;
+        }
         CURL *h = curl_easy_init();
         if (!h)
                 return -ENOMEM;
