@@ -643,8 +643,8 @@ static void rename_from_notes(struct crash *c) {
                 return;
         snprintf(name, sizeof(name), c->o->store_opts.compress ? "%s.zst" : "%s", stem);
         if (renameat2(c->dirfd, c->name, c->dirfd, name, RENAME_NOREPLACE) < 0 || fsync(c->dirfd) < 0) {
-                log_warning_errno(negative_errno(), "Core %s keeps its name: cannot name it %s from its notes",
-                                  c->name, name);
+                log_warning_errno(negative_errno(), "Core %s keeps its name: cannot name it %s from its notes", c->name,
+                                  name);
                 return;
         }
         memcpy(c->stem, stem, sizeof(stem));
