@@ -668,6 +668,26 @@ static void fill_from_notes(struct crash *c) {
                         (int) c->md.pid, c->comm, missing, (int) c->md.pid);
 }
 
+/* A process gone before /proc was read: its core was named before its notes told its comm and
+ * pid. It takes the name they give (the record, the log and the helper's line follow), unless
+ * another file has that name already. */
+static void rename_from_notes(struct crash *c) {
+        char stem[CORE_STEM_MAX], name[CORE_STEM_MAX + 8];
+        escape_for_log(c->md.comm, strlen(c->md.comm), c->comm, sizeof(c->comm));
+        int r = core_file_stem(c->md.comm, c->md.uid, c->md.boot_id, c->md.pid, c->md.received_usec, stem,
+                               sizeof(stem));
+        if (r < 0 || strcmp(stem, c->stem) == 0)
+                return;
+        snprintf(name, sizeof(name), c->o->store_opts.compress ? "%s.zst" : "%s", stem);
+        if (renameat2(c->dirfd, c->name, c->dirfd, name, RENAME_NOREPLACE) < 0 || fsync(c->dirfd) < 0) {
+                log_warning_errno(negative_errno(), "Core %s keeps its name: cannot name it %s from its notes", c->name,
+                                  name);
+                return;
+        }
+        memcpy(c->stem, stem, sizeof(stem));
+        memcpy(c->name, name, sizeof(name));
+}
+
 /* The log's words for a cut core, the record's: ", truncated at RLIMIT_CORE of N bytes" (a size
  * limit), ", truncated: short stream, N bytes expected: CAUSE", ", truncated: REASON[: CAUSE]". */
 static void describe_cut(const struct crash *c, char *out, size_t size) {
@@ -740,6 +760,8 @@ static void write_record(const struct crash *c, bool again) {
 static void record(struct crash *c) {
         const struct receiver_settings *s = c->o->settings;
         fill_from_notes(c);
+        if (c->gone)
+                rename_from_notes(c);
         if (c->hold_fd < 0)
                 crash_trace_finish(&c->trace, &s->trace, s->interval_usec, c->dirfd, c->name, c->pidfd);
         write_record(c, false);

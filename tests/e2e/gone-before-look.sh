@@ -53,3 +53,12 @@ check "it is marked truncated" grep -q 'truncated=yes' <<<"$line"
 check "with reason short stream" grep -q 'truncated_reason="short stream"' <<<"$line"
 check "and the cause SIGKILL" grep -q 'SIGKILL' <<<"$line"
 check "no line says the core was dropped" bash -c "! grep -q 'comm=\"$name\" .*cannot read the cgroups' <<<\"\$1\"" sh "$(host_log)"
+# Its name, record and log line: the process's, from the core's notes (its comm and its pid in its
+# own namespace), not "core.unknown.0...." (stored under a name made before the notes were read).
+file=$(sed -n 's/.* file="\([^"]*\)".*/\1/p' <<<"$line")
+diag "stored as $file"
+check "the core is named after the crashed process" grep -qE "^core\\.$name\\.[0-9]+\\.[0-9a-f]+\\.[1-9][0-9]*\\." <<<"$file"
+json=$(ls "$T"/hoststore/containers/*/"${file%.zst}.json" 2>/dev/null | head -n1)
+check "its record is beside it" test -n "$json"
+check "its record names the process" test "$(json_field "$json" comm)" = "$name"
+check "its record has the pid of the core's notes" test "$(json_field "$json" pid)" -gt 0

@@ -92,9 +92,15 @@ decompressed_size() {
         esac
 }
 
-# record_of NAME: the record of NAME's core, in the container's store or the host's fallback.
+# record_of NAME LINE: the record of NAME's core, in the container's store or the host's fallback
+# (there under the file its host log LINE names: a core cut before its notes has no comm to be
+# named after).
 record_of() {
-        ls "$STORE"/core."$1".*.json "$T"/hoststore/containers/*/core."$1".*.json 2>/dev/null | head -n1
+        local file
+        file=$(sed -n 's/.* file="\([^"/]*\)".*/\1/p' <<<"$2")
+        file=${file%.zst}
+        ls "$STORE"/core."$1".*.json "$T"/hoststore/containers/*/core."$1".*.json \
+                ${file:+"$T"/hoststore/containers/*/"$file.json"} 2>/dev/null | head -n1
 }
 
 # One crash at heap MiB; sets OUTCOME and OK (1: a permitted outcome, 0: silently cut or lost,
@@ -113,7 +119,7 @@ crash_at() {
         fi
         LINE=$(host_log | grep "comm=\"$name\" " | tail -n1)
         for _ in $(seq 300); do
-                json=$(record_of "$name")
+                json=$(record_of "$name" "$LINE")
                 [ -n "$json" ] && break
                 grep -q 'outcome=stored' <<<"$LINE" || break
                 sleep 0.1
