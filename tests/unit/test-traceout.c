@@ -128,7 +128,7 @@ int main(void) {
               "journal: a module line with its build-id");
         CHECK(msg && strstr(msg, "\n\nStack trace of thread 4242:\n#0  0x000055d0c1a0126d crash_here (inlined) (server "
                                  "+ 0x126d)"),
-              "journal: coredumpctl's layout: %s", msg ? msg : "(null)");
+              "journal: coredumpctl's layout");
         CHECK(msg && strstr(msg, "Module") < strstr(msg, "Stack trace of thread 4242") &&
                       strstr(msg, "Stack trace of thread 4242") < strstr(msg, "Stack trace of thread 4243"),
               "journal: modules, then the crashing thread, then the others");
