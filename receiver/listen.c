@@ -260,7 +260,7 @@ static bool server_done(struct server *s) {
         if (s->init_mode && s->app == 0 && !s->stopping && s->n_handlers == 0 && !connection_pending(s->listen_fd))
                 s->stopping = true;
         return s->stopping && s->n_handlers == 0 && s->finaliser == 0 && !s->sweep_wanted && s->uploader == 0 &&
-               !(s->init_mode && s->upload_wanted);
+               !(s->init_mode && s->upload_wanted && uploads_here(s));
 }
 
 static int server_run(struct server *s) {
