@@ -720,6 +720,25 @@ static const char *signal_origin(const struct core_metadata *m) {
         }
 }
 
+/* The record made again goes over the first, under the store's lock: unless the vacuum removed the
+ * crash (its core and its first record) meanwhile, which no record may outlive. */
+static int replace_record(const struct crash *c, const char *next_name, const char *json_name) {
+        struct stat st;
+        _cleanup_close_ int lock = store_lock(c->dirfd);
+        int r = lock < 0 ? lock : 0;
+        if (r >= 0 && fstatat(c->dirfd, json_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                log_info("The core of pid %d (%s) was removed before its backtrace was made: no record for it",
+                         (int) c->md.pid, c->comm);
+                (void) unlinkat(c->dirfd, next_name, 0);
+                return 0;
+        }
+        if (r >= 0 && renameat(c->dirfd, next_name, c->dirfd, json_name) < 0)
+                r = negative_errno();
+        if (r < 0)
+                (void) unlinkat(c->dirfd, next_name, 0);
+        return r;
+}
+
 /* The record beside the core; again once its backtrace is made after a hold, then written under a
  * name of its own and renamed over the first (a link never replaces a name). */
 static void write_record(const struct crash *c, bool again) {
@@ -747,10 +766,8 @@ static void write_record(const struct crash *c, bool again) {
         if (again)
                 (void) unlinkat(c->dirfd, next_name, 0);
         int r = json ? store_file_atomic(c->dirfd, again ? next_name : json_name, json, strlen(json)) : -ENOMEM;
-        if (r >= 0 && again && renameat(c->dirfd, next_name, c->dirfd, json_name) < 0) {
-                r = negative_errno();
-                (void) unlinkat(c->dirfd, next_name, 0);
-        }
+        if (r >= 0 && again)
+                r = replace_record(c, next_name, json_name);
         if (r < 0)
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) c->md.pid, json_name);
 }
