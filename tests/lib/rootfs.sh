@@ -6,7 +6,7 @@
 ROOTFS_CACHE=${CORE_PIPE_ROOTFS_CACHE:-/var/cache/core_pipe-tests}
 # The libraries the receiver links against, and zstd to read a stored core inside.
 # shellcheck disable=SC2034 # read by the tests that build a receiver root
-ROOTFS_RECEIVER_PACKAGES=(libsystemd0 libzstd1 libjson-c5 libinih1 zstd)
+ROOTFS_RECEIVER_PACKAGES=(libsystemd0 libzstd1 libjson-c5 libinih1 libdw1 libcurl4 zstd)
 
 # rootfs_mirror: the Debian mirror of this machine's apt sources (deb.debian.org otherwise).
 rootfs_mirror() {
