@@ -206,6 +206,7 @@ static void on_child_signal(int sig) {
 struct worker {
         pid_t pid;
         ino_t crash;
+        int pidfd;     /* the crashing process's, to tell when its dump is over (-1: none) */
         char who[128]; /* the crashed process, for a line if the worker must be ended */
 };
 
@@ -213,19 +214,36 @@ struct server {
         struct pipe_config cfg;
         int listen_fd;
         const char *config_path;
-        unsigned max;
-        struct worker *workers; /* max slots, pid 0 = free */
+        unsigned max;           /* MaxConcurrentDumps=: crashes whose dump is in progress */
+        unsigned n_workers;     /* 2 × max: as many again may wind up (the receiver's backtrace) */
+        struct worker *workers; /* n_workers slots, pid 0 = free */
         unsigned running;
 };
+
+/* Whether a worker's crash is still dumping: its process has not ended. A worker whose process
+ * ended only waits for its receiver's last word (forward.c, at most 15 s): no longer a crash in
+ * progress, neither for MaxConcurrentDumps= nor for the kernel's one connection per crash. */
+static bool worker_dumping(const struct worker *w) {
+        struct pollfd p = {.fd = w->pidfd, .events = POLLIN};
+        return w->pid != 0 && (w->pidfd < 0 || poll(&p, 1, 0) == 0);
+}
+
+static unsigned crashes_in_progress(const struct server *s) {
+        unsigned n = 0;
+        for (unsigned i = 0; i < s->n_workers; i++)
+                n += worker_dumping(&s->workers[i]);
+        return n;
+}
 
 /* Reaps the workers that ended; with wait_for set, waits up to deadline for all of them. */
 static void reap_workers(struct server *s, uint64_t deadline_usec) {
         for (;;) {
                 pid_t pid = waitpid(-1, NULL, WNOHANG);
                 if (pid > 0) {
-                        for (unsigned i = 0; i < s->max; i++)
+                        for (unsigned i = 0; i < s->n_workers; i++)
                                 if (s->workers[i].pid == pid) {
-                                        s->workers[i] = (struct worker){0};
+                                        safe_close(s->workers[i].pidfd);
+                                        s->workers[i] = (struct worker){.pidfd = -EBADF};
                                         s->running--;
                                 }
                         continue;
@@ -256,33 +274,37 @@ static void reject_over_cap(const struct server *s, int conn) {
 /* The inode of the connecting task's pidfd (pidfs: the same for every pidfd of one process), or 0
  * when it has none or is not dumping core (then the worker refuses the connection itself, and it
  * never holds the place of the crash the kernel connects for later). */
-static ino_t peer_crash_inode(int conn) {
+static ino_t peer_crash_inode(int conn, int *ret_pidfd) {
         int pidfd;
         pid_t pid;
         struct stat st;
         struct kcore_peer peer;
+        *ret_pidfd = -EBADF;
         if (kcore_peer_pidfd(conn, &pidfd, &pid) < 0)
                 return 0;
         ino_t ino = kcore_peer_info(pidfd, &peer) < 0 || fstat(pidfd, &st) < 0 ? 0 : st.st_ino;
-        safe_close(pidfd);
+        if (ino == 0)
+                safe_close(pidfd);
+        else
+                *ret_pidfd = pidfd;
         return ino;
 }
 
 /* The kernel makes one connection per crash: a second one from a process whose crash a worker is
  * handling was made by someone else (a process that connected before crashing). */
 static bool crash_in_progress(const struct server *s, ino_t crash) {
-        for (unsigned i = 0; crash != 0 && i < s->max; i++)
+        for (unsigned i = 0; crash != 0 && i < s->n_workers; i++)
                 if (s->workers[i].pid != 0 && s->workers[i].crash == crash)
                         return true;
         return false;
 }
 
 /* A worker per connection, in the same code as --socket. */
-static void start_worker(struct server *s, int conn, ino_t crash, const char *who) {
+static void start_worker(struct server *s, int conn, ino_t crash, int pidfd, const char *who) {
         unsigned slot = 0;
-        while (slot < s->max && s->workers[slot].pid != 0)
+        while (slot < s->n_workers && s->workers[slot].pid != 0)
                 slot++;
-        pid_t pid = slot < s->max ? fork() : -1;
+        pid_t pid = slot < s->n_workers ? fork() : -1;
         if (pid == 0) {
                 signal(SIGTERM, SIG_DFL);
                 signal(SIGINT, SIG_DFL);
@@ -291,10 +313,12 @@ static void start_worker(struct server *s, int conn, ino_t crash, const char *wh
                 _exit(socket_handle_connection(conn, s->config_path) < 0 ? 1 : 0);
         }
         if (pid < 0) {
-                log_helper_problem(LOG_ERR, "cannot start a worker for a crash: %s", strerror(errno));
+                log_helper_problem(LOG_ERR, "cannot start a worker for a crash: %s",
+                                   slot < s->n_workers ? strerror(errno) : "every worker's place is taken");
                 reject_over_cap(s, conn);
+                safe_close(pidfd);
         } else {
-                s->workers[slot] = (struct worker){.pid = pid, .crash = crash};
+                s->workers[slot] = (struct worker){.pid = pid, .crash = crash, .pidfd = pidfd};
                 snprintf(s->workers[slot].who, sizeof(s->workers[slot].who), "%s", who);
                 s->running++;
         }
@@ -314,8 +338,9 @@ static void serve_loop(struct server *s) {
                                 nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
                         continue;
                 }
-                ino_t crash = peer_crash_inode(conn);
-                if (s->running >= s->max)
+                int pidfd;
+                ino_t crash = peer_crash_inode(conn, &pidfd);
+                if (crashes_in_progress(s) >= s->max)
                         reject_over_cap(s, conn);
                 else if (crash_in_progress(s, crash))
                         reject_connection(
@@ -324,9 +349,10 @@ static void serve_loop(struct server *s) {
                 else {
                         char who[128];
                         describe_peer(conn, who, sizeof(who));
-                        start_worker(s, conn, crash, who);
+                        start_worker(s, conn, crash, pidfd, who);
                         continue;
                 }
+                safe_close(pidfd);
                 safe_close(conn);
         }
 }
@@ -335,7 +361,7 @@ static void serve_loop(struct server *s) {
 static void serve_stop(struct server *s) {
         s->listen_fd = safe_close(s->listen_fd);
         reap_workers(s, now_monotonic_usec() + SERVE_STOP_SEC * USEC_PER_SEC);
-        for (unsigned i = 0; i < s->max; i++)
+        for (unsigned i = 0; i < s->n_workers; i++)
                 if (s->workers[i].pid > 0 && kill(s->workers[i].pid, SIGKILL) >= 0)
                         /* Its worker's line will never come: the crash gets this one. */
                         log_crash_problem(&s->cfg, LOG_ERR,
@@ -360,9 +386,12 @@ static int serve(const char *config_path, const char *listen_path) {
                 safe_close(s.listen_fd);
                 return 1;
         }
-        _cleanup_free_ struct worker *workers = calloc(s.max, sizeof(struct worker));
+        s.n_workers = 2 * s.max;
+        _cleanup_free_ struct worker *workers = calloc(s.n_workers, sizeof(struct worker));
         if (!workers)
                 return 1;
+        for (unsigned i = 0; i < s.n_workers; i++)
+                workers[i].pidfd = -EBADF;
         s.workers = workers;
         struct sigaction sa = {.sa_handler = on_stop_signal}; /* no SA_RESTART: poll() returns */
         sigaction(SIGTERM, &sa, NULL);
