@@ -67,7 +67,7 @@ struct receiver_settings {
         uint64_t interval_usec;
         char store[SETTINGS_PATH_MAX];
         struct upload_settings upload; /* Upload= and its keys (settings-upload.c) */
-        struct trace_settings trace; /* Backtrace=, StackCapture*=, MaxCoresPerSignature= (trace-settings.h) */
+        struct trace_settings trace;   /* Backtrace=, StackCapture*=, MaxCoresPerSignature= (trace-settings.h) */
 };
 
 void settings_defaults(struct receiver_settings *s);
