@@ -13,12 +13,8 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "jsontext.h"
 #include "macro.h"
-
-static void json_putp(struct json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
 
 /* A core's stem as core_file_stem() makes it: "core." then [A-Za-z0-9_+.-], no "..". The
  * uploader opens <stem>, <stem>.zst and <stem>.json in the store: never anything else. */
@@ -153,18 +149,10 @@ static int parse_fields(struct json_object *o, struct pending_entry *e) {
 int pending_entry_parse(const char *text, size_t len, struct pending_entry *ret) {
         if (len == 0 || len > PENDING_ENTRY_MAX)
                 return -EBADMSG;
-        struct json_tokener *tok = json_tokener_new_ex(8);
-        if (!tok)
-                return -ENOMEM;
-        _cleanup_(json_putp) struct json_object *o = json_tokener_parse_ex(tok, text, (int) len);
-        enum json_tokener_error err = json_tokener_get_error(tok);
-        size_t end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (!o || err != json_tokener_success || !json_object_is_type(o, json_type_object))
-                return -EBADMSG;
-        for (size_t i = end; i < len; i++)
-                if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n')
-                        return -EBADMSG;
+        _cleanup_(json_putp) struct json_object *o = NULL;
+        int r = json_object_from_text(text, len, 8, &o);
+        if (r < 0)
+                return r;
         /* Large: built on the heap, copied out only when whole. */
         _cleanup_free_ struct pending_entry *e = calloc(1, sizeof(*e));
         if (!e)

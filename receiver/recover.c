@@ -15,6 +15,7 @@
 
 #include "fdio.h"
 #include "journal.h"
+#include "jsontext.h"
 #include "log.h"
 #include "macro.h"
 #include "store.h"
@@ -23,11 +24,6 @@
 
 void (*recover_finalised_hook)(int dirfd, const char *store_path, const char *stem, const char *core_name) = NULL;
 #define RECOVER_FIELD_MAX 65536
-
-static void json_putp(struct json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
 
 char *recover_marker_new(const struct core_metadata *m, const struct record_info *info) {
         _cleanup_free_ char *text = record_to_json(m, info);
@@ -128,19 +124,11 @@ static int parse_texts(struct json_object *o, struct recover_marker *m) {
 int recover_marker_parse(const char *text, size_t len, struct recover_marker *ret) {
         if (len == 0 || len > RECOVER_MARKER_MAX)
                 return -EBADMSG;
-        struct json_tokener *tok = json_tokener_new_ex(16);
-        if (!tok)
-                return -ENOMEM;
-        _cleanup_(json_putp) struct json_object *o = json_tokener_parse_ex(tok, text, (int) len);
-        enum json_tokener_error err = json_tokener_get_error(tok);
-        size_t end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (!o || err != json_tokener_success || !json_object_is_type(o, json_type_object))
-                return -EBADMSG;
         /* One object and nothing after it but white space (the writer ends it so). */
-        for (size_t i = end; i < len; i++)
-                if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n')
-                        return -EBADMSG;
+        _cleanup_(json_putp) struct json_object *o = NULL;
+        int r = json_object_from_text(text, len, 16, &o);
+        if (r < 0)
+                return r;
         uint64_t format = 0;
         struct json_object *f;
         if (get_uint(o, "format", UINT32_MAX, &format) < 0 || format != 1 ||
@@ -150,7 +138,7 @@ int recover_marker_parse(const char *text, size_t len, struct recover_marker *re
         if (strcmp(compression, "zstd") != 0 && strcmp(compression, "none") != 0)
                 return -EBADMSG;
         struct recover_marker m = {.compressed = compression[0] == 'z'};
-        int r = parse_ids(o, &m);
+        r = parse_ids(o, &m);
         if (r >= 0)
                 r = parse_texts(o, &m);
         if (r < 0) {

@@ -572,24 +572,9 @@ static void compressor_freep(struct compressor **c) {
         compressor_free(*c);
 }
 
-/* The core pipe, read in order, each chunk shown to the observer before it goes anywhere. */
-struct core_reader {
-        int *fd;
-        uint64_t limit;
-        uint64_t offset; /* bytes read */
-        bool at_end;     /* end of the core, or the limit */
-        bool truncated;  /* the core went on past the limit */
-        uint64_t released_usec;
-        const struct store_options *o;
-};
-
-/*
- * Reads up to want bytes (at most up to the limit) into buf, looping over short reads: a pipe
- * gives at most what it holds. at_end is set at the end of the core, or at the limit.
- */
-static ssize_t reader_next(struct core_reader *rd, void *buf, size_t want) {
+ssize_t core_reader_next(struct core_reader *rd, void *buf, size_t want) {
         size_t got = 0;
-        while (got < want) {
+        while (got < want && !rd->at_end) {
                 if (rd->offset + got >= rd->limit) {
                         /* At the limit: one probe tells whether the core goes on. */
                         char probe;
@@ -618,8 +603,7 @@ static ssize_t reader_next(struct core_reader *rd, void *buf, size_t want) {
         return (ssize_t) got;
 }
 
-/* Lets the crashed process go: nothing more will be read. */
-static void reader_release(struct core_reader *rd) {
+void core_reader_release(struct core_reader *rd) {
         if (*rd->fd < 0)
                 return;
         *rd->fd = safe_close(*rd->fd);
@@ -648,7 +632,7 @@ static int pump_compressed(struct core_reader *rd, struct output *out, const str
                 void *buf = compressor_buffer(comp);
                 if (!buf)
                         break; /* writing failed or the space ran out; compressor_finish() says */
-                ssize_t n = reader_next(rd, buf, chunk);
+                ssize_t n = core_reader_next(rd, buf, chunk);
                 if (n < 0)
                         return (int) n;
                 if (n > 0)
@@ -656,7 +640,7 @@ static int pump_compressed(struct core_reader *rd, struct output *out, const str
         }
         /* The last byte is read (or writing stopped): let the crashed process go before the
          * slow tail. */
-        reader_release(rd);
+        core_reader_release(rd);
         return compressor_finish(comp);
 }
 
@@ -665,7 +649,7 @@ static int pump_raw(struct core_reader *rd, struct output *out, size_t chunk) {
         if (!buf)
                 return -ENOMEM;
         while (!rd->at_end) {
-                ssize_t n = reader_next(rd, buf, chunk);
+                ssize_t n = core_reader_next(rd, buf, chunk);
                 if (n < 0)
                         return (int) n;
                 int r = output_put(out, buf, (size_t) n, (size_t) n);
@@ -687,7 +671,7 @@ static size_t chunk_for_budget(size_t chunk, uint64_t budget) {
 static int store_stream(struct core_reader *rd, struct output *out, const struct store_options *o) {
         int r = o->compress ? pump_compressed(rd, out, o, chunk_for_budget(o->chunk_size, out->budget))
                             : pump_raw(rd, out, o->chunk_size);
-        reader_release(rd);
+        core_reader_release(rd);
         if (r < 0 && !out->cut)
                 return r;
         if (rd->offset == 0)
@@ -783,7 +767,7 @@ int store_core(int dirfd, const char *name, int *core_fd, uint64_t limit, uint64
         return 0;
 
 fail:
-        reader_release(&rd);
+        core_reader_release(&rd);
         if (named)
                 (void) unlinkat(dirfd, tmpname, 0);
         recover_abort(dirfd, &pw);

@@ -141,6 +141,26 @@ struct store_space {
  */
 int store_room(int dirfd, const struct receiver_settings *s, struct store_space *ret);
 
+/* The core pipe, read in order up to a limit, each chunk shown to o->observe before it goes
+ * anywhere (the store's, and the stream of Storage=none). */
+struct core_reader {
+        int *fd;
+        uint64_t limit;
+        uint64_t offset; /* bytes read */
+        bool at_end;     /* end of the core, or the limit */
+        bool truncated;  /* the core went on past the limit */
+        uint64_t released_usec;
+        const struct store_options *o;
+};
+
+/* Reads up to want bytes (at most up to the limit) into buf, looping over short reads: a pipe
+ * gives at most what it holds. at_end is set at the end of the core, or at the limit, where one
+ * probe of a byte tells whether the core went on (truncated). 0 once at the end. */
+ssize_t core_reader_next(struct core_reader *rd, void *buf, size_t want);
+
+/* Lets the crashed process go (closes *fd): nothing more will be read. */
+void core_reader_release(struct core_reader *rd);
+
 /*
  * Streams *core_fd into a new file in dirfd, compressed as o says, reading at most limit
  * bytes of the core (the rest is not read and the core is marked truncated,

@@ -9,13 +9,9 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "jsontext.h"
 #include "macro.h"
 #include "store.h"
-
-static void json_putp(struct json_object **o) {
-        if (*o)
-                json_object_put(*o);
-}
 
 int upload_record_load(int dirfd, const char *stem, struct json_object **ret) {
         char name[CORE_STEM_MAX + 8];
@@ -31,18 +27,7 @@ int upload_record_load(int dirfd, const char *stem, struct json_object **ret) {
                 return (int) n;
         if (n == 0 || n > UPLOAD_RECORD_MAX)
                 return -EBADMSG;
-        struct json_tokener *tok = json_tokener_new_ex(16);
-        if (!tok)
-                return -ENOMEM;
-        struct json_object *o = json_tokener_parse_ex(tok, buf, (int) n);
-        enum json_tokener_error err = json_tokener_get_error(tok);
-        json_tokener_free(tok);
-        if (!o || err != json_tokener_success || !json_object_is_type(o, json_type_object)) {
-                json_putp(&o);
-                return -EBADMSG;
-        }
-        *ret = o;
-        return 0;
+        return json_object_from_text(buf, (size_t) n, 16, ret);
 }
 
 /* A string member, NULL if absent or of another type. */

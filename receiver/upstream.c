@@ -16,42 +16,6 @@
 #include "macro.h"
 #include "uploader-record.h"
 
-/* The pipe, read in order up to the limit, each chunk shown to the observer. */
-struct pipe_reader {
-        int *fd;
-        uint64_t limit, offset;
-        bool at_end, truncated;
-        const struct store_options *so;
-};
-
-static ssize_t pipe_next(struct pipe_reader *rd, void *buf, size_t want) {
-        size_t got = 0;
-        while (got < want && !rd->at_end) {
-                if (rd->offset + got >= rd->limit) {
-                        char probe; /* at the limit: does the core go on? */
-                        ssize_t k = read(*rd->fd, &probe, 1);
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        rd->truncated = k > 0;
-                        rd->at_end = true;
-                        break;
-                }
-                size_t n_want = (size_t) MIN((uint64_t) (want - got), rd->limit - rd->offset - got);
-                ssize_t n = read(*rd->fd, (char *) buf + got, n_want);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return negative_errno();
-                if (n == 0)
-                        rd->at_end = true;
-                got += (size_t) n;
-        }
-        if (got > 0 && rd->so->observe)
-                rd->so->observe(rd->so->observe_userdata, rd->offset, buf, got);
-        rd->offset += got;
-        return (ssize_t) got;
-}
-
 struct sender {
         struct upload_stream *stream;
         uint64_t sent;
@@ -73,7 +37,7 @@ static void compressor_freep(struct compressor **c) {
         compressor_free(*c);
 }
 
-static int pump_compressed(struct pipe_reader *rd, struct sender *snd, const struct store_options *so) {
+static int pump_compressed(struct core_reader *rd, struct sender *snd, const struct store_options *so) {
         _cleanup_(compressor_freep) struct compressor *comp = NULL;
         struct compressor_params cp = {
                 .level = so->compress_level,
@@ -90,22 +54,22 @@ static int pump_compressed(struct pipe_reader *rd, struct sender *snd, const str
                 void *buf = compressor_buffer(comp);
                 if (!buf)
                         break; /* sending failed everywhere: compressor_finish() says */
-                ssize_t n = pipe_next(rd, buf, so->chunk_size);
+                ssize_t n = core_reader_next(rd, buf, so->chunk_size);
                 if (n < 0)
                         return (int) n;
                 if (n > 0)
                         compressor_submit(comp, (size_t) n);
         }
-        *rd->fd = safe_close(*rd->fd); /* the last byte is read: the process may go */
+        core_reader_release(rd); /* the last byte is read: the process may go */
         return compressor_finish(comp);
 }
 
-static int pump_raw(struct pipe_reader *rd, struct sender *snd, size_t chunk) {
+static int pump_raw(struct core_reader *rd, struct sender *snd, size_t chunk) {
         _cleanup_free_ void *buf = malloc(chunk);
         if (!buf)
                 return -ENOMEM;
         while (!rd->at_end) {
-                ssize_t n = pipe_next(rd, buf, chunk);
+                ssize_t n = core_reader_next(rd, buf, chunk);
                 if (n < 0)
                         return (int) n;
                 int r = n > 0 ? send_frame(snd, buf, (size_t) n, (size_t) n) : 0;
@@ -153,7 +117,7 @@ static int fail_all(struct upstream *u, int error, const char *what) {
 int upstream_core(struct upstream *u, const struct receiver_settings *s, const struct upload_name_fields *f,
                   const char *record_file, int *core_fd, uint64_t limit, const struct store_options *so,
                   struct store_result *ret) {
-        struct pipe_reader rd = {.fd = core_fd, .limit = limit, .so = so};
+        struct core_reader rd = {.fd = core_fd, .limit = limit, .o = so};
         struct sender snd = {NULL, 0, false};
         int r = name_objects(u, s, f, record_file);
         if (r < 0) {
