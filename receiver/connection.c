@@ -720,18 +720,24 @@ static const char *signal_origin(const struct core_metadata *m) {
         }
 }
 
-/* The record made again goes over the first, under the store's lock: unless the vacuum removed the
- * crash (its core and its first record) meanwhile, which no record may outlive. */
-static int replace_record(const struct crash *c, const char *next_name, const char *json_name) {
+/* The record made again goes over the first. Under the store's lock from its temporary name to
+ * the rename, so that one seen under the lock is a dead writer's (recover.c sweeps those); and
+ * only while the first is there: the vacuum may have removed the crash meanwhile, which no record
+ * may outlive. */
+static int replace_record(const struct crash *c, const char *json, const char *json_name) {
+        char next_name[CORE_STEM_MAX + 16];
         struct stat st;
+        snprintf(next_name, sizeof(next_name), RECOVER_RECORD_PREFIX "%s", json_name);
         _cleanup_close_ int lock = store_lock(c->dirfd);
-        int r = lock < 0 ? lock : 0;
-        if (r >= 0 && fstatat(c->dirfd, json_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (lock < 0)
+                return lock;
+        if (fstatat(c->dirfd, json_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 log_info("The core of pid %d (%s) was removed before its backtrace was made: no record for it",
                          (int) c->md.pid, c->comm);
-                (void) unlinkat(c->dirfd, next_name, 0);
                 return 0;
         }
+        (void) unlinkat(c->dirfd, next_name, 0);
+        int r = store_file_atomic(c->dirfd, next_name, json, strlen(json));
         if (r >= 0 && renameat(c->dirfd, next_name, c->dirfd, json_name) < 0)
                 r = negative_errno();
         if (r < 0)
@@ -760,14 +766,11 @@ static void write_record(const struct crash *c, bool again) {
                 .trace = &c->trace,
         };
         _cleanup_free_ char *json = record_to_json(&c->md, &info);
-        char json_name[CORE_STEM_MAX + 8], next_name[CORE_STEM_MAX + 16];
+        char json_name[CORE_STEM_MAX + 8];
         snprintf(json_name, sizeof(json_name), "%s.json", c->stem);
-        snprintf(next_name, sizeof(next_name), ".#record.%s.json", c->stem);
-        if (again)
-                (void) unlinkat(c->dirfd, next_name, 0);
-        int r = json ? store_file_atomic(c->dirfd, again ? next_name : json_name, json, strlen(json)) : -ENOMEM;
-        if (r >= 0 && again)
-                r = replace_record(c, next_name, json_name);
+        int r = !json   ? -ENOMEM
+                : again ? replace_record(c, json, json_name)
+                        : store_file_atomic(c->dirfd, json_name, json, strlen(json));
         if (r < 0)
                 log_warning_errno(r, "Stored the core of pid %d but not its record %s", (int) c->md.pid, json_name);
 }

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "macro.h"
 #include "store.h"
+#include "vacuum.h"
 
 #define RECOVER_SWEEP_MAX 4096
 
@@ -611,6 +612,28 @@ static int sweep_list(int dirfd, struct sweep_names *ret) {
         return 0;
 }
 
+/* Records made again by a writer that died before renaming them (RECOVER_RECORD_PREFIX): under
+ * the store's lock, no live writer has one. */
+static void sweep_records(int dirfd, const char *store_path, struct recover_stats *st) {
+        _cleanup_close_ int lock = store_lock(dirfd);
+        int dfd = lock < 0 ? -EBADF : openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+        if (!d) {
+                safe_close(dfd);
+                return;
+        }
+        struct dirent *de;
+        size_t plen = strlen(RECOVER_RECORD_PREFIX);
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, RECOVER_RECORD_PREFIX, plen) == 0 && de->d_name[plen] != '\0' &&
+                    unlinkat(dirfd, de->d_name, 0) >= 0) {
+                        log_warning("Removed %s/%s: a record its dead writer did not put in place", store_path,
+                                    de->d_name);
+                        st->removed++;
+                }
+        closedir(d);
+}
+
 int recover_store(int dirfd, const char *store_path, const struct recover_death *deaths, size_t n_deaths,
                   struct recover_stats *ret) {
         struct sweep_names s;
@@ -649,6 +672,7 @@ int recover_store(int dirfd, const char *store_path, const struct recover_death 
         }
         free(s.stem);
         free(s.is_marker);
+        sweep_records(dirfd, store_path, &st);
         if (ret)
                 *ret = st;
         return first_error;

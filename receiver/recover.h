@@ -39,6 +39,10 @@
 #include "store.h"
 
 #define RECOVER_PREFIX ".#partial."
+/* A record made again after its core (connection.c): written under this prefix and renamed over
+ * the first while the store's lock is held, so that one seen under the lock is a dead writer's:
+ * recover_store() removes those. */
+#define RECOVER_RECORD_PREFIX ".#record."
 #define RECOVER_MARKER_SUFFIX ".json"
 #define RECOVER_CORE_SUFFIX ".core"
 #define RECOVER_MARKER_MAX (1U << 20)

@@ -388,6 +388,26 @@ static void test_in_place(int dirfd) {
         }
 }
 
+/* A record made again whose writer died before renaming it over the first (connection.c): gone
+ * after a sweep, the first record left as it was. */
+static void test_record_leftover(int dirfd) {
+        const char *stem = "core.again.0.b00t.8.9";
+        char first[300], next[300];
+        struct recover_stats st;
+        struct stat sb;
+        snprintf(first, sizeof(first), "%s.json", stem);
+        snprintf(next, sizeof(next), RECOVER_RECORD_PREFIX "%s.json", stem);
+        int r = store_file_atomic(dirfd, first, "{}\n", 3);
+        if (r >= 0)
+                r = store_file_atomic(dirfd, next, "{\"again\":1}\n", 12);
+        CHECK(r >= 0, "a record and its second version, left by a dead writer");
+        r = recover_store(dirfd, "/store", NULL, 0, &st);
+        CHECK(r == 0 && st.removed >= 1 && fstatat(dirfd, next, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT,
+              "the sweep removes the second version");
+        CHECK(fstatat(dirfd, first, &sb, AT_SYMLINK_NOFOLLOW) == 0 && sb.st_size == 3,
+              "and leaves the record in place");
+}
+
 int main(void) {
         char dir[] = "/tmp/test-recover.XXXXXX";
         if (!mkdtemp(dir))
@@ -397,6 +417,7 @@ int main(void) {
         test_window_bound(dirfd);
         test_writer_and_finaliser(dirfd);
         test_raw(dirfd);
+        test_record_leftover(dirfd);
         test_whole(dirfd);
         test_in_place(dirfd);
         test_hostile(dirfd);
