@@ -295,7 +295,12 @@ static void plan_stack(struct stack_capture *c, const struct plan *p, size_t i) 
         t->cut = true;
         if (t->sp < STACK_CAPTURE_RED_ZONE)
                 return;
+        /* The red zone may lie below the stack's mapping: at the deepest the stack ever went, sp
+         * is anywhere in its lowest page (1 crash in 32 has it within the red zone of that page's
+         * start). Then the stack is kept from the mapping's start. */
         const struct seg *s = find_seg(p, t->sp - STACK_CAPTURE_RED_ZONE);
+        if (!s)
+                s = find_seg(p, t->sp);
         if (!s)
                 return;
         uint64_t lo = MAX((t->sp - STACK_CAPTURE_RED_ZONE) & ~(uint64_t) (PAGE - 1), s->vaddr);

@@ -246,8 +246,15 @@ static void test_caps(const struct core_file *threads, const struct core_file *d
         struct stack_capture_stats st;
         struct stack_capture_thread t;
         stack_capture_stats(c, &st);
-        CHECK(stack_capture_thread(c, 0, &t) == 0 && t.cut && t.captured == small.per_thread &&
-                      t.stack_lo <= t.sp - STACK_CAPTURE_RED_ZONE && st.threads_cut == 1,
+        int tr = stack_capture_thread(c, 0, &t);
+        printf("# deep, 64 KiB a thread: thread 0 %d, sp 0x%" PRIx64 ", kept from 0x%" PRIx64 ", %" PRIu64
+               " bytes, cut %d; "
+               "threads %u (cut %u), planned %d, error %d, stack bytes %" PRIu64 "\n",
+               tr, t.sp, t.stack_lo, t.captured, t.cut, st.threads, st.threads_cut, st.planned, st.error,
+               st.stack_bytes);
+        CHECK(tr == 0 && t.cut && t.captured == small.per_thread &&
+                      (t.stack_lo <= t.sp - STACK_CAPTURE_RED_ZONE || t.stack_lo == (t.sp & ~(uint64_t) 4095)) &&
+                      st.threads_cut == 1,
               "deep stack, 64 KiB a thread: 64 KiB kept from rsp, cut");
         stack_capture_free(c);
 
@@ -291,6 +298,61 @@ static void test_big_stream(const struct core_file *f) {
         stack_capture_free(c);
 }
 
+/* The first NT_PRSTATUS's rsp in a core (x86-64: pr_reg at 112, rsp its 20th register), or NULL. */
+static uint8_t *prstatus_rsp(const struct core_file *f) {
+        const Elf64_Ehdr *e = (const Elf64_Ehdr *) f->data;
+        for (unsigned i = 0; i < e->e_phnum; i++) {
+                const Elf64_Phdr *p = (const Elf64_Phdr *) (f->data + e->e_phoff + i * sizeof(Elf64_Phdr));
+                for (uint64_t o = p->p_offset; p->p_type == PT_NOTE && o + 12 <= p->p_offset + p->p_filesz;) {
+                        const Elf64_Nhdr *n = (const Elf64_Nhdr *) (f->data + o);
+                        uint64_t desc = o + 12 + ((n->n_namesz + 3) & ~3U);
+                        if (n->n_type == NT_PRSTATUS && n->n_descsz >= 112 + 20 * 8)
+                                return f->data + desc + 112 + 19 * 8;
+                        o = desc + ((n->n_descsz + 3) & ~3U);
+                }
+        }
+        return NULL;
+}
+
+/* At the deepest the stack ever went, sp may be within the red zone of its mapping's start (1
+ * crash in 32): the deep core made so, its stack's PT_LOAD starting at the page of an sp moved
+ * to 64 bytes into it. Its stack is kept from the mapping's start. */
+static void test_red_zone_below(const struct core_file *deep) {
+        struct core_file f = {malloc(deep->size), deep->size};
+        uint8_t *rsp = f.data ? prstatus_rsp(deep) : NULL;
+        if (!rsp)
+                abort();
+        memcpy(f.data, deep->data, deep->size);
+        rsp = f.data + (rsp - deep->data);
+        uint64_t sp;
+        memcpy(&sp, rsp, sizeof(sp));
+        const Elf64_Ehdr *e = (const Elf64_Ehdr *) f.data;
+        bool moved = false;
+        for (unsigned i = 0; i < e->e_phnum && !moved; i++) {
+                Elf64_Phdr *p = (Elf64_Phdr *) (f.data + e->e_phoff + i * sizeof(Elf64_Phdr));
+                uint64_t page = (sp & ~(uint64_t) 4095) + 4096; /* one page up: inside the stack */
+                if (p->p_type != PT_LOAD || sp < p->p_vaddr || sp >= p->p_vaddr + p->p_filesz ||
+                    page + 4096 > p->p_vaddr + p->p_filesz)
+                        continue;
+                uint64_t delta = page - p->p_vaddr;
+                p->p_vaddr += delta;
+                p->p_offset += delta;
+                p->p_filesz -= delta;
+                p->p_memsz -= delta;
+                sp = page + 64;
+                memcpy(rsp, &sp, sizeof(sp));
+                moved = true;
+        }
+        CHECK(moved, "a deep core whose sp is 64 bytes above its stack mapping's start");
+        struct stack_capture *c = capture(&f, NULL, 0);
+        struct stack_capture_thread t;
+        CHECK(stack_capture_thread(c, 0, &t) == 0 && t.sp == sp && t.stack_lo == sp - 64 && t.captured > 0,
+              "its stack is kept from the mapping's start (%" PRIu64 " bytes from 0x%" PRIx64 ")", t.captured,
+              t.stack_lo);
+        stack_capture_free(c);
+        free(f.data);
+}
+
 int main(void) {
         cores = getenv("CORES");
         if (!cores) {
@@ -306,6 +368,7 @@ int main(void) {
         test_chunking(&threads);
         test_gap_and_end(&threads);
         test_caps(&threads, &deep);
+        test_red_zone_below(&deep);
         test_big_stream(&threads);
         free(threads.data);
         free(deep.data);
