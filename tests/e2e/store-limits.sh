@@ -42,6 +42,12 @@ for limit in MaxUse KeepFree; do
         p=v${limit:0:1}-
         crash_series "$ct" "$p" 20
         wait_for_file "$STORE/core.${p}20.*.json"
+        # Each crash's host line comes once its receiver is done with it (its record made again
+        # with the backtrace): the store is audited only then, not while a record is renamed.
+        for _ in $(seq 600); do
+                [ "$(host_log | grep -cE "comm=\"${p}[0-9]+\" .*outcome=")" -ge 20 ] && break
+                sleep 0.1
+        done
         nums=$(stored_numbers "$STORE" "$p")
         diag "$limit: cores left after 20 crashes: $nums"
         used=$(du -sb --apparent-size "$STORE" | cut -f1)
@@ -56,7 +62,8 @@ for limit in MaxUse KeepFree; do
         check "$limit: more than one core kept" test "$(echo $nums | wc -w)" -ge 2
         check "$limit: the cores kept are the newest ($nums)" newest_suffix "$nums" 20
         check "$limit: every core kept has its record" \
-                sh -c "for n in $nums; do ls '$STORE'/core.$p\$n.*.json >/dev/null || exit 1; done"
+                sh -c "for n in $nums; do ls '$STORE'/core.$p\$n.*.json >/dev/null || exit 1; done" ||
+                diag "$(ls -la "$STORE"; grep -v '^$' "$(ct_root "$ct")/run/receiver.log" | tail -n 40)"
         check "$limit: no record without its core" \
                 test "$(find "$STORE" -mindepth 1 -maxdepth 1 ! -name '.*' -name '*.json' | wc -l)" = "$(find "$STORE" -mindepth 1 -maxdepth 1 ! -name '.*' -name '*.zst' | wc -l)"
         check "$limit: the receiver logged the removals" grep -q "Removed [0-9]* old core(s)" "$(ct_root "$ct")/run/receiver.log"
