@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "macro.h"
 
 /* x86_64 layouts of the kernel's note descriptors (include/uapi/linux/elfcore.h), by offset. */
@@ -50,24 +51,6 @@ struct core_head {
         size_t n_ranges, first_live;
         uint8_t *note_buf;
 };
-
-static uint16_t get16(const uint8_t *p) {
-        uint16_t v;
-        memcpy(&v, p, sizeof(v));
-        return le16toh(v);
-}
-
-static uint32_t get32(const uint8_t *p) {
-        uint32_t v;
-        memcpy(&v, p, sizeof(v));
-        return le32toh(v);
-}
-
-static uint64_t get64(const uint8_t *p) {
-        uint64_t v;
-        memcpy(&v, p, sizeof(v));
-        return le64toh(v);
-}
 
 int core_head_new(struct core_head **ret) {
         struct core_head *h = calloc(1, sizeof(*h));
@@ -131,13 +114,13 @@ static int start_phdrs(struct core_head *h) {
                 return -EBADMSG;
         if (e[EI_CLASS] != ELFCLASS64 || e[EI_DATA] != ELFDATA2LSB)
                 return -EPROTONOSUPPORT;
-        if (e[EI_VERSION] != EV_CURRENT || get16(e + offsetof(Elf64_Ehdr, e_type)) != ET_CORE)
+        if (e[EI_VERSION] != EV_CURRENT || le_get16(e + offsetof(Elf64_Ehdr, e_type)) != ET_CORE)
                 return -EBADMSG;
-        if (get16(e + offsetof(Elf64_Ehdr, e_machine)) != EM_X86_64)
+        if (le_get16(e + offsetof(Elf64_Ehdr, e_machine)) != EM_X86_64)
                 return -EPROTONOSUPPORT;
-        uint16_t phentsize = get16(e + offsetof(Elf64_Ehdr, e_phentsize));
-        uint16_t phnum = get16(e + offsetof(Elf64_Ehdr, e_phnum));
-        uint64_t phoff = get64(e + offsetof(Elf64_Ehdr, e_phoff));
+        uint16_t phentsize = le_get16(e + offsetof(Elf64_Ehdr, e_phentsize));
+        uint16_t phnum = le_get16(e + offsetof(Elf64_Ehdr, e_phnum));
+        uint64_t phoff = le_get64(e + offsetof(Elf64_Ehdr, e_phoff));
         if (phnum == PN_XNUM || phnum > CORE_HEAD_PHNUM_MAX)
                 return -E2BIG;
         /* The table must follow the header: bytes before it have streamed past already. */
@@ -192,9 +175,9 @@ static int start_notes(struct core_head *h) {
                 return -ENOMEM;
         for (uint32_t i = 0; i < h->phnum; i++) {
                 const uint8_t *ph = h->phdrs + (size_t) i * sizeof(Elf64_Phdr);
-                uint32_t type = get32(ph + offsetof(Elf64_Phdr, p_type));
-                uint64_t offset = get64(ph + offsetof(Elf64_Phdr, p_offset));
-                uint64_t filesz = get64(ph + offsetof(Elf64_Phdr, p_filesz));
+                uint32_t type = le_get32(ph + offsetof(Elf64_Phdr, p_type));
+                uint64_t offset = le_get64(ph + offsetof(Elf64_Phdr, p_offset));
+                uint64_t filesz = le_get64(ph + offsetof(Elf64_Phdr, p_filesz));
                 if (offset > UINT64_MAX - filesz || offset + filesz > CORE_HEAD_EXPECTED_MAX)
                         return -EBADMSG;
                 expected = MAX(expected, offset + filesz);
@@ -287,10 +270,10 @@ static void copy_text(char *out, const uint8_t *field, size_t max) {
 static void take_prpsinfo(struct core_notes *n, const uint8_t *d, size_t len) {
         if (n->have_prpsinfo || len < PRPSINFO_SIZE)
                 return;
-        n->uid = get32(d + PRPSINFO_UID);
-        n->gid = get32(d + PRPSINFO_GID);
-        n->pid = (int32_t) get32(d + PRPSINFO_PID);
-        n->ppid = (int32_t) get32(d + PRPSINFO_PPID);
+        n->uid = le_get32(d + PRPSINFO_UID);
+        n->gid = le_get32(d + PRPSINFO_GID);
+        n->pid = (int32_t) le_get32(d + PRPSINFO_PID);
+        n->ppid = (int32_t) le_get32(d + PRPSINFO_PPID);
         copy_text(n->fname, d + PRPSINFO_FNAME, sizeof(n->fname) - 1);
         copy_text(n->psargs, d + PRPSINFO_PSARGS, sizeof(n->psargs) - 1);
         n->have_prpsinfo = true;
@@ -300,7 +283,7 @@ static void take_auxv(struct core_notes *n, const uint8_t *d, size_t len) {
         if (n->have_auxv)
                 return;
         for (size_t i = 0; i + 16 <= len; i += 16) {
-                uint64_t type = get64(d + i), value = get64(d + i + 8);
+                uint64_t type = le_get64(d + i), value = le_get64(d + i + 8);
                 if (type == AT_NULL)
                         break;
                 if (type == AT_ENTRY)
@@ -338,7 +321,7 @@ static size_t take_file_paths(struct core_notes *n, size_t count, const uint8_t 
 static bool take_files(struct core_notes *n, const uint8_t *d, size_t len) {
         if (n->have_files || len < NT_FILE_HEADER)
                 return true;
-        uint64_t count = get64(d), page = get64(d + 8);
+        uint64_t count = le_get64(d), page = le_get64(d + 8);
         if (count > (len - NT_FILE_HEADER) / NT_FILE_ENTRY || count > CORE_NOTES_FILES_MAX || page == 0 ||
             (page & (page - 1)) != 0)
                 return false;
@@ -347,9 +330,9 @@ static bool take_files(struct core_notes *n, const uint8_t *d, size_t len) {
                 return false;
         for (size_t i = 0; i < count; i++) {
                 const uint8_t *e = d + NT_FILE_HEADER + i * NT_FILE_ENTRY;
-                uint64_t pgoff = get64(e + 16);
-                n->files[i].start = get64(e);
-                n->files[i].end = get64(e + 8);
+                uint64_t pgoff = le_get64(e + 16);
+                n->files[i].start = le_get64(e);
+                n->files[i].end = le_get64(e + 8);
                 n->files[i].file_offset = pgoff > UINT64_MAX / page ? UINT64_MAX : pgoff * page;
         }
         size_t table = NT_FILE_HEADER + (size_t) count * NT_FILE_ENTRY;
@@ -376,7 +359,7 @@ static bool take_note(struct core_notes *n, uint32_t type, const uint8_t *name, 
         switch (type) {
         case NT_PRSTATUS:
                 if (n->threads == 0 && descsz >= PRSTATUS_CURSIG + 2)
-                        n->signal = get16(desc + PRSTATUS_CURSIG);
+                        n->signal = le_get16(desc + PRSTATUS_CURSIG);
                 if (n->threads < UINT32_MAX)
                         n->threads++;
                 return true;
@@ -386,8 +369,8 @@ static bool take_note(struct core_notes *n, uint32_t type, const uint8_t *name, 
         case NT_SIGINFO:
                 /* The kernel writes one, for the dumping thread: the first is taken. */
                 if (!n->have_siginfo && descsz >= SIGINFO_HEAD) {
-                        n->siginfo_signo = (int32_t) get32(desc);
-                        n->siginfo_code = (int32_t) get32(desc + 8);
+                        n->siginfo_signo = (int32_t) le_get32(desc);
+                        n->siginfo_code = (int32_t) le_get32(desc + 8);
                         n->have_siginfo = true;
                 }
                 return true;
@@ -401,23 +384,37 @@ static bool take_note(struct core_notes *n, uint32_t type, const uint8_t *name, 
         }
 }
 
+int core_note_next(const uint8_t *buf, size_t len, size_t *pos, struct core_note *ret) {
+        if (len - *pos < 12)
+                return 0;
+        const uint8_t *h = buf + *pos;
+        uint32_t namesz = le_get32(h), descsz = le_get32(h + 4);
+        size_t rest = len - *pos - 12;
+        /* Name and descriptor are each padded to 4 bytes; 64-bit sums cannot wrap. */
+        uint64_t name_pad = ((uint64_t) namesz + 3) & ~(uint64_t) 3;
+        uint64_t desc_pad = ((uint64_t) descsz + 3) & ~(uint64_t) 3;
+        if (name_pad > rest || descsz > rest - name_pad)
+                return -EBADMSG;
+        *ret = (struct core_note){
+                .type = le_get32(h + 8),
+                .name = h + 12,
+                .namesz = namesz,
+                .desc = h + 12 + name_pad,
+                .descsz = descsz,
+        };
+        *pos += 12 + (size_t) name_pad + (size_t) MIN(desc_pad, (uint64_t) (rest - name_pad));
+        return 1;
+}
+
 /* Walks the notes of one segment's captured bytes. Returns false if any was malformed or cut. */
 static bool parse_note_segment(struct core_notes *n, const uint8_t *buf, size_t len) {
         bool ok = true;
         size_t pos = 0;
-        while (len - pos >= 12) {
-                uint32_t namesz = get32(buf + pos), descsz = get32(buf + pos + 4), type = get32(buf + pos + 8);
-                size_t rest = len - pos - 12;
-                /* Name and descriptor are each padded to 4 bytes; 64-bit sums cannot wrap. */
-                uint64_t name_pad = ((uint64_t) namesz + 3) & ~(uint64_t) 3;
-                uint64_t desc_pad = ((uint64_t) descsz + 3) & ~(uint64_t) 3;
-                if (name_pad > rest || descsz > rest - name_pad)
-                        return false;
-                const uint8_t *name = buf + pos + 12;
-                ok = take_note(n, type, name, namesz, name + name_pad, descsz) && ok;
-                pos += 12 + (size_t) name_pad + (size_t) MIN(desc_pad, (uint64_t) (rest - name_pad));
-        }
-        return ok && pos == len;
+        struct core_note note;
+        int r;
+        while ((r = core_note_next(buf, len, &pos, &note)) > 0)
+                ok = take_note(n, note.type, note.name, note.namesz, note.desc, note.descsz) && ok;
+        return ok && r == 0 && pos == len;
 }
 
 int core_head_parse(const struct core_head *h, struct core_notes *ret) {

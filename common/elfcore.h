@@ -144,6 +144,23 @@ int core_head_parse(const struct core_head *h, struct core_notes *ret);
 
 void core_notes_done(struct core_notes *n);
 
+/* One note of a PT_NOTE segment's bytes. */
+struct core_note {
+        uint32_t type;
+        const uint8_t *name; /* namesz bytes */
+        uint32_t namesz;
+        const uint8_t *desc; /* descsz bytes */
+        size_t descsz;
+};
+
+/*
+ * The note at *pos in buf (len bytes), *pos then past it (name and descriptor each padded to 4
+ * bytes; the last descriptor's padding may be missing). 1 and *ret; 0 when fewer than a note
+ * header's 12 bytes are left (*pos == len: the segment ended cleanly); -EBADMSG for a note whose
+ * name or descriptor would pass the end.
+ */
+int core_note_next(const uint8_t *buf, size_t len, size_t *pos, struct core_note *ret);
+
 /* The signal that made the process dump, as its notes say: NT_SIGINFO's si_signo, else the
  * first NT_PRSTATUS's pr_cursig; 0 when neither names a signal (1..64). */
 uint32_t core_notes_crash_signal(const struct core_notes *n);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "le.h"
 #include "macro.h"
 
 /* x86_64 struct elf_prstatus (include/uapi/linux/elfcore.h, asm/user_64.h), by offset. */
@@ -65,33 +66,6 @@ struct stack_capture {
         uint32_t modules, modules_left;
         uint64_t notes_bytes;
 };
-
-static uint32_t get32(const uint8_t *p) {
-        uint32_t v;
-        memcpy(&v, p, sizeof(v));
-        return le32toh(v);
-}
-
-static uint64_t get64(const uint8_t *p) {
-        uint64_t v;
-        memcpy(&v, p, sizeof(v));
-        return le64toh(v);
-}
-
-static void put16(uint8_t *p, uint16_t v) {
-        v = htole16(v);
-        memcpy(p, &v, sizeof(v));
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-        v = htole32(v);
-        memcpy(p, &v, sizeof(v));
-}
-
-static void put64(uint8_t *p, uint64_t v) {
-        v = htole64(v);
-        memcpy(p, &v, sizeof(v));
-}
 
 int stack_capture_new(const struct stack_capture_limits *l, struct core_head *head, struct stack_capture **ret) {
         struct stack_capture_limits lim = l ? *l : (struct stack_capture_limits){0};
@@ -178,18 +152,18 @@ static int collect_segs(struct stack_capture *c, struct plan *p) {
         if (!p->segs)
                 return -ENOMEM;
         for (uint32_t i = 0; i < phnum; i++, ph += sizeof(Elf64_Phdr)) {
-                uint32_t type = get32(ph + offsetof(Elf64_Phdr, p_type));
+                uint32_t type = le_get32(ph + offsetof(Elf64_Phdr, p_type));
                 if (type == PT_NOTE)
-                        c->notes_end = MAX(c->notes_end, get64(ph + offsetof(Elf64_Phdr, p_offset)) +
-                                                                 get64(ph + offsetof(Elf64_Phdr, p_filesz)));
+                        c->notes_end = MAX(c->notes_end, le_get64(ph + offsetof(Elf64_Phdr, p_offset)) +
+                                                                 le_get64(ph + offsetof(Elf64_Phdr, p_filesz)));
                 if (type != PT_LOAD)
                         continue;
                 struct seg s = {
-                        .vaddr = get64(ph + offsetof(Elf64_Phdr, p_vaddr)),
-                        .memsz = get64(ph + offsetof(Elf64_Phdr, p_memsz)),
-                        .offset = get64(ph + offsetof(Elf64_Phdr, p_offset)),
-                        .filesz = get64(ph + offsetof(Elf64_Phdr, p_filesz)),
-                        .flags = get32(ph + offsetof(Elf64_Phdr, p_flags)),
+                        .vaddr = le_get64(ph + offsetof(Elf64_Phdr, p_vaddr)),
+                        .memsz = le_get64(ph + offsetof(Elf64_Phdr, p_memsz)),
+                        .offset = le_get64(ph + offsetof(Elf64_Phdr, p_offset)),
+                        .filesz = le_get64(ph + offsetof(Elf64_Phdr, p_filesz)),
+                        .flags = le_get32(ph + offsetof(Elf64_Phdr, p_flags)),
                 };
                 /* Offsets were checked by the core_head (no wrap, under its cap); addresses were not. */
                 if (s.vaddr > UINT64_MAX - s.memsz || s.filesz > s.memsz || s.memsz == 0)
@@ -202,8 +176,8 @@ static int collect_segs(struct stack_capture *c, struct plan *p) {
 
 static void take_auxv(struct plan *p, const uint8_t *d, size_t len) {
         for (size_t i = 0; i + 16 <= len; i += 16)
-                if (get64(d + i) == AUXV_SYSINFO_EHDR)
-                        p->sysinfo_ehdr = get64(d + i + 8);
+                if (le_get64(d + i) == AUXV_SYSINFO_EHDR)
+                        p->sysinfo_ehdr = le_get64(d + i + 8);
 }
 
 static int take_prstatus(struct stack_capture *c, const uint8_t *d, size_t len) {
@@ -216,9 +190,9 @@ static int take_prstatus(struct stack_capture *c, const uint8_t *d, size_t len) 
                 c->threads = t;
         }
         c->threads[c->n_threads++] = (struct thread){
-                .tid = (pid_t) get32(d + PRSTATUS_PID),
-                .sp = get64(d + PRSTATUS_REGS + 8 * REG_RSP),
-                .pc = get64(d + PRSTATUS_REGS + 8 * REG_RIP),
+                .tid = (pid_t) le_get32(d + PRSTATUS_PID),
+                .sp = le_get64(d + PRSTATUS_REGS + 8 * REG_RSP),
+                .pc = le_get64(d + PRSTATUS_REGS + 8 * REG_RIP),
                 .range = -1,
         };
         return 0;
@@ -227,23 +201,16 @@ static int take_prstatus(struct stack_capture *c, const uint8_t *d, size_t len) 
 /* Walks one note segment's captured bytes for the threads and the vDSO. */
 static int walk_notes(struct stack_capture *c, struct plan *p, const uint8_t *buf, size_t len) {
         size_t pos = 0;
-        while (len - pos >= 12) {
-                uint32_t namesz = get32(buf + pos), descsz = get32(buf + pos + 4), type = get32(buf + pos + 8);
-                size_t rest = len - pos - 12;
-                uint64_t name_pad = ((uint64_t) namesz + 3) & ~(uint64_t) 3;
-                uint64_t desc_pad = ((uint64_t) descsz + 3) & ~(uint64_t) 3;
-                if (name_pad > rest || descsz > rest - name_pad)
-                        return 0;
-                const uint8_t *name = buf + pos + 12, *desc = name + name_pad;
-                if (namesz == 5 && memcmp(name, "CORE", 5) == 0) {
-                        if (type == NT_PRSTATUS) {
-                                int r = take_prstatus(c, desc, descsz);
-                                if (r < 0)
-                                        return r;
-                        } else if (type == NT_AUXV)
-                                take_auxv(p, desc, descsz);
-                }
-                pos += 12 + (size_t) name_pad + (size_t) MIN(desc_pad, (uint64_t) (rest - name_pad));
+        struct core_note n;
+        while (core_note_next(buf, len, &pos, &n) > 0) {
+                if (n.namesz != 5 || memcmp(n.name, "CORE", 5) != 0)
+                        continue;
+                if (n.type == NT_PRSTATUS) {
+                        int r = take_prstatus(c, n.desc, n.descsz);
+                        if (r < 0)
+                                return r;
+                } else if (n.type == NT_AUXV)
+                        take_auxv(p, n.desc, n.descsz);
         }
         return 0;
 }
@@ -373,14 +340,14 @@ static uint64_t align_up(uint64_t v, uint64_t a) {
 
 static void put_phdr(uint8_t *ph, uint32_t type, uint32_t flags, uint64_t offset, uint64_t vaddr, uint64_t size,
                      uint64_t align) {
-        put32(ph + offsetof(Elf64_Phdr, p_type), type);
-        put32(ph + offsetof(Elf64_Phdr, p_flags), flags);
-        put64(ph + offsetof(Elf64_Phdr, p_offset), offset);
-        put64(ph + offsetof(Elf64_Phdr, p_vaddr), vaddr);
-        put64(ph + offsetof(Elf64_Phdr, p_paddr), 0);
-        put64(ph + offsetof(Elf64_Phdr, p_filesz), size);
-        put64(ph + offsetof(Elf64_Phdr, p_memsz), size);
-        put64(ph + offsetof(Elf64_Phdr, p_align), align);
+        le_put32(ph + offsetof(Elf64_Phdr, p_type), type);
+        le_put32(ph + offsetof(Elf64_Phdr, p_flags), flags);
+        le_put64(ph + offsetof(Elf64_Phdr, p_offset), offset);
+        le_put64(ph + offsetof(Elf64_Phdr, p_vaddr), vaddr);
+        le_put64(ph + offsetof(Elf64_Phdr, p_paddr), 0);
+        le_put64(ph + offsetof(Elf64_Phdr, p_filesz), size);
+        le_put64(ph + offsetof(Elf64_Phdr, p_memsz), size);
+        le_put64(ph + offsetof(Elf64_Phdr, p_align), align);
 }
 
 static void put_ehdr(uint8_t *e, uint16_t phnum) {
@@ -388,13 +355,13 @@ static void put_ehdr(uint8_t *e, uint16_t phnum) {
         e[EI_CLASS] = ELFCLASS64;
         e[EI_DATA] = ELFDATA2LSB;
         e[EI_VERSION] = EV_CURRENT;
-        put16(e + offsetof(Elf64_Ehdr, e_type), ET_CORE);
-        put16(e + offsetof(Elf64_Ehdr, e_machine), EM_X86_64);
-        put32(e + offsetof(Elf64_Ehdr, e_version), EV_CURRENT);
-        put64(e + offsetof(Elf64_Ehdr, e_phoff), sizeof(Elf64_Ehdr));
-        put16(e + offsetof(Elf64_Ehdr, e_ehsize), sizeof(Elf64_Ehdr));
-        put16(e + offsetof(Elf64_Ehdr, e_phentsize), sizeof(Elf64_Phdr));
-        put16(e + offsetof(Elf64_Ehdr, e_phnum), phnum);
+        le_put16(e + offsetof(Elf64_Ehdr, e_type), ET_CORE);
+        le_put16(e + offsetof(Elf64_Ehdr, e_machine), EM_X86_64);
+        le_put32(e + offsetof(Elf64_Ehdr, e_version), EV_CURRENT);
+        le_put64(e + offsetof(Elf64_Ehdr, e_phoff), sizeof(Elf64_Ehdr));
+        le_put16(e + offsetof(Elf64_Ehdr, e_ehsize), sizeof(Elf64_Ehdr));
+        le_put16(e + offsetof(Elf64_Ehdr, e_phentsize), sizeof(Elf64_Phdr));
+        le_put16(e + offsetof(Elf64_Ehdr, e_phnum), phnum);
 }
 
 /* Lays the image out: header, program headers, the notes (copied from head), then each range
