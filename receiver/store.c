@@ -610,20 +610,16 @@ void core_reader_release(struct core_reader *rd) {
         rd->released_usec = now_monotonic_usec();
 }
 
-/*
- * Each chunk is read straight into a buffer that a worker then compresses; the writer thread
- * appends the frames to out. The compressor lives in this function's scope only: on every
- * return its threads are joined before the caller frees out's buffer or closes its file.
- */
-static int pump_compressed(struct core_reader *rd, struct output *out, const struct store_options *o, size_t chunk) {
+int core_reader_compress(struct core_reader *rd, const struct store_options *o, size_t chunk, compressor_write_fn write,
+                         void *userdata) {
         _cleanup_(compressor_freep) struct compressor *comp = NULL;
         struct compressor_params cp = {
                 .level = o->compress_level,
                 .workers = o->workers,
                 .chunk_size = chunk,
                 .window_log = o->window_log,
-                .write = output_frame,
-                .userdata = out,
+                .write = write,
+                .userdata = userdata,
         };
         int r = compressor_new(&cp, &comp);
         if (r < 0)
@@ -631,7 +627,7 @@ static int pump_compressed(struct core_reader *rd, struct output *out, const str
         while (!rd->at_end) {
                 void *buf = compressor_buffer(comp);
                 if (!buf)
-                        break; /* writing failed or the space ran out; compressor_finish() says */
+                        break; /* writing failed (or the space ran out): compressor_finish() says */
                 ssize_t n = core_reader_next(rd, buf, chunk);
                 if (n < 0)
                         return (int) n;
@@ -669,8 +665,9 @@ static size_t chunk_for_budget(size_t chunk, uint64_t budget) {
 
 /* Streams the core into out; a cut for space is not an error here (out->cut says it). */
 static int store_stream(struct core_reader *rd, struct output *out, const struct store_options *o) {
-        int r = o->compress ? pump_compressed(rd, out, o, chunk_for_budget(o->chunk_size, out->budget))
-                            : pump_raw(rd, out, o->chunk_size);
+        int r = o->compress
+                        ? core_reader_compress(rd, o, chunk_for_budget(o->chunk_size, out->budget), output_frame, out)
+                        : pump_raw(rd, out, o->chunk_size);
         core_reader_release(rd);
         if (r < 0 && !out->cut)
                 return r;

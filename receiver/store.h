@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "compress.h"
 #include "settings.h"
 
 struct recover_writer;
@@ -160,6 +161,12 @@ ssize_t core_reader_next(struct core_reader *rd, void *buf, size_t want);
 
 /* Lets the crashed process go (closes *fd): nothing more will be read. */
 void core_reader_release(struct core_reader *rd);
+
+/* Streams the rest of the core from rd through o's compressor, in chunks of chunk bytes, each
+ * frame to write(userdata, ...); releases the process at the last byte read. The compressor's
+ * threads are joined on every return. 0, or the first error of reading or of write(). */
+int core_reader_compress(struct core_reader *rd, const struct store_options *o, size_t chunk, compressor_write_fn write,
+                         void *userdata);
 
 /*
  * Streams *core_fd into a new file in dirfd, compressed as o says, reading at most limit

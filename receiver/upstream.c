@@ -10,7 +10,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "compress.h"
 #include "fdio.h"
 #include "journal.h"
 #include "macro.h"
@@ -31,37 +30,6 @@ static int send_frame(void *userdata, const void *frame, size_t len, size_t in_l
         else
                 snd->failed = true;
         return r;
-}
-
-static void compressor_freep(struct compressor **c) {
-        compressor_free(*c);
-}
-
-static int pump_compressed(struct core_reader *rd, struct sender *snd, const struct store_options *so) {
-        _cleanup_(compressor_freep) struct compressor *comp = NULL;
-        struct compressor_params cp = {
-                .level = so->compress_level,
-                .workers = so->workers,
-                .chunk_size = so->chunk_size,
-                .window_log = so->window_log,
-                .write = send_frame,
-                .userdata = snd,
-        };
-        int r = compressor_new(&cp, &comp);
-        if (r < 0)
-                return r;
-        while (!rd->at_end) {
-                void *buf = compressor_buffer(comp);
-                if (!buf)
-                        break; /* sending failed everywhere: compressor_finish() says */
-                ssize_t n = core_reader_next(rd, buf, so->chunk_size);
-                if (n < 0)
-                        return (int) n;
-                if (n > 0)
-                        compressor_submit(comp, (size_t) n);
-        }
-        core_reader_release(rd); /* the last byte is read: the process may go */
-        return compressor_finish(comp);
 }
 
 static int pump_raw(struct core_reader *rd, struct sender *snd, size_t chunk) {
@@ -130,7 +98,8 @@ int upstream_core(struct upstream *u, const struct receiver_settings *s, const s
                 *core_fd = safe_close(*core_fd);
                 return fail_all(u, r, "cannot start the upload");
         }
-        r = so->compress ? pump_compressed(&rd, &snd, so) : pump_raw(&rd, &snd, so->chunk_size);
+        r = so->compress ? core_reader_compress(&rd, so, so->chunk_size, send_frame, &snd)
+                         : pump_raw(&rd, &snd, so->chunk_size);
         *core_fd = safe_close(*core_fd);
         if (r >= 0 && rd.offset == 0) {
                 /* An empty stream is no core (the process was killed as its dump began): no empty
