@@ -99,6 +99,12 @@ static void handler_ended(struct server *s, pid_t pid, int status) {
         s->n_deaths++;
 }
 
+/* Upload=, with a store of its own: its cores are uploaded from here (not the host's fallback). */
+static bool uploads_here(const struct server *s) {
+        const struct receiver_settings *set = s->o->settings;
+        return upload_wanted(set) && set->storage == STORAGE_EXTERNAL && !s->o->fallback;
+}
+
 static void forget_handler(struct server *s, pid_t pid, int status) {
         if (s->finaliser > 0 && pid == s->finaliser) {
                 s->finaliser = 0;
@@ -111,7 +117,7 @@ static void forget_handler(struct server *s, pid_t pid, int status) {
         for (unsigned i = 0; i < s->n_handlers; i++)
                 if (s->handlers[i] == pid) {
                         s->handlers[i] = s->handlers[--s->n_handlers];
-                        s->upload_wanted = true; /* its core, queued once stored */
+                        s->upload_wanted = uploads_here(s); /* its core, queued once stored */
                         handler_ended(s, pid, status);
                         return;
                 }
@@ -229,11 +235,6 @@ static bool connection_pending(int listen_fd) {
 /* Starts the uploader when cores may be waiting and none runs. Stopping, only the init's last
  * look (the container's store may not outlive it): a resident receiver's queue waits for its
  * next run. */
-static bool uploads_here(const struct server *s) {
-        const struct receiver_settings *set = s->o->settings;
-        return upload_wanted(set) && set->storage == STORAGE_EXTERNAL && !s->o->fallback;
-}
-
 static void maybe_upload(struct server *s) {
         const struct receiver_settings *set = s->o->settings;
         if (!uploads_here(s) || s->uploader > 0 || s->n_handlers > 0 || (s->stopping && !s->init_mode))
@@ -260,7 +261,7 @@ static bool server_done(struct server *s) {
         if (s->init_mode && s->app == 0 && !s->stopping && s->n_handlers == 0 && !connection_pending(s->listen_fd))
                 s->stopping = true;
         return s->stopping && s->n_handlers == 0 && s->finaliser == 0 && !s->sweep_wanted && s->uploader == 0 &&
-               !(s->init_mode && s->upload_wanted && uploads_here(s));
+               !(s->init_mode && s->upload_wanted);
 }
 
 static int server_run(struct server *s) {
