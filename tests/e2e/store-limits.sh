@@ -22,10 +22,14 @@ newest_suffix() {
 }
 
 # crash_series CONTAINER PREFIX COUNT: crashes one after another, 2 MiB each (~0.5 MiB stored).
+# crash_series CT PREFIX N: N crashes one after another, each once the one before is handled (its
+# host line is in): with the sanitizers a receiver is slow enough for released crashes to overlap,
+# finish out of order and be trimmed out of order.
 crash_series() {
         local i
         for i in $(seq "$3"); do
                 ct_exec "$1" /bin/sh -c 'ulimit -c unlimited; exec /build/tests/crasher --name "$1" --size 2' sh "$2$i" >/dev/null 2>&1
+                wait_for_log "comm=\"$2$i\" .*outcome=" 30 >/dev/null
         done
 }
 
