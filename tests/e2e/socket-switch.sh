@@ -84,6 +84,11 @@ sys.exit(bad)
 PY
 check "exactly one record per crash, none truncated" test $? = 0
 sed 's/^/# /' "$T/audit"
+# A crash's host line comes once its receiver has made its backtrace: waited for, bounded.
+for _ in $(seq 300); do
+        [ "$(host_log | grep -c "comm=\"$NAME\"")" -ge "$crashes" ] && break
+        sleep 0.1
+done
 pipe_n=$(host_log | grep "comm=\"$NAME\"" | grep -vc "transport=socket")
 socket_n=$(host_log | grep -c "comm=\"$NAME\" .*transport=socket")
 diag "host log: $pipe_n crashes through the pipe, $socket_n through the socket"
