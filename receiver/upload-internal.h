@@ -7,6 +7,7 @@
  *                   untrusted text (each one fuzzed: tests/fuzz/fuzz-upload.c);
  *   upload-creds.c  where the credentials come from (files, the environment);
  *   upload-hash.c   MD5 / SHA-256 through libcrypto's EVP, hex and base64;
+ *   upload-filesum.c a file's sums (whole, per S3 part), in a thread beside the transfers;
  *   upload-curl.c   one libcurl transfer: timeouts, the stall rule, errors without secrets;
  *   upload-s3.c     S3: single PUT, multipart (create, parts, complete, abort);
  *   upload.c        upload_file() and the streaming writer.
@@ -83,6 +84,19 @@ void upload_hash_done(struct upload_hash *h);
 void upload_hex(const uint8_t *data, size_t len, char *out);    /* out: 2 * len + 1 */
 void upload_base64(const uint8_t *data, size_t len, char *out); /* out: 4 * ((len + 2) / 3) + 1 */
 
+/*
+ * A file's SHA-256 and its S3 parts' (upload-filesum.c), computed by a thread started here while
+ * the caller transfers. part_size 0: the whole file's sum only; else the file is cut in parts of
+ * part_size bytes (one part when it is not larger: its sum is the file's). _part() and _whole()
+ * wait for their sum; they return the thread's negative errno when reading failed.
+ */
+struct upload_filesum;
+int upload_filesum_start(int fd, uint64_t size, uint64_t part_size, struct upload_filesum **ret);
+unsigned upload_filesum_parts(const struct upload_filesum *s);
+int upload_filesum_part(struct upload_filesum *s, unsigned index, uint8_t ret_sha[32]);
+int upload_filesum_whole(struct upload_filesum *s, uint8_t ret_sha[32]);
+void upload_filesum_free(struct upload_filesum *s); /* stops the thread if it still runs */
+
 /* One transfer (upload-curl.c). */
 struct upload_source {
         /* Fills up to len bytes; 0 at the end; a negative errno on failure. May block. */
@@ -91,6 +105,15 @@ struct upload_source {
         int (*rewind)(void *userdata);
         void *userdata;
 };
+
+/* A range of a file as a body: read with pread (the fd's offset is not used); -ENODATA when the
+ * file is shorter than the range. */
+struct upload_range {
+        int fd;
+        uint64_t start, len, pos;
+};
+int64_t upload_range_read(void *userdata, void *buf, size_t len);
+int upload_range_rewind(void *userdata);
 
 struct upload_request {
         const char *url;                  /* what libcurl opens (no user, no secret) */
@@ -128,8 +151,19 @@ struct upload_ctx {
 int upload_perform(const struct upload_ctx *ctx, const struct upload_request *rq, struct upload_response *resp,
                    char *err, size_t size);
 
-/* S3 (upload-s3.c). The object's bytes come from fill(): up to len bytes, fewer only at the end,
- * a negative errno on failure. sha256 (hex) of every byte is written to ret->sha256. */
+/*
+ * S3 (upload-s3.c). The object's bytes come from a stream, fill(): up to len bytes, fewer only at
+ * the end, a negative errno on failure, read into one part buffer and hashed as they come; or
+ * from a file (fill NULL): fd and size, its sums from sum (started with the same part_size), each
+ * part read from the file as it is sent. The SHA-256 of every byte is written to ret->sha256.
+ */
 typedef int64_t (*upload_fill_fn)(void *userdata, void *buf, size_t len);
+struct upload_s3_input {
+        upload_fill_fn fill;
+        void *userdata;
+        int fd;
+        uint64_t size;
+        struct upload_filesum *sum;
+};
 int upload_s3(const struct upload_ctx *ctx, const char *name, uint64_t part_size, const char *content_type,
-              upload_fill_fn fill, void *userdata, volatile bool *cancel, struct upload_result *ret);
+              const struct upload_s3_input *in, volatile bool *cancel, struct upload_result *ret);

@@ -92,19 +92,22 @@ enum s3_checksum {
         S3_CHECKSUM_DECLARE, /* CreateMultipartUpload: the parts will carry SHA-256 checksums */
 };
 
-/* The headers of a request with payload data (len bytes); a part's checksum is written to part. */
-static struct curl_slist *s3_headers(const struct upload_ctx *ctx, const char *content_type, const void *data,
-                                     size_t len, enum s3_checksum checksum, struct s3_part *part) {
-        uint8_t sha[32];
-        char hex[65], b64_sha[48];
+/* The SHA-256 of data in memory. */
+static int sha_of(const void *data, size_t len, uint8_t ret_sha[32]) {
         struct upload_hash h;
-        if (upload_hash_init(&h, false) < 0)
-                return NULL;
-        upload_hash_update(&h, data, len);
-        int r = upload_hash_final(&h, NULL, sha);
-        upload_hash_done(&h);
+        int r = upload_hash_init(&h, false);
         if (r < 0)
-                return NULL;
+                return r;
+        upload_hash_update(&h, data, len);
+        r = upload_hash_final(&h, NULL, ret_sha);
+        upload_hash_done(&h);
+        return r;
+}
+
+/* The headers of a request whose payload's SHA-256 is sha; a part's checksum is written to part. */
+static struct curl_slist *s3_headers(const struct upload_ctx *ctx, const char *content_type, const uint8_t sha[32],
+                                     enum s3_checksum checksum, struct s3_part *part) {
+        char hex[65], b64_sha[48];
         upload_hex(sha, 32, hex);
         upload_base64(sha, 32, b64_sha);
         bool failed = false;
@@ -126,31 +129,47 @@ static struct curl_slist *s3_headers(const struct upload_ctx *ctx, const char *c
         return l;
 }
 
-/* One signed request with an in-memory payload: PUT (data as the body) or another method. */
+/* A request's payload: a PUT's body (read as it is sent) or a POST's bytes in memory, with the
+ * payload's SHA-256 (sha NULL: computed here from data). */
+struct s3_payload {
+        const struct upload_source *body;
+        const void *data;
+        size_t len;
+        const uint8_t *sha;
+};
+
+/* One signed request: PUT (the payload's body), POST (its data) or another method (no payload). */
 static int s3_request(const struct upload_ctx *ctx, const char *method, const char *key, const char *query,
-                      const char *content_type, const void *data, size_t len, enum s3_checksum checksum,
+                      const char *content_type, const struct s3_payload *pl, enum s3_checksum checksum,
                       struct s3_part *part, volatile bool *cancel, struct upload_response *resp, char *err,
                       size_t size) {
         char url[2048], shown[1100];
+        uint8_t sha[32];
         int r = s3_urls(ctx, key, query, url, sizeof(url), shown, sizeof(shown));
         if (r < 0) {
                 snprintf(err, size, "s3://%s/%s: URL too long", ctx->target->host, key);
                 return r;
         }
-        struct curl_slist *headers = s3_headers(ctx, content_type, data, len, checksum, part);
+        if (pl->sha)
+                memcpy(sha, pl->sha, 32);
+        else if (sha_of(pl->data, pl->len, sha) < 0)
+                return -ENOMEM;
+        struct curl_slist *headers = s3_headers(ctx, content_type, sha, checksum, part);
         if (!headers)
                 return -ENOMEM;
-        struct membuf mb = {.data = data, .len = len};
-        struct upload_source src = {.read = membuf_read, .rewind = membuf_rewind, .userdata = &mb};
         bool put = strcmp(method, "PUT") == 0;
+        if (put && pl->body->rewind(pl->body->userdata) < 0) { /* a part sent again starts at its first byte */
+                curl_slist_free_all(headers);
+                return -EIO;
+        }
         struct upload_request rq = {
                 .url = url,
                 .shown = shown,
                 .method = put ? NULL : method,
-                .body = put ? &src : NULL,
-                .body_size = (int64_t) len,
-                .post = strcmp(method, "POST") == 0 ? (data ? data : "") : NULL,
-                .post_len = len,
+                .body = put ? pl->body : NULL,
+                .body_size = (int64_t) pl->len,
+                .post = strcmp(method, "POST") == 0 ? (pl->data ? pl->data : "") : NULL,
+                .post_len = pl->len,
                 .headers = headers,
                 .s3 = true,
                 .cancel = cancel,
@@ -165,8 +184,8 @@ static int s3_create(const struct upload_ctx *ctx, const char *key, const char *
         struct upload_response *resp = malloc(sizeof(*resp));
         if (!resp)
                 return -ENOMEM;
-        int r = s3_request(ctx, "POST", key, "uploads=", content_type, NULL, 0, S3_CHECKSUM_DECLARE, NULL, cancel, resp,
-                           err, size);
+        int r = s3_request(ctx, "POST", key, "uploads=", content_type, &(struct s3_payload){0}, S3_CHECKSUM_DECLARE,
+                           NULL, cancel, resp, err, size);
         if (r >= 0 && upload_xml_value(resp->body, resp->body_len, "UploadId", upload_id, id_size) < 0) {
                 snprintf(err, size, "s3://%s/%s: no UploadId in the reply to CreateMultipartUpload", ctx->target->host,
                          key);
@@ -191,7 +210,7 @@ static void query_escape(const char *s, char *out, size_t size) {
 }
 
 static int s3_put_part(const struct upload_ctx *ctx, const char *key, const char *upload_id, unsigned number,
-                       const void *data, size_t len, struct s3_part *part, volatile bool *cancel, char *err,
+                       const struct s3_payload *pl, struct s3_part *part, volatile bool *cancel, char *err,
                        size_t size) {
         char query[1200], id[1024];
         query_escape(upload_id, id, sizeof(id));
@@ -201,8 +220,7 @@ static int s3_put_part(const struct upload_ctx *ctx, const char *key, const char
                 return -ENOMEM;
         int r = -EIO;
         for (unsigned attempt = 1; attempt <= S3_PART_ATTEMPTS; attempt++) {
-                r = s3_request(ctx, "PUT", key, query, NULL, data, len, S3_CHECKSUM_PAYLOAD, part, cancel, resp, err,
-                               size);
+                r = s3_request(ctx, "PUT", key, query, NULL, pl, S3_CHECKSUM_PAYLOAD, part, cancel, resp, err, size);
                 if (r >= 0 || r == -EACCES || r == -ECANCELED || (cancel && *cancel))
                         break;
                 if (attempt < S3_PART_ATTEMPTS)
@@ -245,8 +263,9 @@ static int s3_complete(const struct upload_ctx *ctx, const char *key, const char
         if (!xml || !resp)
                 return -ENOMEM;
         /* No x-amz-checksum-sha256 here: on this request it would name the whole object's checksum. */
-        int r = s3_request(ctx, "POST", key, query, "application/xml", xml, len, S3_CHECKSUM_NONE, NULL, cancel, resp,
-                           err, size);
+        struct s3_payload pl = {.data = xml, .len = len};
+        int r = s3_request(ctx, "POST", key, query, "application/xml", &pl, S3_CHECKSUM_NONE, NULL, cancel, resp, err,
+                           size);
         /* S3 may answer 200 and then report a failure in the body. */
         if (r >= 0 && upload_xml_is_error(resp->body, resp->body_len)) {
                 char code[96] = "";
@@ -264,8 +283,8 @@ static void s3_abort(const struct upload_ctx *ctx, const char *key, const char *
         snprintf(query, sizeof(query), "uploadId=%s", id);
         struct upload_response *resp = malloc(sizeof(*resp));
         if (resp)
-                (void) s3_request(ctx, "DELETE", key, query, NULL, NULL, 0, S3_CHECKSUM_NONE, NULL, NULL, resp, err,
-                                  sizeof(err));
+                (void) s3_request(ctx, "DELETE", key, query, NULL, &(struct s3_payload){0}, S3_CHECKSUM_NONE, NULL,
+                                  NULL, resp, err, sizeof(err));
         free(resp);
 }
 
@@ -273,25 +292,59 @@ struct s3_job {
         const struct upload_ctx *ctx;
         char key[1024];
         const char *content_type;
-        upload_fill_fn fill;
-        void *userdata;
+        const struct upload_s3_input *in;
         volatile bool *cancel;
         uint64_t part_size;
-        uint8_t *buf;
-        struct upload_hash whole;
+        uint8_t *buf;             /* a stream's part */
+        struct upload_hash whole; /* a stream's sum (a file's comes from in->sum) */
         uint64_t total;
+        unsigned next;          /* the index of the part job_next() gives next */
+        struct membuf mb;       /* the current part's body: a stream's buffer ... */
+        struct upload_range rg; /* ... or a range of the file */
+        struct upload_source body;
+        struct s3_payload pl;
+        uint8_t part_sha[32];
         char upload_id[1024];
         struct s3_part *parts;
         unsigned n_parts;
 };
 
-/* Fills the part buffer; hashes what came. Returns the bytes (less than a part only at the end). */
-static int64_t job_fill(struct s3_job *j) {
-        int64_t n = j->fill(j->userdata, j->buf, (size_t) j->part_size);
-        if (n > 0) {
-                upload_hash_update(&j->whole, j->buf, (size_t) n);
-                j->total += (uint64_t) n;
-        }
+/* A stream's next part: read into the buffer (whole unless the end comes first) and hashed. */
+static int64_t job_next_stream(struct s3_job *j) {
+        int64_t n = j->in->fill(j->in->userdata, j->buf, (size_t) j->part_size);
+        if (n < 0)
+                return n;
+        upload_hash_update(&j->whole, j->buf, (size_t) n);
+        int r = sha_of(j->buf, (size_t) n, j->part_sha);
+        if (r < 0)
+                return r;
+        j->mb = (struct membuf){.data = j->buf, .len = (size_t) n};
+        j->body = (struct upload_source){.read = membuf_read, .rewind = membuf_rewind, .userdata = &j->mb};
+        return n;
+}
+
+/* A file's next part: a range of it, its sum from the sum thread. */
+static int64_t job_next_file(struct s3_job *j) {
+        uint64_t off = (uint64_t) j->next * j->part_size;
+        if (j->next >= upload_filesum_parts(j->in->sum))
+                return 0;
+        uint64_t n = MIN(j->part_size, j->in->size - off);
+        int r = upload_filesum_part(j->in->sum, j->next, j->part_sha);
+        if (r < 0)
+                return r;
+        j->rg = (struct upload_range){.fd = j->in->fd, .start = off, .len = n};
+        j->body = (struct upload_source){.read = upload_range_read, .rewind = upload_range_rewind, .userdata = &j->rg};
+        return (int64_t) n;
+}
+
+/* The next part, set up as j->pl: its length (less than a part only at the end; 0: none left). */
+static int64_t job_next(struct s3_job *j) {
+        int64_t n = j->in->fill ? job_next_stream(j) : job_next_file(j);
+        if (n < 0)
+                return n;
+        j->next++;
+        j->total += (uint64_t) n;
+        j->pl = (struct s3_payload){.body = &j->body, .len = (size_t) n, .sha = j->part_sha};
         return n;
 }
 
@@ -315,12 +368,12 @@ static int job_multipart(struct s3_job *j, int64_t n, char *err, size_t size) {
                         }
                         j->parts = p;
                 }
-                r = s3_put_part(j->ctx, j->key, j->upload_id, j->n_parts + 1, j->buf, (size_t) n, &j->parts[j->n_parts],
-                                j->cancel, err, size);
+                r = s3_put_part(j->ctx, j->key, j->upload_id, j->n_parts + 1, &j->pl, &j->parts[j->n_parts], j->cancel,
+                                err, size);
                 if (r < 0)
                         break;
                 j->n_parts++;
-                if ((uint64_t) n < j->part_size || (n = job_fill(j)) <= 0)
+                if ((uint64_t) n < j->part_size || (n = job_next(j)) <= 0)
                         break;
         }
         if (r >= 0 && n < 0) {
@@ -336,46 +389,50 @@ static int job_multipart(struct s3_job *j, int64_t n, char *err, size_t size) {
 }
 
 static int job_run(struct s3_job *j, char *err, size_t size) {
-        int64_t n = job_fill(j);
+        int64_t n = job_next(j);
         if (n < 0) {
                 snprintf(err, size, "s3://%s/%s: reading the data: %s", j->ctx->target->host, j->key,
                          strerror((int) -n));
                 return (int) n;
         }
-        if ((uint64_t) n < j->part_size) {
+        /* A file of at most one part is one PUT; a stream's part that came full may have more after it. */
+        if (j->in->fill ? (uint64_t) n < j->part_size : j->in->size <= j->part_size) {
                 struct upload_response *resp = malloc(sizeof(*resp));
                 if (!resp)
                         return -ENOMEM;
-                int r = s3_request(j->ctx, "PUT", j->key, NULL, j->content_type, j->buf, (size_t) n,
-                                   S3_CHECKSUM_PAYLOAD, NULL, j->cancel, resp, err, size);
+                int r = s3_request(j->ctx, "PUT", j->key, NULL, j->content_type, &j->pl, S3_CHECKSUM_PAYLOAD, NULL,
+                                   j->cancel, resp, err, size);
                 free(resp);
                 return r;
         }
         return job_multipart(j, n, err, size);
 }
 
+/* The object's sum once it is on the server: a stream's from what was read, a file's from its thread. */
+static int job_sum(struct s3_job *j, uint8_t ret_sha[32]) {
+        if (!j->in->fill)
+                return upload_filesum_whole(j->in->sum, ret_sha);
+        return upload_hash_final(&j->whole, NULL, ret_sha);
+}
+
 int upload_s3(const struct upload_ctx *ctx, const char *name, uint64_t part_size, const char *content_type,
-              upload_fill_fn fill, void *userdata, volatile bool *cancel, struct upload_result *ret) {
-        struct s3_job j = {.ctx = ctx,
-                           .content_type = content_type,
-                           .fill = fill,
-                           .userdata = userdata,
-                           .cancel = cancel,
-                           .part_size = part_size};
+              const struct upload_s3_input *in, volatile bool *cancel, struct upload_result *ret) {
+        struct s3_job j = {
+                .ctx = ctx, .content_type = content_type, .in = in, .cancel = cancel, .part_size = part_size};
         int r = upload_target_object_path(ctx->target, name, j.key, sizeof(j.key));
         if (r < 0) {
                 snprintf(ret->error, sizeof(ret->error), "s3://%s: object name too long", ctx->target->host);
                 return r;
         }
-        j.buf = malloc((size_t) part_size);
-        if (!j.buf || upload_hash_init(&j.whole, false) < 0) {
+        j.buf = in->fill ? malloc((size_t) part_size) : NULL;
+        if ((in->fill && !j.buf) || upload_hash_init(&j.whole, false) < 0) {
                 free(j.buf);
                 snprintf(ret->error, sizeof(ret->error), "s3://%s/%s: out of memory", ctx->target->host, j.key);
                 return -ENOMEM;
         }
         r = job_run(&j, ret->error, sizeof(ret->error));
         uint8_t sha[32];
-        if (r >= 0 && upload_hash_final(&j.whole, NULL, sha) >= 0) {
+        if (r >= 0 && job_sum(&j, sha) >= 0) {
                 upload_hex(sha, 32, ret->sha256);
                 ret->bytes = j.total;
                 ret->confirmed = true;

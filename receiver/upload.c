@@ -35,65 +35,6 @@ static int plain_url(const struct upload_target *t, const char *name, char *out,
         return upload_target_object_url(t, name, out, size);
 }
 
-/* ---- a file at fd ---- */
-
-struct fd_source {
-        int fd;
-        uint64_t size, offset;
-        struct upload_hash *hash; /* NULL: not hashed here */
-};
-
-static int64_t fd_read(void *userdata, void *buf, size_t len) {
-        struct fd_source *s = userdata;
-        size_t want = (size_t) MIN((uint64_t) len, s->size - s->offset);
-        size_t got = 0;
-        while (got < want) {
-                ssize_t n = pread(s->fd, (uint8_t *) buf + got, want - got, (off_t) (s->offset + got));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return negative_errno();
-                if (n == 0)
-                        return -ENODATA; /* the file is shorter than its size said */
-                got += (size_t) n;
-        }
-        if (s->hash)
-                upload_hash_update(s->hash, buf, got);
-        s->offset += got;
-        return (int64_t) got;
-}
-
-static int fd_rewind(void *userdata) {
-        struct fd_source *s = userdata;
-        s->offset = 0;
-        if (!s->hash)
-                return 0;
-        upload_hash_done(s->hash);
-        return upload_hash_init(s->hash, false);
-}
-
-/* S3's fill: whole parts from the file. */
-static int64_t fd_fill(void *userdata, void *buf, size_t len) {
-        return fd_read(userdata, buf, len);
-}
-
-/* HTTP sends the checksum in its headers, before the body: a first pass over the file. SHA-256
- * alone (Digest:): MD5 would double the pass's time and prove nothing more. */
-static int sum_file(int fd, uint64_t size, uint8_t sha256[32]) {
-        struct upload_hash h;
-        int r = upload_hash_init(&h, false);
-        if (r < 0)
-                return r;
-        _cleanup_free_ uint8_t *buf = malloc(1U << 20);
-        struct fd_source s = {.fd = fd, .size = size};
-        int64_t n = buf ? 1 : -ENOMEM;
-        while (n > 0 && (n = fd_read(&s, buf, 1U << 20)) > 0)
-                upload_hash_update(&h, buf, (size_t) n);
-        r = n < 0 ? (int) n : upload_hash_final(&h, NULL, sha256);
-        upload_hash_done(&h);
-        return r;
-}
-
 static struct curl_slist *http_headers(const char *content_type, const uint8_t sha[32]) {
         char line[512], b64[48];
         struct curl_slist *l = curl_slist_append(NULL, "Expect:"), *n = l;
@@ -134,22 +75,22 @@ static bool is_http(enum upload_scheme s) {
         return s == UPLOAD_HTTP || s == UPLOAD_HTTPS;
 }
 
-/* HTTP(S), FTP(S), SFTP: one transfer of the file. */
-static int file_plain(const struct upload_ctx *ctx, int fd, uint64_t size, const char *name, const char *content_type,
-                      struct upload_result *ret) {
+/* HTTP(S), FTP(S), SFTP: one transfer of the file. HTTP waits for the file's sum (its Digest
+ * header comes before the body); FTP and SFTP have no place for it and send at once. */
+static int file_plain(const struct upload_ctx *ctx, int fd, uint64_t size, struct upload_filesum *sum, const char *name,
+                      const char *content_type, struct upload_result *ret) {
         char url[1400];
         uint8_t sha[32];
-        struct upload_hash h = {0};
+        bool http = is_http(ctx->target->scheme);
         int r = plain_url(ctx->target, name, url, sizeof(url));
-        if (r >= 0)
-                r = is_http(ctx->target->scheme) ? sum_file(fd, size, sha) : upload_hash_init(&h, false);
+        if (r >= 0 && http)
+                r = upload_filesum_whole(sum, sha);
         if (r < 0) {
                 snprintf(ret->error, sizeof(ret->error), "%s: %s", ret->url, strerror(-r));
                 return r;
         }
-        bool http = is_http(ctx->target->scheme);
-        struct fd_source src = {.fd = fd, .size = size, .hash = http ? NULL : &h};
-        struct upload_source body = {.read = fd_read, .rewind = fd_rewind, .userdata = &src};
+        struct upload_range range = {.fd = fd, .len = size};
+        struct upload_source body = {.read = upload_range_read, .rewind = upload_range_rewind, .userdata = &range};
         struct curl_slist *headers = http ? http_headers(content_type, sha) : NULL;
         struct upload_request rq = {
                 .url = url, .shown = ret->url, .body = &body, .body_size = (int64_t) size, .headers = headers};
@@ -159,8 +100,7 @@ static int file_plain(const struct upload_ctx *ctx, int fd, uint64_t size, const
         curl_slist_free_all(headers);
         free(resp);
         if (r >= 0 && !http)
-                r = upload_hash_final(&h, NULL, sha);
-        upload_hash_done(&h);
+                r = upload_filesum_whole(sum, sha);
         if (r < 0) {
                 if (!http && sent_some)
                         remote_delete(ctx, name);
@@ -180,7 +120,8 @@ static uint64_t file_part_size(const struct upload_config *c, uint64_t size) {
 }
 
 static int upload_one_file(const struct upload_config *c, const struct upload_credentials *creds, size_t i, int fd,
-                           uint64_t size, const char *name, const char *content_type, struct upload_result *ret) {
+                           uint64_t size, struct upload_filesum *sum, const char *name, const char *content_type,
+                           struct upload_result *ret) {
         struct upload_target t;
         struct upload_ctx ctx;
         const char *expect;
@@ -195,9 +136,9 @@ static int upload_one_file(const struct upload_config *c, const struct upload_cr
         }
         ctx_init(&ctx, c, creds, &t);
         if (t.scheme != UPLOAD_S3)
-                return file_plain(&ctx, fd, size, name, content_type, ret);
-        struct fd_source src = {.fd = fd, .size = size};
-        int r = upload_s3(&ctx, name, file_part_size(c, size), content_type, fd_fill, &src, NULL, ret);
+                return file_plain(&ctx, fd, size, sum, name, content_type, ret);
+        struct upload_s3_input in = {.fd = fd, .size = size, .sum = sum};
+        int r = upload_s3(&ctx, name, file_part_size(c, size), content_type, &in, NULL, ret);
         if (r >= 0 && ret->bytes != size) {
                 snprintf(ret->error, sizeof(ret->error), "%s: sent %llu of %llu bytes", ret->url,
                          (unsigned long long) ret->bytes, (unsigned long long) size);
@@ -205,6 +146,16 @@ static int upload_one_file(const struct upload_config *c, const struct upload_cr
                 r = -EIO;
         }
         return r;
+}
+
+/* Whether a target is S3: the file's sums are then cut in its parts too. */
+static bool any_s3(const struct upload_config *c) {
+        for (size_t i = 0; i < c->n_urls; i++) {
+                struct upload_target t;
+                if (upload_target_parse(c->urls[i], &t, NULL) >= 0 && t.scheme == UPLOAD_S3)
+                        return true;
+        }
+        return false;
 }
 
 static void results_fail(const struct upload_config *c, struct upload_result *ret, const char *why) {
@@ -222,22 +173,29 @@ int upload_file(const struct upload_config *c, int fd, uint64_t size, const char
         if (c->n_urls == 0)
                 return -EINVAL;
         char err[256] = "";
-        struct upload_credentials *creds = malloc(sizeof(*creds));
+        _cleanup_free_ struct upload_credentials *creds = malloc(sizeof(*creds));
+        struct upload_filesum *sum = NULL;
         int r = creds ? upload_credentials_load(c, creds, err, sizeof(err)) : -ENOMEM;
+        if (r >= 0) {
+                r = upload_filesum_start(fd, size, any_s3(c) ? file_part_size(c, size) : 0, &sum);
+                if (r < 0)
+                        snprintf(err, sizeof(err), "computing the file's checksum: %s", strerror(-r));
+        }
         if (r < 0) {
                 results_fail(c, ret, err[0] ? err : "out of memory");
-                free(creds);
+                if (creds)
+                        upload_credentials_wipe(creds);
                 return r;
         }
         int first = 0;
         for (size_t i = 0; i < c->n_urls; i++) {
                 ret[i] = (struct upload_result){0};
-                r = upload_one_file(c, creds, i, fd, size, name, content_type, &ret[i]);
+                r = upload_one_file(c, creds, i, fd, size, sum, name, content_type, &ret[i]);
                 if (r < 0 && first == 0)
                         first = r;
         }
+        upload_filesum_free(sum);
         upload_credentials_wipe(creds);
-        free(creds);
         return first;
 }
 
@@ -348,9 +306,10 @@ static void *stream_thread(void *userdata) {
         struct stream_target *t = userdata;
         struct upload_stream *s = t->stream;
         int r;
+        struct upload_s3_input in = {.fill = ring_fill, .userdata = t};
         if (t->target.scheme == UPLOAD_S3)
-                r = upload_s3(&t->ctx, s->name, part_size_of(s->cfg), s->content_type[0] ? s->content_type : NULL,
-                              ring_fill, t, &t->cancel, &t->result);
+                r = upload_s3(&t->ctx, s->name, part_size_of(s->cfg), s->content_type[0] ? s->content_type : NULL, &in,
+                              &t->cancel, &t->result);
         else
                 r = stream_plain(t);
         uint8_t sha[32];

@@ -110,11 +110,14 @@ struct upload_result {
 /*
  * Uploads the file open at fd (from offset 0, size bytes; read with pread, the offset of fd is
  * not used) as object name (under each URL's path) to every target, one after the other.
- * S3: a single PUT up to part_size, multipart above (memory: one part buffer), each request
+ * The file's SHA-256 (and each S3 part's) is computed once for all targets, by a thread that
+ * reads the file beside the transfers; nothing of the file is held in memory (parts are ranges
+ * of it, read as they are sent). S3: a single PUT up to part_size, multipart above, each request
  * signed with its payload's SHA-256 (x-amz-content-sha256, which S3 verifies) and carrying
  * x-amz-checksum-sha256; a multipart that fails is aborted (nothing half-visible). HTTP(S): PUT
- * with Digest: sha-256=... (the file is read twice: once for the checksum). FTP(S)/SFTP: STOR / write of
- * NAME; after a failed transfer a delete of NAME is tried (an upload-only server may refuse it).
+ * with Digest: sha-256=... (sent once the sum is known). FTP(S)/SFTP: STOR / write of NAME, sent
+ * at once, the sum taken as it goes; after a failed transfer a delete of NAME is tried (an
+ * upload-only server may refuse it).
  * ret is an array of c->n_urls results, each written (success or not). Returns 0 when every
  * target confirmed, -EINVAL when there is no target, else the first target's negative errno.
  */

@@ -504,26 +504,92 @@ static void test_s3(void) {
         close(fd);
 }
 
-static void test_s3_failed_part(void) {
-        char dir[300], src[300], got[300];
-        snprintf(dir, sizeof(dir), "%s/s3fail", tmp);
-        int port = start_py("s3", dir, "--secret=" SECRET, "--fail-part=2");
-        CHECK(port > 0, "the checking S3 server, failing part 2, started");
+/* Uploads a file of size bytes as NAME to the checking S3 server started with option opt (part
+ * failures), in its directory DIR/NAME; the source is DIR/NAME.src. Returns upload_file()'s result. */
+static int s3_faulty(const char *name, const char *opt, size_t size, struct upload_result *res, char *dir, char *src) {
+        snprintf(dir, 300, "%s/%s", tmp, name);
+        int port = start_py("s3", dir, "--secret=" SECRET, opt);
+        CHECK(port > 0, "the checking S3 server, %s, started", opt);
         char *urls[] = {"s3://bucket/x"};
         struct upload_config c;
-        struct upload_result res;
         s3_config(&c, urls, port);
-        snprintf(src, sizeof(src), "%s/s3fail.src", tmp);
-        int fd = make_file(src, 12 << 20, 3);
+        snprintf(src, 300, "%s/%s.src", tmp, name);
+        int fd = make_file(src, size, size & 7);
+        int r = upload_file(&c, fd, size, name, NULL, res);
+        keep_error(res->error);
+        close(fd);
+        return r;
+}
+
+static void test_s3_failed_part(void) {
+        char dir[300], src[300], got[300];
+        struct upload_result res;
         double t0 = now_sec();
-        int r = upload_file(&c, fd, 12 << 20, "half", NULL, &res);
-        keep_error(res.error);
+        int r = s3_faulty("half", "--fail-part=2", 12 << 20, &res, dir, src);
         snprintf(got, sizeof(got), "%s/bucket/x/half", dir);
         CHECK(r < 0 && !res.confirmed && access(got, F_OK) < 0 && strstr(res.error, "s3://bucket/x/half: HTTP 500"),
               "s3 multipart whose part 2 fails (3 attempts): no object, error names the URL: %s", res.error);
         snprintf(got, sizeof(got), "%s/.uploads", dir);
         CHECK(dir_empty(got), "s3 multipart failed: the upload was aborted (no parts left on the server)");
         CHECK(now_sec() - t0 < 10, "s3 failed part: given up within 10 s (%.1f s)", now_sec() - t0);
+}
+
+/* A part the server fails once is sent again, from its first byte: the object is whole. */
+static void test_s3_part_again(void) {
+        char dir[300], src[300], got[300];
+        struct upload_result res;
+        int r = s3_faulty("again", "--fail-part-once=2", (12 << 20) + 77, &res, dir, src);
+        snprintf(got, sizeof(got), "%s/bucket/x/again", dir);
+        CHECK(r == 0 && res.confirmed && same_file(src, got),
+              "s3 multipart whose part 2 failed once: sent again whole, the object is the file (%s)", res.error);
+}
+
+/* The file's sums (upload-filesum.c): each part's and the whole file's, against one-shot sums. */
+static void sha_of_file(int fd, uint64_t off, uint64_t len, uint8_t sha[32]) {
+        uint8_t *buf = malloc(len ? len : 1);
+        struct upload_hash h;
+        if (!buf || upload_hash_init(&h, false) < 0 || pread(fd, buf, len, (off_t) off) != (ssize_t) len) {
+                memset(sha, 0, 32);
+                free(buf);
+                return;
+        }
+        upload_hash_update(&h, buf, len);
+        (void) upload_hash_final(&h, NULL, sha);
+        upload_hash_done(&h);
+        free(buf);
+}
+
+static void test_filesum(void) {
+        char src[300];
+        uint64_t size = (5 << 20) + 123, part = 1 << 20;
+        uint8_t want[32], got[32];
+        snprintf(src, sizeof(src), "%s/sum.src", tmp);
+        int fd = make_file(src, size, 9);
+        struct upload_filesum *s = NULL;
+        bool parts_ok = upload_filesum_start(fd, size, part, &s) == 0 && upload_filesum_parts(s) == 6;
+        for (unsigned i = 0; parts_ok && i < 6; i++) {
+                sha_of_file(fd, i * part, MIN(part, size - i * part), want);
+                parts_ok = upload_filesum_part(s, i, got) == 0 && memcmp(want, got, 32) == 0;
+        }
+        sha_of_file(fd, 0, size, want);
+        CHECK(parts_ok && upload_filesum_whole(s, got) == 0 && memcmp(want, got, 32) == 0 &&
+                      upload_filesum_part(s, 6, got) == -EINVAL,
+              "file sums: 6 parts of 1 MiB (the last short) and the whole file, each as a one-shot SHA-256");
+        upload_filesum_free(s);
+        bool one = upload_filesum_start(fd, size, size, &s) == 0 && upload_filesum_parts(s) == 1 &&
+                   upload_filesum_part(s, 0, got) == 0 && memcmp(want, got, 32) == 0;
+        upload_filesum_free(s);
+        bool whole_only = upload_filesum_start(fd, size, 0, &s) == 0 && upload_filesum_parts(s) == 0 &&
+                          upload_filesum_whole(s, got) == 0 && memcmp(want, got, 32) == 0;
+        upload_filesum_free(s);
+        CHECK(one && whole_only, "file sums: one part is the whole file; part size 0 gives the whole file's sum only");
+        int r = upload_filesum_start(fd, size + 1, part, &s);
+        int whole = r == 0 ? upload_filesum_whole(s, got) : r;
+        upload_filesum_free(s);
+        CHECK(whole == -ENODATA, "file sums: a file shorter than its size said fails with ENODATA (%d)", whole);
+        /* Freed while it reads: the thread stops (a hang here is the failure). */
+        CHECK(upload_filesum_start(fd, size, part, &s) == 0, "file sums: started, then freed at once");
+        upload_filesum_free(s);
         close(fd);
 }
 
@@ -721,6 +787,9 @@ int main(int argc, char **argv) {
         test_s3();
         stop_servers();
         test_s3_failed_part();
+        test_s3_part_again();
+        stop_servers();
+        test_filesum();
         test_stall();
         stop_servers();
         bool root = geteuid() == 0, must = getenv("CORE_PIPE_TESTS_MUST_RUN") != NULL;

@@ -14,7 +14,8 @@ first line of stdout, and serves until killed (or for --lifetime seconds, 120 by
             signature (key "TESTKEY", secret given with --secret), x-amz-content-sha256 against
             the body, Content-MD5 and x-amz-checksum-sha256. PUT object, multipart create / part /
             complete / abort. Objects appear under DIR/BUCKET/KEY only when complete; pending
-            multipart parts live in DIR/.uploads/ID/. --fail-part=N answers 500 to part N.
+            multipart parts live in DIR/.uploads/ID/. --fail-part=N answers 500 to part N;
+            --fail-part-once=N only the first time part N comes.
   stall     Accepts connections and never reads from them nor answers.
 Every request is logged to DIR/requests.log as "METHOD PATH STATUS SUMS" lines, SUMS naming the
 checksum headers it carried (Content-MD5, Digest, x-amz-checksum-sha256) or "-".
@@ -45,6 +46,7 @@ def parse_args():
 
 
 MODE, ROOT, OPTS = parse_args()
+FAILED = set()  # the parts answered 500 (--fail-part-once: not again)
 
 
 def log(line):
@@ -162,7 +164,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.answer(404, b"<Error><Code>NoSuchUpload</Code></Error>")
             if self.command == "PUT":
                 n = int(q["partNumber"])
-                if n == int(OPTS["fail_part"]):
+                once = n == int(OPTS.get("fail_part_once", 0)) and n not in FAILED
+                if n == int(OPTS["fail_part"]) or once:
+                    FAILED.add(n)
                     return self.answer(500, b"<Error><Code>InternalError</Code></Error>")
                 with open(os.path.join(udir, "%05d" % n), "wb") as f:
                     f.write(data)
