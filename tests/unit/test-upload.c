@@ -435,6 +435,62 @@ static void test_http(void) {
         close(fd);
 }
 
+/* ---- TLS: HTTPS and FTPS against a CA made here ---- */
+
+/* DIR/ca.pem (a CA), DIR/cert.pem and DIR/key.pem (127.0.0.1's certificate, signed by it). */
+static bool make_certs(const char *dir) {
+        char cmd[1600];
+        snprintf(cmd, sizeof(cmd),
+                 "cd %s && printf 'subjectAltName=IP:127.0.0.1\\n' >san.ext && "
+                 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key "
+                 "-out ca.pem -days 2 -subj /CN=core_pipe-test-ca 2>/dev/null && "
+                 "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out srv.csr "
+                 "-subj /CN=127.0.0.1 2>/dev/null && "
+                 "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem -days 2 "
+                 "-extfile san.ext 2>/dev/null && chmod 0644 key.pem",
+                 dir);
+        return system(cmd) == 0;
+}
+
+/* Uploads src (size bytes) to url as name, trusting ca (NULL: the system's CAs only). */
+static int upload_tls(const char *url, const char *ca, int fd, size_t size, const char *name,
+                      struct upload_result *res) {
+        char *urls[] = {(char *) url};
+        struct upload_config c = {.urls = urls, .n_urls = 1};
+        if (ca)
+                setenv("UPLOAD_CA_FILE", ca, 1);
+        int r = upload_file(&c, fd, size, name, NULL, res);
+        unsetenv("UPLOAD_CA_FILE");
+        keep_error(res->error);
+        return r;
+}
+
+static void test_https(void) {
+        char dir[300], src[300], got[400], url[128], ca[400];
+        struct upload_result res;
+        snprintf(dir, sizeof(dir), "%s/https", tmp);
+        mkdir(dir, 0755);
+        CHECK(make_certs(dir), "a CA and a certificate for 127.0.0.1 made with openssl");
+        char tls[320];
+        snprintf(tls, sizeof(tls), "--tls=%s", dir);
+        int port = start_py("http", dir, tls, NULL);
+        CHECK(port > 0, "the HTTPS PUT server started (port %d)", port);
+        snprintf(src, sizeof(src), "%s/https.src", tmp);
+        int fd = make_file(src, (2 << 20) + 5, 7);
+        snprintf(url, sizeof(url), "https://127.0.0.1:%d/put", port);
+        snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+        int r = upload_tls(url, ca, fd, (2 << 20) + 5, "core.zst", &res);
+        snprintf(got, sizeof(got), "%s/put/core.zst", dir);
+        CHECK(r == 0 && res.confirmed && same_file(src, got),
+              "https PUT, the server's CA given by UPLOAD_CA_FILE: byte-identical (%s)", res.error);
+        r = upload_tls(url, NULL, fd, 1000, "untrusted", &res);
+        snprintf(got, sizeof(got), "%s/put/untrusted", dir);
+        CHECK(r < 0 && !res.confirmed && access(got, F_OK) < 0 && strstr(res.error, "https://127.0.0.1") &&
+                      strcasestr(res.error, "certificate"),
+              "https to a server whose CA is not trusted: refused, nothing sent: %s", res.error);
+        close(fd);
+}
+
 /* ---- S3 ---- */
 
 static void s3_config(struct upload_config *c, char **urls, int port) {
@@ -667,6 +723,54 @@ static int start_vsftpd(const char *dir) {
         return port;
 }
 
+/* vsftpd with implicit TLS (ftps://): the control and data connections in TLS from their first byte. */
+static int start_vsftpd_tls(const char *dir) {
+        char path[400], root[400];
+        int port = free_port();
+        snprintf(root, sizeof(root), "%s/root", dir);
+        snprintf(path, sizeof(path), "mkdir -p %s/incoming %s/empty && chown ftp %s/incoming", root, dir, root);
+        if (!make_certs(dir) || system(path) != 0)
+                return -1;
+        snprintf(path, sizeof(path), "%s/vsftpd.conf", dir);
+        FILE *f = fopen(path, "w");
+        fprintf(f,
+                "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port=%d\nbackground=NO\n"
+                "anonymous_enable=YES\nlocal_enable=NO\nwrite_enable=YES\nanon_upload_enable=YES\n"
+                "anon_mkdir_write_enable=YES\ndownload_enable=NO\nno_anon_password=YES\nanon_root=%s\n"
+                "pasv_address=127.0.0.1\nsecure_chroot_dir=%s/empty\nseccomp_sandbox=NO\n"
+                "ssl_enable=YES\nimplicit_ssl=YES\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\n"
+                "force_anon_data_ssl=YES\nrequire_ssl_reuse=NO\nrsa_cert_file=%s/cert.pem\n"
+                "rsa_private_key_file=%s/key.pem\n",
+                port, root, dir, dir, dir);
+        fclose(f);
+        char *argv[] = {"/usr/sbin/vsftpd", path, NULL};
+        if (spawn(argv, NULL) < 0 || !wait_port(port))
+                return -1;
+        return port;
+}
+
+static void test_ftps(void) {
+        char dir[300], src[300], url[128], got[400], ca[400];
+        struct upload_result res;
+        snprintf(dir, sizeof(dir), "%s/ftps", tmp);
+        mkdir(dir, 0755);
+        int port = start_vsftpd_tls(dir);
+        CHECK(port > 0, "vsftpd with implicit TLS (anonymous, upload-only) started on loopback");
+        snprintf(src, sizeof(src), "%s/ftps.src", tmp);
+        int fd = make_file(src, (3 << 20) + 9, 11);
+        snprintf(url, sizeof(url), "ftps://127.0.0.1:%d/incoming", port);
+        snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+        int r = upload_tls(url, ca, fd, (3 << 20) + 9, "core.zst", &res);
+        snprintf(got, sizeof(got), "%s/root/incoming/core.zst", dir);
+        CHECK(r == 0 && res.confirmed && same_file(src, got),
+              "ftps STOR, the server's CA given by UPLOAD_CA_FILE: byte-identical (%s)", res.error);
+        r = upload_tls(url, NULL, fd, 1000, "untrusted", &res);
+        snprintf(got, sizeof(got), "%s/root/incoming/untrusted", dir);
+        CHECK(r < 0 && !res.confirmed && access(got, F_OK) < 0 && strcasestr(res.error, "certificate"),
+              "ftps to a server whose CA is not trusted: refused, nothing stored: %s", res.error);
+        close(fd);
+}
+
 static void test_ftp(void) {
         char dir[300], src[300], url[128], got[400], sha[65];
         snprintf(dir, sizeof(dir), "%s/ftp", tmp);
@@ -784,6 +888,8 @@ int main(int argc, char **argv) {
         test_credentials_sources();
         unsetenv("AWS_ACCESS_KEY_ID");
         test_http();
+        test_https();
+        stop_servers();
         test_s3();
         stop_servers();
         test_s3_failed_part();
@@ -793,9 +899,11 @@ int main(int argc, char **argv) {
         test_stall();
         stop_servers();
         bool root = geteuid() == 0, must = getenv("CORE_PIPE_TESTS_MUST_RUN") != NULL;
-        if (root && have("/usr/sbin/vsftpd"))
+        if (root && have("/usr/sbin/vsftpd")) {
                 test_ftp();
-        else
+                stop_servers();
+                test_ftps();
+        } else
                 CHECK(!must, "# SKIP vsftpd: needs root and vsftpd");
         if (root && have("/usr/sbin/sshd"))
                 test_sftp();

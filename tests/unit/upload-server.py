@@ -28,6 +28,7 @@ import os
 import re
 import socket
 import sys
+import ssl
 import threading
 import time
 import urllib.parse
@@ -211,6 +212,10 @@ def main():
     if MODE == "stall":
         return stall_server()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if "tls" in OPTS:  # --tls=DIR: HTTPS with DIR/cert.pem and DIR/key.pem
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(OPTS["tls"], "cert.pem"), os.path.join(OPTS["tls"], "key.pem"))
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     sys.stdout.write("%d\n" % srv.server_address[1])  # one write: the line whole
     sys.stdout.flush()
     srv.serve_forever()
