@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,8 +537,12 @@ uint64_t uploader_period_usec(const struct receiver_settings *s) {
 static _Noreturn void uploader_child(const struct receiver_settings *s) {
         char note[512];
         struct uploader_stats st = {0};
-        /* Crashes keep priority: the uploader takes the CPU and the disk they leave. */
+        /* Crashes keep priority: the uploader takes the CPU and the disk they leave. SCHED_IDLE
+         * runs it only on a CPU nothing else wants (a crash that comes during an upload is not
+         * slowed by it), and still lets it move: it is never starved outright. Nice 10 where
+         * SCHED_IDLE is refused (its threads inherit either). */
         (void) setpriority(PRIO_PROCESS, 0, 10);
+        (void) sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){0});
         (void) syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 3 << 13 /* IOPRIO_CLASS_IDLE */);
         int dirfd = open_store_dir(s->store, note, sizeof(note));
         if (dirfd < 0) {
