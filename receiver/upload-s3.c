@@ -236,18 +236,38 @@ static int s3_put_part(const struct upload_ctx *ctx, const char *key, const char
         return r;
 }
 
+/* A value of the server's (an ETag) as XML text: & < > escaped, control characters dropped. */
+static void xml_text(FILE *f, const char *s) {
+        for (; *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '&')
+                        fputs("&amp;", f);
+                else if (c == '<')
+                        fputs("&lt;", f);
+                else if (c == '>')
+                        fputs("&gt;", f);
+                else if (c >= 0x20 && c != 0x7f)
+                        fputc(c, f);
+        }
+}
+
 static char *complete_xml(const struct s3_part *parts, unsigned n, size_t *ret_len) {
-        size_t cap = 128 + (size_t) n * 256, len = 0;
-        char *xml = malloc(cap);
-        if (!xml)
+        char *xml = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&xml, &len);
+        if (!f)
                 return NULL;
-        len += (size_t) snprintf(xml, cap, "<CompleteMultipartUpload>");
-        for (unsigned i = 0; i < n; i++)
-                len += (size_t) snprintf(xml + len, cap - len,
-                                         "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag>"
-                                         "<ChecksumSHA256>%s</ChecksumSHA256></Part>",
-                                         i + 1, parts[i].etag, parts[i].sha256_b64);
-        len += (size_t) snprintf(xml + len, cap - len, "</CompleteMultipartUpload>");
+        fputs("<CompleteMultipartUpload>", f);
+        for (unsigned i = 0; i < n; i++) {
+                fprintf(f, "<Part><PartNumber>%u</PartNumber><ETag>", i + 1);
+                xml_text(f, parts[i].etag);
+                fprintf(f, "</ETag><ChecksumSHA256>%s</ChecksumSHA256></Part>", parts[i].sha256_b64);
+        }
+        fputs("</CompleteMultipartUpload>", f);
+        if (ferror(f) | fclose(f)) {
+                free(xml);
+                return NULL;
+        }
         *ret_len = len;
         return xml;
 }

@@ -33,6 +33,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+import xml.etree.ElementTree
 
 ACCESS_KEY = "TESTKEY"
 
@@ -171,7 +172,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.answer(500, b"<Error><Code>InternalError</Code></Error>")
                 with open(os.path.join(udir, "%05d" % n), "wb") as f:
                     f.write(data)
-                self.etag = '"%s"' % hashlib.md5(data).hexdigest()
+                self.etag = OPTS.get("etag") or '"%s"' % hashlib.md5(data).hexdigest()
+                with open(os.path.join(udir, "%05d.etag" % n), "w") as f:
+                    f.write(self.etag)
                 return self.answer(200)
             if self.command == "DELETE":
                 for f in os.listdir(udir):
@@ -179,6 +182,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 os.rmdir(udir)
                 return self.answer(204)
             if self.command == "POST":
+                try:  # well-formed, each part's ETag as it was given
+                    listed = [(int(p.findtext("PartNumber")), p.findtext("ETag"))
+                              for p in xml.etree.ElementTree.fromstring(data).iter("Part")]
+                except (xml.etree.ElementTree.ParseError, TypeError, ValueError):
+                    return self.answer(400, b"<Error><Code>MalformedXML</Code></Error>")
+                for n, etag in listed:
+                    with open(os.path.join(udir, "%05d.etag" % n)) as f:
+                        if f.read() != etag:
+                            return self.answer(400, b"<Error><Code>InvalidPart</Code></Error>")
                 parts = re.findall(rb"<PartNumber>(\d+)</PartNumber>", data)
                 whole = b"".join(open(os.path.join(udir, "%05d" % int(n)), "rb").read() for n in parts)
                 store(path, whole)
