@@ -190,6 +190,11 @@ static void set_options(CURL *h, const struct upload_ctx *ctx, const struct uplo
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, rq->headers);
         curl_easy_setopt(h, CURLOPT_FTP_CREATE_MISSING_DIRS, (long) CURLFTP_CREATE_DIR_RETRY);
         curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L << 10);
+        /* FTP servers on OpenSSL (vsftpd 3.0, ProFTPD before 1.3.7) lose the end of an upload over
+         * TLS 1.3: they send session tickets on the data connection, which the client never reads,
+         * and its close then resets the connection before the server has read every byte (426). */
+        if (ctx->target->scheme == UPLOAD_FTPS)
+                curl_easy_setopt(h, CURLOPT_SSLVERSION, (long) (CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
         if (ctx->creds->ca_file[0] != '\0')
                 curl_easy_setopt(h, CURLOPT_CAINFO, ctx->creds->ca_file);
         set_login(h, ctx);

@@ -465,30 +465,44 @@ static int upload_tls(const char *url, const char *ca, int fd, size_t size, cons
         return r;
 }
 
-static void test_https(void) {
-        char dir[300], src[300], got[400], url[128], ca[400];
+/* The two cases of a TLS target at url, whose server keeps what it gets under stored/: with the
+ * CA of dir trusted (UPLOAD_CA_FILE), the file arrives whole, rounds times; without, nothing is
+ * sent. */
+static void tls_cases(const char *what, const char *url, const char *dir, const char *stored, int rounds) {
+        char src[300], got[400], ca[400];
         struct upload_result res;
+        snprintf(src, sizeof(src), "%s/%s.src", tmp, what);
+        int fd = make_file(src, (2 << 20) + 5, 7);
+        snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+        int r = 0, whole = 0;
+        char name[32];
+        for (int i = 0; i < rounds; i++) {
+                snprintf(name, sizeof(name), "core%d.zst", i);
+                r = upload_tls(url, ca, fd, (2 << 20) + 5, name, &res);
+                snprintf(got, sizeof(got), "%s/%s", stored, name);
+                whole += r == 0 && res.confirmed && same_file(src, got);
+        }
+        CHECK(whole == rounds, "%s, the server's CA given by UPLOAD_CA_FILE: %d of %d uploads byte-identical (%s)",
+              what, whole, rounds, res.error);
+        r = upload_tls(url, NULL, fd, 1000, "untrusted", &res);
+        snprintf(got, sizeof(got), "%s/untrusted", stored);
+        CHECK(r < 0 && !res.confirmed && access(got, F_OK) < 0 && strstr(res.error, url) &&
+                      strcasestr(res.error, "certificate"),
+              "%s to a server whose CA is not trusted: refused, nothing stored: %s", what, res.error);
+        close(fd);
+}
+
+static void test_https(void) {
+        char dir[300], url[128], tls[320], stored[400];
         snprintf(dir, sizeof(dir), "%s/https", tmp);
         mkdir(dir, 0755);
         CHECK(make_certs(dir), "a CA and a certificate for 127.0.0.1 made with openssl");
-        char tls[320];
         snprintf(tls, sizeof(tls), "--tls=%s", dir);
         int port = start_py("http", dir, tls, NULL);
         CHECK(port > 0, "the HTTPS PUT server started (port %d)", port);
-        snprintf(src, sizeof(src), "%s/https.src", tmp);
-        int fd = make_file(src, (2 << 20) + 5, 7);
         snprintf(url, sizeof(url), "https://127.0.0.1:%d/put", port);
-        snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-        int r = upload_tls(url, ca, fd, (2 << 20) + 5, "core.zst", &res);
-        snprintf(got, sizeof(got), "%s/put/core.zst", dir);
-        CHECK(r == 0 && res.confirmed && same_file(src, got),
-              "https PUT, the server's CA given by UPLOAD_CA_FILE: byte-identical (%s)", res.error);
-        r = upload_tls(url, NULL, fd, 1000, "untrusted", &res);
-        snprintf(got, sizeof(got), "%s/put/untrusted", dir);
-        CHECK(r < 0 && !res.confirmed && access(got, F_OK) < 0 && strstr(res.error, "https://127.0.0.1") &&
-                      strcasestr(res.error, "certificate"),
-              "https to a server whose CA is not trusted: refused, nothing sent: %s", res.error);
-        close(fd);
+        snprintf(stored, sizeof(stored), "%s/put", dir);
+        tls_cases("https PUT", url, dir, stored, 1);
 }
 
 /* ---- S3 ---- */
@@ -752,7 +766,7 @@ static int start_vsftpd_tls(const char *dir) {
                 "anon_mkdir_write_enable=YES\ndownload_enable=NO\nno_anon_password=YES\nanon_root=%s\n"
                 "pasv_address=127.0.0.1\nsecure_chroot_dir=%s/empty\nseccomp_sandbox=NO\n"
                 "ssl_enable=YES\nimplicit_ssl=YES\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\n"
-                "force_anon_data_ssl=YES\nrequire_ssl_reuse=NO\nrsa_cert_file=%s/cert.pem\n"
+                "force_anon_data_ssl=YES\nrequire_ssl_reuse=NO\nssl_ciphers=HIGH\nrsa_cert_file=%s/cert.pem\n"
                 "rsa_private_key_file=%s/key.pem\n",
                 port, root, dir, dir, dir);
         fclose(f);
@@ -763,25 +777,15 @@ static int start_vsftpd_tls(const char *dir) {
 }
 
 static void test_ftps(void) {
-        char dir[300], src[300], url[128], got[400], ca[400];
-        struct upload_result res;
+        char dir[300], url[128], stored[400];
         snprintf(dir, sizeof(dir), "%s/ftps", tmp);
         mkdir(dir, 0755);
         int port = start_vsftpd_tls(dir);
         CHECK(port > 0, "vsftpd with implicit TLS (anonymous, upload-only) started on loopback");
-        snprintf(src, sizeof(src), "%s/ftps.src", tmp);
-        int fd = make_file(src, (3 << 20) + 9, 11);
         snprintf(url, sizeof(url), "ftps://127.0.0.1:%d/incoming", port);
-        snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-        int r = upload_tls(url, ca, fd, (3 << 20) + 9, "core.zst", &res);
-        snprintf(got, sizeof(got), "%s/root/incoming/core.zst", dir);
-        CHECK(r == 0 && res.confirmed && same_file(src, got),
-              "ftps STOR, the server's CA given by UPLOAD_CA_FILE: byte-identical (%s)", res.error);
-        r = upload_tls(url, NULL, fd, 1000, "untrusted", &res);
-        snprintf(got, sizeof(got), "%s/root/incoming/untrusted", dir);
-        CHECK(r < 0 && !res.confirmed && access(got, F_OK) < 0 && strcasestr(res.error, "certificate"),
-              "ftps to a server whose CA is not trusted: refused, nothing stored: %s", res.error);
-        close(fd);
+        snprintf(stored, sizeof(stored), "%s/root/incoming", dir);
+        /* Many: over TLS 1.3 vsftpd lost the end of about one upload in four. */
+        tls_cases("ftps STOR", url, dir, stored, 12);
 }
 
 static void test_ftp(void) {
