@@ -14,12 +14,26 @@ SHARE=$(ct_share)
 install -m 0755 "$BUILD/tests/slow-receiver" "$SHARE/tests/slow-receiver"
 printf '[Receiver]\nMaxCoresPerInterval=0\nMaxUse=50%%\nKeepFree=0\n' >"$T/receiver.conf"
 
+# fallback_receivers: how many fallback receivers of this test run now (other runs on the machine
+# have their own config path). A receiver's own children (its unwinder is a fork with the same
+# command line) are part of it, not receivers of their own: only processes whose parent is not
+# one count.
+fallback_receivers() {
+        local pids p ppid n=0
+        pids=" $(pgrep -f -- "core_pipe-receiver --fallback --config=$T/" | tr '\n' ' ') "
+        for p in $pids; do
+                ppid=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null) || continue
+                case $pids in *" $ppid "*) ;; *) n=$((n + 1)) ;; esac
+        done
+        echo "$n"
+}
+
 # sample_fallback_peak FILE: until FILE.stop exists, records in FILE the most fallback receivers
-# of this test seen running at once (other runs on the machine have their own config path).
+# of this test seen running at once.
 sample_fallback_peak() {
         local peak=0 n
         while [ ! -e "$1.stop" ]; do
-                n=$(pgrep -fc -- "core_pipe-receiver --fallback --config=$T/") || true
+                n=$(fallback_receivers)
                 [ "$n" -gt "$peak" ] && peak=$n && echo "$peak" >"$1"
                 sleep 0.02
         done
