@@ -16,13 +16,24 @@
 #include "macro.h"
 #include "upload-internal.h"
 
+/* A reply is kept to its start (upload_response.body); one longer than this is not a reply to an
+ * upload, and ends the transfer. */
+#define REPLY_MAX (1U << 20)
+/* Once the request is sent, its reply must end within this many stall periods (10 min by default:
+ * S3 may take minutes to complete a large multipart upload, sending spaces meanwhile). A reply
+ * trickled a byte at a time moves, so the stall rule alone would let it run for days. */
+#define REPLY_STALLS 20
+
 struct transfer {
         const struct upload_request *rq;
         struct upload_response *resp;
         uint64_t stall_usec;
         uint64_t last_progress;
+        uint64_t sent_at; /* when the request's body was all sent (0: not yet) */
         curl_off_t last_ul, last_dl;
-        bool stalled, cancelled;
+        uint64_t reply_bytes;
+        bool stalled, cancelled, reply_late, reply_long;
+        bool past_prolog; /* an S3 reply: its root element has started */
         int source_error;
 };
 
@@ -56,6 +67,8 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *userdata) {
         }
         /* Bytes from the source are progress too: a slow producer is not a stalled server. */
         t->last_progress = now_usec();
+        if (n == 0 && t->sent_at == 0)
+                t->sent_at = t->last_progress; /* the end of a body of unknown size */
         return (size_t) n;
 }
 
@@ -66,9 +79,37 @@ static int seek_cb(void *userdata, curl_off_t offset, int origin) {
         return t->rq->body->rewind(t->rq->body->userdata) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
 }
 
+static bool is_space(char c) {
+        return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* S3 may send spaces while it completes a multipart upload, before or after the XML declaration:
+ * they are dropped until the root element starts, so that the reply's start kept is its XML. */
+static void keep_s3_reply(struct transfer *t, const char *data, size_t n) {
+        struct upload_response *resp = t->resp;
+        for (size_t i = 0; i < n && resp->body_len + 1 < sizeof(resp->body); i++) {
+                if (!t->past_prolog && is_space(data[i]))
+                        continue;
+                if (!t->past_prolog && resp->body_len > 0 && resp->body[resp->body_len - 1] == '<' && data[i] != '?')
+                        t->past_prolog = true;
+                resp->body[resp->body_len++] = data[i];
+        }
+        resp->body[resp->body_len] = '\0';
+}
+
 static size_t write_cb(char *data, size_t size, size_t nitems, void *userdata) {
-        struct upload_response *resp = userdata;
+        struct transfer *t = userdata;
+        struct upload_response *resp = t->resp;
         size_t n = size * nitems;
+        t->reply_bytes += n;
+        if (t->reply_bytes > REPLY_MAX) {
+                t->reply_long = true;
+                return 0; /* libcurl ends the transfer */
+        }
+        if (t->rq->s3) {
+                keep_s3_reply(t, data, n);
+                return n;
+        }
         size_t room = sizeof(resp->body) - 1 - resp->body_len;
         memcpy(resp->body + resp->body_len, data, MIN(n, room));
         resp->body_len += MIN(n, room);
@@ -98,6 +139,12 @@ static int xferinfo_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
         uint64_t now = now_usec();
         if (cancelled(t)) {
                 t->cancelled = true;
+                return 1;
+        }
+        if (t->sent_at == 0 && (!t->rq->body || (ultotal > 0 && ulnow >= ultotal)))
+                t->sent_at = now;
+        if (t->sent_at && now - t->sent_at > REPLY_STALLS * t->stall_usec) {
+                t->reply_late = true;
                 return 1;
         }
         if (ulnow != t->last_ul || dlnow != t->last_dl) {
@@ -184,7 +231,7 @@ static void set_options(CURL *h, const struct upload_ctx *ctx, const struct uplo
                 curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) MAX(ctx->cfg->timeout_usec / USEC_PER_MSEC, 1));
         curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, t->resp);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, t->resp);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, rq->headers);
@@ -240,13 +287,36 @@ static void one_line(char *s) {
                         *p = ' ';
 }
 
+/* Every form a secret of ours may take in a server's reply or in libcurl's error: as given, and
+ * base64 as HTTP's basic authentication sends it (user:password), which a server may echo. */
+static void scrub(const struct upload_ctx *ctx, char *text) {
+        const struct upload_credentials *c = ctx->creds;
+        upload_credentials_scrub(c, text);
+        if (c->password[0] == '\0')
+                return;
+        const char *user = ctx->target->user[0] ? ctx->target->user : c->user;
+        char login[sizeof(c->user) + sizeof(c->password) + 1], b64[4 * sizeof(login) / 3 + 8];
+        snprintf(login, sizeof(login), "%s:%s", user, c->password);
+        upload_base64((const uint8_t *) login, strlen(login), b64);
+        upload_text_mask(text, b64);
+        upload_base64((const uint8_t *) c->password, strlen(c->password), b64);
+        upload_text_mask(text, b64);
+}
+
 static int finish_error(const struct upload_ctx *ctx, const struct upload_request *rq, const struct transfer *t,
                         CURLcode code, const char *errbuf, char *err, size_t size) {
-        char reason[CURL_ERROR_SIZE + 64];
+        char reason[CURL_ERROR_SIZE + 512], full[sizeof(reason) + 1200];
         int r = errno_of(code, t->resp->status);
         if (t->stalled) {
                 snprintf(reason, sizeof(reason), "stalled: no progress for %llu s",
                          (unsigned long long) (t->stall_usec / USEC_PER_SEC));
+                r = -ETIMEDOUT;
+        } else if (t->reply_late || t->reply_long) {
+                snprintf(reason, sizeof(reason),
+                         t->reply_late ? "the reply did not end within %llu s of the request"
+                                       : "a reply of more than %llu bytes",
+                         t->reply_late ? (unsigned long long) (REPLY_STALLS * t->stall_usec / USEC_PER_SEC)
+                                       : (unsigned long long) REPLY_MAX);
                 r = -ETIMEDOUT;
         } else if (t->cancelled) {
                 snprintf(reason, sizeof(reason), "cancelled");
@@ -259,9 +329,12 @@ static int finish_error(const struct upload_ctx *ctx, const struct upload_reques
         } else {
                 http_reason(t->resp, reason, sizeof(reason));
         }
-        snprintf(err, size, "%s: %s", rq->shown, reason);
-        one_line(err);
-        upload_credentials_scrub(ctx->creds, err);
+        /* Scrubbed whole, then cut to size, then the cut's end again. */
+        snprintf(full, sizeof(full), "%s: %s", rq->shown, reason);
+        one_line(full);
+        scrub(ctx, full);
+        snprintf(err, size, "%s", full);
+        scrub(ctx, err);
         return r;
 }
 
@@ -298,6 +371,8 @@ int upload_perform(const struct upload_ctx *ctx, const struct upload_request *rq
                 curl_easy_setopt(h, rq->nobody ? CURLOPT_QUOTE : CURLOPT_POSTQUOTE, quote);
         CURLcode code = curl_easy_perform(h);
         curl_off_t sent = 0;
+        /* Whatever the server said may be logged: none of our secrets in it, from here on. */
+        scrub(ctx, resp->body);
         (void) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         (void) curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &sent);
         resp->sent = (uint64_t) sent;

@@ -59,7 +59,11 @@ struct upload_credentials {
 int upload_credentials_parse(const char *text, size_t len, struct upload_credentials *c, char *err, size_t size);
 int upload_credentials_load(const struct upload_config *cfg, struct upload_credentials *ret, char *err, size_t size);
 void upload_credentials_wipe(struct upload_credentials *c);
-/* Replaces every occurrence of a secret of c in text (in place) by "***". */
+/* Replaces every occurrence of needle in text (in place) by '*', and a start of it (4 bytes or
+ * more) that ends text: a text cut in the middle of a secret keeps none of it. */
+void upload_text_mask(char *text, const char *needle);
+/* upload_text_mask() of every secret of c (see upload-curl.c for the forms a login takes on the
+ * wire, base64 in HTTP's basic authentication). */
 void upload_credentials_scrub(const struct upload_credentials *c, char *text);
 
 /*
@@ -68,7 +72,9 @@ void upload_credentials_scrub(const struct upload_credentials *c, char *text);
  * -EBADMSG when malformed, -ENAMETOOLONG when out is too small.
  */
 int upload_xml_value(const char *xml, size_t len, const char *tag, char *out, size_t size);
-/* Whether an S3 reply's root element is <Error> (a 200 to CompleteMultipartUpload can be one). */
+/* Whether an S3 reply's root element is <NAME> (after an optional XML declaration). */
+bool upload_xml_root_is(const char *xml, size_t len, const char *name);
+/* Whether it is <Error> (a 200 to CompleteMultipartUpload can be one). */
 bool upload_xml_is_error(const char *xml, size_t len);
 
 /* Hashes (upload-hash.c). */

@@ -409,15 +409,24 @@ int upload_credentials_parse(const char *text, size_t len, struct upload_credent
         return 0;
 }
 
+void upload_text_mask(char *text, const char *needle) {
+        size_t n = strlen(needle), len = strlen(text);
+        if (n == 0)
+                return;
+        for (char *p = strstr(text, needle); p; p = strstr(p + n, needle))
+                memset(p, '*', n);
+        /* A text cut in the middle of a secret keeps no start of it either. */
+        for (size_t k = MIN(n - 1, len); k >= MIN((size_t) 4, n) && k > 0; k--)
+                if (memcmp(text + len - k, needle, k) == 0) {
+                        memset(text + len - k, '*', k);
+                        break;
+                }
+}
+
 void upload_credentials_scrub(const struct upload_credentials *c, char *text) {
         const char *secrets[] = {c->secret_key, c->session_token, c->password, c->access_key};
-        for (size_t i = 0; i < ELEMENTSOF(secrets); i++) {
-                size_t n = strlen(secrets[i]);
-                if (n == 0)
-                        continue;
-                for (char *p = strstr(text, secrets[i]); p; p = strstr(p + n, secrets[i]))
-                        memset(p, '*', n);
-        }
+        for (size_t i = 0; i < ELEMENTSOF(secrets); i++)
+                upload_text_mask(text, secrets[i]);
 }
 
 /* ---- S3's XML replies ---- */
@@ -475,8 +484,8 @@ int upload_xml_value(const char *xml, size_t len, const char *tag, char *out, si
         return 0;
 }
 
-bool upload_xml_is_error(const char *xml, size_t len) {
-        size_t i = 0;
+bool upload_xml_root_is(const char *xml, size_t len, const char *name) {
+        size_t i = 0, n = strlen(name);
         while (i < len && (xml[i] == ' ' || xml[i] == '\n' || xml[i] == '\r' || xml[i] == '\t'))
                 i++;
         if (i + 5 <= len && memcmp(xml + i, "<?xml", 5) == 0) {
@@ -487,6 +496,10 @@ bool upload_xml_is_error(const char *xml, size_t len) {
                 while (i < len && (xml[i] == ' ' || xml[i] == '\n' || xml[i] == '\r' || xml[i] == '\t'))
                         i++;
         }
-        return i + 6 <= len && memcmp(xml + i, "<Error", 6) == 0 &&
-               (i + 6 == len || xml[i + 6] == '>' || xml[i + 6] == ' ');
+        return i + 1 + n <= len && xml[i] == '<' && memcmp(xml + i + 1, name, n) == 0 &&
+               (i + 1 + n == len || xml[i + 1 + n] == '>' || xml[i + 1 + n] == ' ');
+}
+
+bool upload_xml_is_error(const char *xml, size_t len) {
+        return upload_xml_root_is(xml, len, "Error");
 }

@@ -286,12 +286,12 @@ static int s3_complete(const struct upload_ctx *ctx, const char *key, const char
         struct s3_payload pl = {.data = xml, .len = len};
         int r = s3_request(ctx, "POST", key, query, "application/xml", &pl, S3_CHECKSUM_NONE, NULL, cancel, resp, err,
                            size);
-        /* S3 may answer 200 and then report a failure in the body. */
-        if (r >= 0 && upload_xml_is_error(resp->body, resp->body_len)) {
+        /* S3 may answer 200 and then report a failure in the body: only a result is a success. */
+        if (r >= 0 && !upload_xml_root_is(resp->body, resp->body_len, "CompleteMultipartUploadResult")) {
                 char code[96] = "";
                 (void) upload_xml_value(resp->body, resp->body_len, "Code", code, sizeof(code));
                 snprintf(err, size, "s3://%s/%s: CompleteMultipartUpload failed: %s", ctx->target->host, key,
-                         code[0] ? code : "error");
+                         code[0] ? code : "no CompleteMultipartUploadResult in the reply");
                 r = -EIO;
         }
         return r;

@@ -68,6 +68,7 @@ static void fuzz_xml(const uint8_t *data, size_t size) {
                         FUZZ_ASSERT((unsigned char) *p >= 0x20 && *p != 0x7f);
         (void) upload_xml_value((const char *) data, size, "Code", out, 8);
         (void) upload_xml_is_error((const char *) data, size);
+        (void) upload_xml_root_is((const char *) data, size, "CompleteMultipartUploadResult");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

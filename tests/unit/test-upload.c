@@ -721,6 +721,80 @@ static void test_stall(void) {
         close(fd);
 }
 
+/* ---- hostile servers (upload-server.py hostile --do=...) ---- */
+
+/* Uploads 100 KiB as name to a hostile server doing what opt says, as bob with FTP_SECRET as
+ * password. */
+static int hostile_upload(const char *opt, const char *pad, const char *name, uint64_t stall_usec,
+                          struct upload_result *res, double *ret_took) {
+        char dir[300], src[300], url[128];
+        snprintf(dir, sizeof(dir), "%s/hostile%s", tmp, opt + 5);
+        int port = start_py("hostile", dir, opt, pad);
+        CHECK(port > 0, "the hostile server (%s) started", opt);
+        snprintf(src, sizeof(src), "%s.src", dir);
+        int fd = make_file(src, 100 << 10, 6);
+        snprintf(url, sizeof(url), "http://bob@127.0.0.1:%d/x", port);
+        char *urls[] = {url};
+        struct upload_config c = {.urls = urls, .n_urls = 1, .stall_usec = stall_usec};
+        setenv("UPLOAD_PASSWORD", FTP_SECRET, 1);
+        double t0 = now_sec();
+        int r = upload_file(&c, fd, 100 << 10, name, NULL, res);
+        *ret_took = now_sec() - t0;
+        unsetenv("UPLOAD_PASSWORD");
+        keep_error(res->error);
+        close(fd);
+        return r;
+}
+
+/* Whether text holds any 6 bytes in a row of secret. */
+static bool holds_part(const char *text, const char *secret) {
+        char part[7];
+        for (size_t i = 0; i + 6 <= strlen(secret); i++) {
+                snprintf(part, sizeof(part), "%.6s", secret + i);
+                if (strstr(text, part))
+                        return true;
+        }
+        return false;
+}
+
+static void test_hostile(void) {
+        struct upload_result res;
+        double took;
+        char b64[128];
+        upload_base64((const uint8_t *) "bob:" FTP_SECRET, strlen("bob:" FTP_SECRET), b64);
+        int r = hostile_upload("--do=echo", NULL, "core", 0, &res, &took);
+        CHECK(r == -EACCES && strstr(res.error, "HTTP 403 C: Basic") && !holds_part(res.error, b64) &&
+                      !holds_part(res.error, FTP_SECRET),
+              "a refusal that repeats the Authorization header: its base64 login scrubbed: %s", res.error);
+        /* The error is cut at 255 bytes: the name and the padding put the password across the cut. */
+        char name[101];
+        memset(name, 'n', 100);
+        name[100] = '\0';
+        r = hostile_upload("--do=echo-decoded", "--pad=106", name, 0, &res, &took);
+        CHECK(r == -EACCES && strstr(res.error, "xxxxbob:") && !holds_part(res.error, FTP_SECRET),
+              "a refusal that repeats the password where the error is cut: no part of it kept: %s", res.error);
+        r = hostile_upload("--do=huge", NULL, "core", 0, &res, &took);
+        CHECK(r < 0 && !res.confirmed && strstr(res.error, "a reply of more than 1048576 bytes"),
+              "a 200 with an 8 MiB body: not a reply to an upload, ended: %s", res.error);
+        r = hostile_upload("--do=trickle", NULL, "core", 500000, &res, &took);
+        CHECK(r == -ETIMEDOUT && !res.confirmed && strstr(res.error, "the reply did not end within 10 s") && took < 20,
+              "a reply trickled a byte at a time: ended %.1f s after (20 stall periods of 0.5 s): %s", took, res.error);
+
+        char dir[300], src[300];
+        int port = start_py("hostile", (snprintf(dir, sizeof(dir), "%s/hostile-s3", tmp), dir), "--do=s3-late-error",
+                            NULL);
+        char *urls[] = {"s3://bucket/x"};
+        struct upload_config c;
+        s3_config(&c, urls, port);
+        snprintf(src, sizeof(src), "%s.src", dir);
+        int fd = make_file(src, 12 << 20, 8);
+        r = upload_file(&c, fd, 12 << 20, "late", NULL, &res);
+        keep_error(res.error);
+        close(fd);
+        CHECK(r < 0 && !res.confirmed && strstr(res.error, "CompleteMultipartUpload failed: InternalError"),
+              "S3's 200 to CompleteMultipartUpload with an <Error> after 20000 spaces: a failure: %s", res.error);
+}
+
 /* ---- vsftpd, sshd (root) ---- */
 
 static bool have(const char *prog) {
@@ -916,6 +990,8 @@ int main(int argc, char **argv) {
         stop_servers();
         test_filesum();
         test_stall();
+        stop_servers();
+        test_hostile();
         stop_servers();
         bool root = geteuid() == 0, must = getenv("CORE_PIPE_TESTS_MUST_RUN") != NULL;
         if (root && have("/usr/sbin/vsftpd")) {

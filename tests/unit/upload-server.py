@@ -17,6 +17,11 @@ first line of stdout, and serves until killed (or for --lifetime seconds, 120 by
             multipart parts live in DIR/.uploads/ID/. --fail-part=N answers 500 to part N;
             --fail-part-once=N only the first time part N comes.
   stall     Accepts connections and never reads from them nor answers.
+  hostile   Reads each request whole, then answers as --do= says: trickle (a 200 whose body comes
+            a byte every 0.2 s), huge (a 200 with an 8 MiB body), echo / echo-decoded (a 403 whose
+            XML Message repeats the Authorization header, or the user:password in it, after
+            --pad= x's), s3-late-error (a multipart S3 whose completion is a 200 with an <Error>
+            after 20000 spaces).
 Every request is logged to DIR/requests.log as "METHOD PATH STATUS SUMS" lines, SUMS naming the
 checksum headers it carried (Content-MD5, Digest, x-amz-checksum-sha256) or "-".
 """
@@ -207,22 +212,86 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_PUT = do_POST = do_DELETE = do_GET = handle_any
 
 
-def stall_server():
+def listen_announced():
+    """A listening socket on 127.0.0.1, its port written as the first line of stdout."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen(16)
     sys.stdout.write("%d\n" % s.getsockname()[1])
     sys.stdout.flush()
+    return s
+
+
+def stall_server():
+    s = listen_announced()
     held = []
     while True:
         c, _ = s.accept()
         held.append(c)
 
 
+def hostile_reply(c, head, body):
+    """What --do= says a hostile server answers to one request (its head and body)."""
+    do, pad = OPTS.get("do", ""), "x" * int(OPTS.get("pad", 0))
+    auth = re.search(rb"(?im)^authorization: *([^\r\n]*)", head)
+    auth = auth.group(1).decode(errors="replace") if auth else ""
+    if do == "trickle":  # a reply that moves, a byte at a time, and never ends in time
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        for _ in range(100000):
+            c.sendall(b" ")
+            time.sleep(0.2)
+    elif do == "huge":  # a reply far longer than any answer to an upload
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (8 << 20) + b"x" * (8 << 20))
+    elif do in ("echo", "echo-decoded"):  # a refusal that repeats what the client sent
+        said = auth if do == "echo" else base64.b64decode(auth.split(" ")[-1]).decode(errors="replace")
+        msg = ("<Error><Code>C</Code><Message>%s%s</Message></Error>" % (pad, said)).encode()
+        c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\n\r\n" % len(msg) + msg)
+    elif do == "s3-late-error":  # S3's 200 to CompleteMultipartUpload, an <Error> after 20000 spaces
+        first = head.split(b"\r\n", 1)[0]
+        if b"uploads=" in first:
+            msg = b"<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>"
+        elif first.startswith(b"PUT"):
+            msg = b""
+        else:
+            msg = b" " * 20000 + b"<Error><Code>InternalError</Code></Error>"
+        c.sendall(b'HTTP/1.1 200 OK\r\nETag: "e"\r\nContent-Length: %d\r\n\r\n' % len(msg) + msg)
+
+
+def hostile_conn(c):
+    with c:
+        buf = b""
+        while True:
+            while b"\r\n\r\n" not in buf:
+                d = c.recv(65536)
+                if not d:
+                    return
+                buf += d
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            m = re.search(rb"(?im)^content-length: *(\d+)", head)
+            need = int(m.group(1)) if m else 0
+            while len(buf) < need:
+                d = c.recv(65536)
+                if not d:
+                    return
+                buf += d
+            body, buf = buf[:need], buf[need:]
+            log("%s %d" % (head.split(b"\r\n", 1)[0].decode(errors="replace"), len(body)))
+            hostile_reply(c, head, body)
+
+
+def hostile_server():
+    s = listen_announced()
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=hostile_conn, args=(c,), daemon=True).start()
+
+
 def main():
     threading.Timer(float(OPTS["lifetime"]), lambda: os._exit(0)).start()
     if MODE == "stall":
         return stall_server()
+    if MODE == "hostile":
+        return hostile_server()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     if "tls" in OPTS:  # --tls=DIR: HTTPS with DIR/cert.pem and DIR/key.pem
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
