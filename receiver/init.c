@@ -13,6 +13,7 @@
 
 #include "macro.h"
 #include "parse.h"
+#include "upload.h"
 
 #ifndef CORE_PIPE_NO_USER_SWITCH
 static int parse_id(const char *s, uint32_t *ret) {
@@ -97,6 +98,11 @@ static _Noreturn void exec_command(const struct init_command *cmd, const sigset_
                 (void) !write(errpipe, &r, sizeof(r));
                 _exit(127);
         }
+        /* The credentials the receiver uploads with are its own: the application, maybe running as
+         * another user, would otherwise find them in its environment. */
+        static const char *const upload_env[] = {UPLOAD_CREDENTIAL_ENV_NAMES};
+        for (size_t i = 0; cmd->drop_upload_env && i < ELEMENTSOF(upload_env); i++)
+                (void) unsetenv(upload_env[i]);
         execvp(cmd->argv[0], cmd->argv);
         r = negative_errno();
         (void) !write(errpipe, &r, sizeof(r));

@@ -22,6 +22,7 @@ struct init_command {
         char user[INIT_USER_NAME_MAX]; /* the user's name, for its supplementary groups ("" if none) */
         struct rlimit core_limit;      /* RLIMIT_CORE as the receiver was started with */
         bool signal_group;             /* forward signals to the command's process group, not to it alone */
+        bool drop_upload_env;          /* the upload credentials of the environment are not the command's */
 };
 
 /*

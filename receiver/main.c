@@ -381,7 +381,8 @@ static int run_listen(const struct args *a, const struct receiver_options *o) {
 }
 
 static int run_init(const struct args *a, const struct receiver_options *o, const struct rlimit *core_limit) {
-        struct init_command cmd = {.argv = a->command, .core_limit = *core_limit};
+        struct init_command cmd = {
+                .argv = a->command, .core_limit = *core_limit, .drop_upload_env = o->settings->upload.n_urls > 0};
         char err[512];
         if (init_command_resolve_user(&cmd, a->user, a->group, err, sizeof(err)) < 0)
                 return usage_error("%s", err);

@@ -82,10 +82,7 @@ static int read_credentials_file(const char *path, struct upload_credentials *c,
 }
 
 static int read_credentials_env(struct upload_credentials *c, char *err, size_t size) {
-        static const char *const names[] = {
-                "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",  "AWS_SESSION_TOKEN", "UPLOAD_USER",
-                "UPLOAD_PASSWORD",   "UPLOAD_SSH_KNOWN_HOSTS", "UPLOAD_SSH_KEY",    "UPLOAD_CA_FILE",
-        };
+        static const char *const names[] = {UPLOAD_CREDENTIAL_ENV_NAMES};
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 const char *v = getenv(names[i]);
                 if (!v)

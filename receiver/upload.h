@@ -32,6 +32,11 @@
 #define UPLOAD_NAME_TEMPLATE_DEFAULT "{container}/{hostname}/{file}"
 #define UPLOAD_REGION_DEFAULT "us-east-1"
 #define UPLOAD_CREDENTIALS_NAME "core_pipe-upload" /* in $CREDENTIALS_DIRECTORY */
+/* The credentials the environment may give (the receiver's: the --init command does not inherit
+ * them, see init.h), as an initializer of a const char * array. */
+#define UPLOAD_CREDENTIAL_ENV_NAMES                                                                                    \
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "UPLOAD_USER", "UPLOAD_PASSWORD",           \
+                "UPLOAD_SSH_KNOWN_HOSTS", "UPLOAD_SSH_KEY", "UPLOAD_CA_FILE"
 
 struct upload_config { /* from the settings */
         char **urls;   /* Upload= (repeatable; "" clears) */

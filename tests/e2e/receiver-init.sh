@@ -109,3 +109,19 @@ check "the command gets the receiver's RLIMIT_CORE (4 MiB soft)" \
 check "--user without --init: usage error" test $? = 2
 "$RECEIVER" --init 2>"$T/err"
 check "--init without a command: usage error" sh -c "[ $? = 2 ] && grep -q 'needs a command' '$T/err'"
+
+# With Upload=, the credentials the environment gives are the receiver's: the command, here
+# running as nobody, does not find them in its own environment; its other variables it keeps.
+# Without Upload=, the receiver has no use for them and the command keeps its environment whole.
+# (The upload target is never reached: no crash here.)
+env_of_command() {
+        env AWS_ACCESS_KEY_ID=AKIDINIT AWS_SECRET_ACCESS_KEY=init-secret-$$ UPLOAD_PASSWORD=init-pw-$$ APP_SETTING=kept \
+                "$RECEIVER" --listen="$S" --store="$T/store" "$@" --init --user=nobody -- /usr/bin/env >"$T/out" 2>"$T/err"
+}
+env_of_command --upload=ftp://127.0.0.1:9/in
+check "with Upload=: the command runs as nobody" test $? = 0
+check "  and its environment holds no upload credential" \
+        sh -c "! grep -Eq '^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|UPLOAD_PASSWORD)=|init-secret|init-pw' '$T/out'"
+check "  and keeps its other variables" grep -qx APP_SETTING=kept "$T/out"
+env_of_command
+check "without Upload=: the command's environment is whole" grep -qx "AWS_SECRET_ACCESS_KEY=init-secret-$$" "$T/out"
