@@ -502,6 +502,12 @@ int uploader_drain(int dirfd, const char *store, const struct receiver_settings 
                 drain_entry(&a, names[i], stats);
                 attempt_done(&a);
         }
+        if (n == PENDING_LIST_MAX) {
+                /* A pass takes that many: the rest are due at once, for the next pass. */
+                log_info("The upload queue %s/%s holds more than %d entries: the others in the next pass", store,
+                         PENDING_DIR, PENDING_LIST_MAX);
+                note_waiting(stats, now_realtime_usec());
+        }
         return 0;
 }
 

@@ -53,4 +53,17 @@ check "nothing pending any more" wait_no_pending k "$NAME" 10
 upload_pending k "$T/pending2.out"
 check "--upload-pending now: exit 0 (nothing left)" test "$?" = 0
 check "the local core is kept (KeepAfterUpload= default)" test -s "$CORE"
+
+# More entries than one pass takes (4096): the run says some remain (exit 1), and the next one
+# takes the rest. Here 4100 entries the container planted, not ours: each is removed. (The
+# resident receiver is stopped first: its own uploader would take some of them.)
 diag_receiver_log k
+check "the resident receiver stops" stop_receiver k
+Q=$(ct_root k)/var/lib/core_pipe/.upload
+for i in $(seq 4100); do echo junk >"$Q/planted-$i.pending"; done
+upload_pending k "$T/pending3.out"
+check "--upload-pending over 4100 entries: exit 1 (more than a pass takes)" test "$?" = 1
+check "  and the log says the others wait for the next pass" grep -q "more than 4096 entries" "$T/pending3.out"
+upload_pending k "$T/pending4.out"
+check "the next run takes the rest: exit 0, none left" \
+        sh -c "[ $? = 0 ] && [ -z \"\$(find '$Q' -name 'planted-*')\" ]"
