@@ -27,7 +27,7 @@ install_pattern
 container_start u
 upload_conf u "Upload=http://127.0.0.1:$PORT/x" "UploadRetryDelay=1s"
 start_receiver u --config=/run/receiver.conf
-NAME=cpt-upidle-$RANDOM
+NAME=cpt-upi-$RANDOM # the comm (15 characters at most) names the record
 upload_crash u "$NAME" --size 32
 wait_record_of() {
         for _ in $(seq 1200); do

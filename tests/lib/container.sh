@@ -501,13 +501,17 @@ stop_receiver() {
         return 1
 }
 
-# ct_receivers NAME: the pids (host view) of the receiver processes in the container, oldest first.
+# ct_receivers NAME: the pids (host view) of the receiver processes in the container, oldest first:
+# by start time, not by pid (pid_max is 32768 on a machine of few CPUs, and a child that came
+# after the wrap has a smaller pid than its parent).
 ct_receivers() {
         local p mnt
         mnt=$(readlink "/proc/$(ct_pid "$1")/ns/mnt")
         for p in $(pgrep -x core_pipe-recei); do
-                [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$mnt" ] && echo "$p"
-        done
+                [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$mnt" ] || continue
+                # field 22 of stat: the start time (the name, field 2, has no space: core_pipe-recei)
+                awk -v pid="$p" '{ print $22, pid }' "/proc/$p/stat" 2>/dev/null
+        done | sort -n -k1,1 -k2,2 | awk '{ print $2 }'
         return 0
 }
 
