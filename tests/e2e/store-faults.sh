@@ -30,6 +30,8 @@ check "ENOSPC: the next (small) crash is stored" wait_for_file "$R/var/lib/core_
 #    tests/e2e/receiver-killed.sh holds the rest).
 container_start kill
 start_receiver kill
+# On a tenth of a CPU the receiver takes seconds over the core: time to catch it in the middle.
+ct_slow_receivers kill
 R=$(ct_root kill)
 # holds_core_pipe PID: the process holds the read end of a pipe (the core's). Over the kernel's
 # socket (CORE_PIPE_TRANSPORT=socket) the core is a socket: a receiver other than the container's
@@ -103,6 +105,7 @@ check "SIGKILL: the next crash is stored" wait_for_file "$R/var/lib/core_pipe/co
 # 3. The container goes away (all its processes killed) during a 512 MiB core.
 container_start gone
 start_receiver gone
+ct_slow_receivers gone
 container_start other
 start_receiver other
 (timed_crash gone cpt-gone-$$ --size 512 &)

@@ -505,14 +505,56 @@ stop_receiver() {
 # by start time, not by pid (pid_max is 32768 on a machine of few CPUs, and a child that came
 # after the wrap has a smaller pid than its parent).
 ct_receivers() {
-        local p mnt
-        mnt=$(readlink "/proc/$(ct_pid "$1")/ns/mnt")
+        local p ct stat
+        ct=$(ct_pid "$1")
+        # Builtins only in the loop: the callers poll it to catch a core in flight.
         for p in $(pgrep -x core_pipe-recei); do
-                [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$mnt" ] || continue
+                [ "/proc/$p/ns/mnt" -ef "/proc/$ct/ns/mnt" ] || continue
                 # field 22 of stat: the start time (the name, field 2, has no space: core_pipe-recei)
-                awk -v pid="$p" '{ print $22, pid }' "/proc/$p/stat" 2>/dev/null
-        done | sort -n -k1,1 -k2,2 | awk '{ print $2 }'
+                read -r -a stat 2>/dev/null <"/proc/$p/stat" || continue
+                echo "${stat[21]} $p"
+        done | sort -n -k1,1 -k2,2 | cut -d' ' -f2
         return 0
+}
+
+# ct_slow_receivers NAME [PERCENT]: the container's receivers, and so the per-crash receivers
+# they fork, run on at most PERCENT (default 10) of one CPU, in a cpu cgroup of their own (removed
+# at the end of the test). For the tests that must catch a receiver in the middle of a core: a
+# core of a few hundred MiB then takes seconds to store, however fast the machine. Returns 1 (and
+# says why) where no cpu controller can be had; the test then runs at full speed.
+ct_slow_receivers() {
+        local cg p pct=${2:-10}
+        if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+                cg=/sys/fs/cgroup/cpu/cpt-slow-$$-$1
+                mkdir -p "$cg" && echo 100000 >"$cg/cpu.cfs_period_us" &&
+                        echo $((pct * 1000)) >"$cg/cpu.cfs_quota_us" || cg=
+        elif echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then
+                cg=/sys/fs/cgroup/cpt-slow-$$-$1
+                mkdir -p "$cg" && echo "$((pct * 1000)) 100000" >"$cg/cpu.max" || cg=
+        else
+                cg=
+        fi
+        if [ -z "$cg" ]; then
+                diag "no cpu cgroup to slow the receivers of $1 down: the test runs at full speed"
+                return 1
+        fi
+        SLOW_CGROUPS+=("$cg")
+        for p in $(ct_receivers "$1"); do echo "$p" >"$cg/cgroup.procs"; done
+}
+SLOW_CGROUPS=()
+
+# slow_cgroups_remove: the cgroups of ct_slow_receivers go, once the processes in them have
+# (bounded: 5 s each).
+slow_cgroups_remove() {
+        local cg i
+        for cg in "${SLOW_CGROUPS[@]}"; do
+                for ((i = 0; i < 100; i++)); do
+                        [ -s "$cg/cgroup.procs" ] || break
+                        sleep 0.05
+                done
+                rmdir "$cg" 2>/dev/null || diag "could not remove $cg"
+        done
+        SLOW_CGROUPS=()
 }
 
 # ct_storm_ready CONTAINER COUNT NAME [CRASHER ARGS...]: starts COUNT crashers named NAME in the

@@ -71,6 +71,7 @@ tap_cleanup() {
         local rc=$?
         restore_kernel_settings
         containers_stop_all
+        slow_cgroups_remove
         if [ -n "${KEEP_TEST_DIR:-}" ]; then
                 diag "kept $T"
         else
