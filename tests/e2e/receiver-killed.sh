@@ -72,10 +72,11 @@ kill_when() {
 
 # kill_early PID STORE NAME: SIGKILL to PID just after the first bytes of its core in progress
 # reached the file (its first direct write of 1 MiB, given 50 ms to complete); a receiver that
-# writes no such file is killed after 1 s (of some 3 s at level 19).
+# writes no such file is killed after 20 s (a core at level 19 takes some 3 s, more under the
+# sanitizers; one killed before its first byte has no core to keep).
 kill_early() {
         local i
-        for ((i = 0; i < 200; i++)); do
+        for ((i = 0; i < 4000; i++)); do
                 [ -e "/proc/$1" ] || return 1
                 [ -n "$(find "$2" -maxdepth 1 -name ".#partial.core.$3.*.core" -size +0 -print -quit)" ] && break
                 sleep 0.005

@@ -801,15 +801,19 @@ static bool have(const char *prog) {
         return access(prog, X_OK) == 0;
 }
 
-static int start_vsftpd(const char *dir) {
+/* vsftpd as the article has it: anonymous, upload-only, no downloads. With tls, implicit TLS
+ * (ftps://): the control and data connections in TLS from their first byte. */
+static int start_vsftpd(const char *dir, bool tls) {
         char path[400], root[400];
         int port = free_port();
         snprintf(root, sizeof(root), "%s/root", dir);
         snprintf(path, sizeof(path), "mkdir -p %s/incoming %s/empty && chown ftp %s/incoming", root, dir, root);
-        if (system(path) != 0)
+        if ((tls && !make_certs(dir)) || system(path) != 0)
                 return -1;
         snprintf(path, sizeof(path), "%s/vsftpd.conf", dir);
         FILE *f = fopen(path, "w");
+        if (!f)
+                return -1;
         fprintf(f,
                 "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port=%d\nbackground=NO\n"
                 "anonymous_enable=YES\nlocal_enable=NO\nwrite_enable=YES\nanon_upload_enable=YES\n"
@@ -817,32 +821,12 @@ static int start_vsftpd(const char *dir) {
                 "no_anon_password=YES\nanon_root=%s\npasv_address=127.0.0.1\nsecure_chroot_dir=%s/empty\n"
                 "seccomp_sandbox=NO\n",
                 port, root, dir);
-        fclose(f);
-        char *argv[] = {"/usr/sbin/vsftpd", path, NULL};
-        if (spawn(argv, NULL) < 0 || !wait_port(port))
-                return -1;
-        return port;
-}
-
-/* vsftpd with implicit TLS (ftps://): the control and data connections in TLS from their first byte. */
-static int start_vsftpd_tls(const char *dir) {
-        char path[400], root[400];
-        int port = free_port();
-        snprintf(root, sizeof(root), "%s/root", dir);
-        snprintf(path, sizeof(path), "mkdir -p %s/incoming %s/empty && chown ftp %s/incoming", root, dir, root);
-        if (!make_certs(dir) || system(path) != 0)
-                return -1;
-        snprintf(path, sizeof(path), "%s/vsftpd.conf", dir);
-        FILE *f = fopen(path, "w");
-        fprintf(f,
-                "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port=%d\nbackground=NO\n"
-                "anonymous_enable=YES\nlocal_enable=NO\nwrite_enable=YES\nanon_upload_enable=YES\n"
-                "anon_mkdir_write_enable=YES\ndownload_enable=NO\nno_anon_password=YES\nanon_root=%s\n"
-                "pasv_address=127.0.0.1\nsecure_chroot_dir=%s/empty\nseccomp_sandbox=NO\n"
-                "ssl_enable=YES\nimplicit_ssl=YES\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\n"
-                "force_anon_data_ssl=YES\nrequire_ssl_reuse=NO\nssl_ciphers=HIGH\nrsa_cert_file=%s/cert.pem\n"
-                "rsa_private_key_file=%s/key.pem\n",
-                port, root, dir, dir, dir);
+        if (tls)
+                fprintf(f,
+                        "ssl_enable=YES\nimplicit_ssl=YES\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\n"
+                        "force_anon_data_ssl=YES\nrequire_ssl_reuse=NO\nssl_ciphers=HIGH\n"
+                        "rsa_cert_file=%s/cert.pem\nrsa_private_key_file=%s/key.pem\n",
+                        dir, dir);
         fclose(f);
         char *argv[] = {"/usr/sbin/vsftpd", path, NULL};
         if (spawn(argv, NULL) < 0 || !wait_port(port))
@@ -854,7 +838,7 @@ static void test_ftps(void) {
         char dir[300], url[128], stored[400];
         snprintf(dir, sizeof(dir), "%s/ftps", tmp);
         mkdir(dir, 0755);
-        int port = start_vsftpd_tls(dir);
+        int port = start_vsftpd(dir, true);
         CHECK(port > 0, "vsftpd with implicit TLS (anonymous, upload-only) started on loopback");
         snprintf(url, sizeof(url), "ftps://127.0.0.1:%d/incoming", port);
         snprintf(stored, sizeof(stored), "%s/root/incoming", dir);
@@ -866,7 +850,7 @@ static void test_ftp(void) {
         char dir[300], src[300], url[128], got[400], sha[65];
         snprintf(dir, sizeof(dir), "%s/ftp", tmp);
         mkdir(dir, 0755);
-        int port = start_vsftpd(dir);
+        int port = start_vsftpd(dir, false);
         CHECK(port > 0, "vsftpd (anonymous, upload-only) started on loopback");
         snprintf(src, sizeof(src), "%s/ftp.src", tmp);
         int fd = make_file(src, 5 << 20, 5);
