@@ -70,15 +70,16 @@ kill_when() {
         return 1
 }
 
-# kill_early PID STORE NAME: SIGKILL to PID just after the first bytes of its core in progress
-# reached the file (its first direct write of 1 MiB, given 50 ms to complete); a receiver that
-# writes no such file is killed after 20 s (a core at level 19 takes some 3 s, more under the
-# sanitizers; one killed before its first byte has no core to keep).
+# kill_early PID STORE NAME: SIGKILL to PID early in its core, once its file in progress holds a
+# whole frame: 1 MiB of it (a frame is a 2 MiB chunk of the core, far smaller compressed; the
+# first bytes alone may be a frame's start, which nothing can keep, and a receiver killed before
+# them has no core at all), given 50 ms more. One that writes no such file is killed after 20 s
+# (a core at level 19 takes some 3 s, more under the sanitizers).
 kill_early() {
         local i
         for ((i = 0; i < 4000; i++)); do
                 [ -e "/proc/$1" ] || return 1
-                [ -n "$(find "$2" -maxdepth 1 -name ".#partial.core.$3.*.core" -size +0 -print -quit)" ] && break
+                [ -n "$(find "$2" -maxdepth 1 -name ".#partial.core.$3.*.core" -size +1024k -print -quit)" ] && break
                 sleep 0.005
         done
         sleep 0.05
@@ -184,8 +185,8 @@ start_receiver rk
 check_partial "found by the next daemon" "$STORE" "$NAME" 'how is not known'
 
 # Early and during the last frame: with zstd level 19 a core of 24 MiB takes seconds, so that
-# both can be hit (its length from a control crash first). Early: as soon as the first bytes
-# reach the file in progress (a receiver without one: 8 MiB read). During the last frame: once
+# both can be hit (its length from a control crash first). Early: as soon as a whole frame is in
+# the file in progress. During the last frame: once
 # the last byte is read, the last frames still compressing.
 stop_receiver rk
 start_receiver rk --compress-level=19
