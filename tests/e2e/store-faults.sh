@@ -78,23 +78,13 @@ helper_gone() {
         return 1
 }
 
-# storing STORE: a core in progress there has its first bytes (bounded: 20 s).
-storing() {
-        local i
-        for ((i = 0; i < 400; i++)); do
-                [ -n "$(find "$1" -maxdepth 1 -name '.#partial.core.*.core' -size +0 -print -quit 2>/dev/null)" ] && return 0
-                sleep 0.05
-        done
-        return 1
-}
-
 (timed_crash kill cpt-kill-$$ --size 512 &)
 child=$(core_holder kill)
 check "SIGKILL: found the receiver holding the core" test -n "$child"
 # Once its first bytes are in the file (a receiver killed before that has no core to keep: the
 # host log says receiver-died), freeze it, so that the kill lands mid-core however fast this
 # machine stores 512 MiB.
-check "SIGKILL: the receiver started storing the core" storing "$R/var/lib/core_pipe"
+check "SIGKILL: the receiver started storing the core" wait_for_file "$R/var/lib/core_pipe/.#partial.core.*.core" 20 -s
 kill -STOP "$child" 2>/dev/null
 visible_cores() {
         find "$1" -mindepth 1 -maxdepth 1 -name 'core.*' 2>/dev/null | wc -l

@@ -543,22 +543,24 @@ ct_slow_receivers() {
 }
 SLOW_CGROUPS=()
 
+# rmdir_retry DIR TRIES SECONDS: removes DIR, trying TRIES times SECONDS apart (a cgroup goes once
+# its last process has; its cgroup.procs always has size 0, so rmdir is the test).
+rmdir_retry() {
+        local i
+        for ((i = 0; i < $2; i++)); do
+                rmdir "$1" 2>/dev/null || [ ! -d "$1" ] && return 0
+                sleep "$3"
+        done
+        return 1
+}
+
 # slow_cgroups_remove: the cgroups of ct_slow_receivers go, once the processes in them have
 # (5 s each; one that still holds a process then, a container's init not yet reaped, is removed
 # in the background once it is empty, within a minute).
 slow_cgroups_remove() {
-        local cg i
+        local cg
         for cg in "${SLOW_CGROUPS[@]}"; do
-                for ((i = 0; i < 100; i++)); do
-                        [ -s "$cg/cgroup.procs" ] || break
-                        sleep 0.05
-                done
-                rmdir "$cg" 2>/dev/null && continue
-                (for ((i = 0; i < 600; i++)); do
-                        rmdir "$cg" 2>/dev/null && exit 0
-                        [ -d "$cg" ] || exit 0
-                        sleep 0.1
-                done) </dev/null >/dev/null 2>&1 &
+                rmdir_retry "$cg" 100 0.05 || { rmdir_retry "$cg" 600 0.1 </dev/null >/dev/null 2>&1 & }
         done
         SLOW_CGROUPS=()
 }

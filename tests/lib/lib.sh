@@ -128,12 +128,13 @@ wait_for_text() {
         return 1
 }
 
-# wait_for_file GLOB [SECONDS]: waits until a file matching GLOB exists.
+# wait_for_file GLOB [SECONDS [TEST]]: waits until a file matching GLOB exists (or passes the
+# test(1) operator TEST, -e by default: -s for one with bytes in it).
 wait_for_file() {
         local i f
         for ((i = 0; i < ${2:-10} * 10; i++)); do
                 for f in $1; do
-                        [ -e "$f" ] && return 0
+                        test "${3:--e}" "$f" && return 0
                 done
                 sleep 0.1
         done
